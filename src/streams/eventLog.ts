@@ -1,0 +1,63 @@
+import type { Observable } from 'rxjs';
+
+/**
+ * The append-only log port (DESIGN.md, "The event log"). Every adapter (sqlite, memory,
+ * eventstoredb) implements exactly these semantics and passes the one contract suite.
+ */
+
+/** A global position: totally ordered across all streams and comparable across restarts. 0n is "before the first event". */
+export type Position = bigint;
+export const START: Position = 0n;
+
+/** Revisions are 0-based per stream: the first event of a stream has revision 0. */
+export type ExpectedRevision = 'any' | 'noStream' | 'streamExists' | number;
+
+export interface EventMetadata {
+  schemaVersion: number;
+  guardian: number;
+  recordedAt: string;
+}
+
+export interface EventToAppend {
+  /** A UUID. Appending an event whose id is already in the stream is a no-op, so a retried append is idempotent. */
+  id?: string;
+  type: string;
+  data: unknown;
+  metadata?: Partial<EventMetadata>;
+}
+
+export interface RecordedEvent {
+  id: string;
+  stream: string;
+  revision: number;
+  position: Position;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+export interface AppendResult {
+  /** Revision of the last event now in the stream. */
+  nextExpectedRevision: number;
+  /** Global position of the last event appended. */
+  position: Position;
+}
+
+export interface ReadStreamOptions {
+  direction?: 'forwards' | 'backwards';
+  /** Inclusive; defaults to the first (forwards) or last (backwards) revision. */
+  fromRevision?: number;
+  maxCount?: number;
+}
+
+export interface EventLog {
+  /** Resolves only once the events are durable (fsync). Raises ExpectedRevisionConflict on a revision mismatch. */
+  append(stream: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult>;
+  /** Events of one stream; an unknown stream reads as empty. */
+  readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** Every event with position strictly greater than `fromPosition`, in global order. */
+  readAll(fromPosition?: Position): AsyncIterable<RecordedEvent>;
+  /** Catch up from `fromPosition` (exclusive), then live; in order, no gap, no duplicate. Unsubscribing tears down. */
+  subscribe(fromPosition?: Position): Observable<RecordedEvent>;
+  close(): Promise<void>;
+}
