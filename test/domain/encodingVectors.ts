@@ -1,0 +1,31 @@
+/** Loads ../shared/vectors/encoding-vectors.json (never copied into the repo). */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const vectorsDir = join(repoRoot, '..', 'shared', 'vectors');
+
+interface SessionItemVector {
+  peer: number;
+  item: string;
+  acceptedItem?: string;
+}
+
+export interface EncodingVectors {
+  bigsize: { value: string; hex: string }[];
+  bigsizeRejected: string[];
+  merkle: { leaves: string[]; root: string }[];
+  header: { session: number; items: SessionItemVector[]; header: string }[];
+  federation: { secretKeys: string[]; keys: Record<string, string>; encodedKeys: string; tag: string; threshold: number };
+  transaction: { description: string; recipientSecretKey: string; encoded: string; txid: string; consensusItem: string };
+  session: {
+    session: number;
+    items: Required<SessionItemVector>[];
+    header: string;
+    signedDigest: string;
+    signaturesAuxRandZero: Record<string, string>;
+  };
+}
+
+export const encodingVectors = JSON.parse(readFileSync(join(vectorsDir, 'encoding-vectors.json'), 'utf8')) as EncodingVectors;
