@@ -1,0 +1,100 @@
+import { decideAppend } from './appendDecision.ts';
+import { catchUpSubscription, createAppendNotifier } from './catchUpSubscription.ts';
+import { EventLogClosedError, ExpectedRevisionConflict } from './errors.ts';
+import { START, type AppendResult, type EventLog, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
+import { decodeEvent, encodeEvents } from './storedEvent.ts';
+
+/**
+ * The in-memory adapter, for tests: the same semantics as sqlite (positions from 1, JSON round
+ * trip on every read, the same revision and idempotence rule), and nothing survives close.
+ */
+
+interface Row {
+  position: Position;
+  stream: string;
+  revision: number;
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+export function createMemoryEventLog(): EventLog {
+  /** rows[i] has position i + 1. */
+  const rows: Row[] = [];
+  const byStream = new Map<string, Row[]>();
+  const notifier = createAppendNotifier();
+  let closed = false;
+
+  const assertOpen = () => {
+    if (closed) throw new EventLogClosedError();
+  };
+  const decode = (row: Row): RecordedEvent => decodeEvent(row.position, row.stream, row.revision, row.id, row.type, row.data, row.metadata);
+  const readPage = (after: Position, limit: number): RecordedEvent[] => {
+    assertOpen();
+    const start = Number(after < 0n ? 0n : after);
+    return rows.slice(start, start + limit).map(decode);
+  };
+
+  return {
+    async append(stream, events, options = {}): Promise<AppendResult> {
+      assertOpen();
+      const expected = options.expectedRevision ?? 'any';
+      const stored = encodeEvents(stream, events);
+      const streamRows = byStream.get(stream) ?? [];
+      const current = streamRows.length - 1;
+      const decision = decideAppend(
+        expected,
+        current,
+        stored.map((e) => e.givenId),
+        (revision) => streamRows[revision],
+      );
+      if (decision.kind === 'conflict') throw new ExpectedRevisionConflict(stream, expected, decision.actual);
+      if (decision.kind === 'retry') return { nextExpectedRevision: decision.lastRevision, position: decision.position };
+      if (stored.length === 0) return { nextExpectedRevision: current, position: streamRows.at(-1)?.position ?? START };
+      if (!byStream.has(stream)) byStream.set(stream, streamRows);
+      for (const event of stored) {
+        const row: Row = { position: BigInt(rows.length + 1), stream, revision: streamRows.length, id: event.id, type: event.type, data: event.data, metadata: event.metadata };
+        rows.push(row);
+        streamRows.push(row);
+      }
+      notifier.appended();
+      return { nextExpectedRevision: streamRows.length - 1, position: BigInt(rows.length) };
+    },
+
+    async readStream(stream, options: ReadStreamOptions = {}) {
+      assertOpen();
+      const streamRows = byStream.get(stream) ?? [];
+      const maxCount = options.maxCount ?? Infinity;
+      const picked: Row[] = [];
+      if ((options.direction ?? 'forwards') === 'forwards') {
+        for (let r = Math.max(0, options.fromRevision ?? 0); r < streamRows.length && picked.length < maxCount; r++) picked.push(streamRows[r]!);
+      } else {
+        for (let r = Math.min(streamRows.length - 1, options.fromRevision ?? Infinity); r >= 0 && picked.length < maxCount; r--) picked.push(streamRows[r]!);
+      }
+      return picked.map(decode);
+    },
+
+    async *readAll(fromPosition = START) {
+      let after = fromPosition;
+      for (;;) {
+        const page = readPage(after, 1024);
+        for (const event of page) {
+          after = event.position;
+          yield event;
+        }
+        if (page.length < 1024) return;
+      }
+    },
+
+    subscribe(fromPosition = START) {
+      return catchUpSubscription(readPage, notifier, fromPosition);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      notifier.closed();
+    },
+  };
+}

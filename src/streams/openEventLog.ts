@@ -1,0 +1,32 @@
+import type { EventLog } from './eventLog.ts';
+import { createMemoryEventLog } from './memoryEventLog.ts';
+import { withEventSchemas, type SchemaOptions } from './schemaCheckedLog.ts';
+import { createSqliteEventLog } from './sqliteEventLog.ts';
+
+/** Where a guardian's log lives. */
+export type EventLogLocation =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'memory' }
+  | { kind: 'eventstoredb'; url: string };
+
+/**
+ * The one way the engine opens its log: the raw adapter for `location`, wrapped in the schema
+ * decorator. The EventStoreDB client is imported only when that adapter is chosen, so an embedded
+ * guardian never loads it.
+ */
+export async function openEventLog(location: EventLogLocation, options: SchemaOptions): Promise<EventLog> {
+  return withEventSchemas(await openRawEventLog(location), options);
+}
+
+export async function openRawEventLog(location: EventLogLocation): Promise<EventLog> {
+  switch (location.kind) {
+    case 'sqlite':
+      return createSqliteEventLog(location.path);
+    case 'memory':
+      return createMemoryEventLog();
+    case 'eventstoredb': {
+      const { createEventStoreDbLog } = await import('./eventStoreDb.ts');
+      return createEventStoreDbLog(location.url);
+    }
+  }
+}

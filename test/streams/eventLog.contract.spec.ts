@@ -1,0 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
+import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
+import { describeEventLogContract } from './eventLogContract.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'fedlog-contract-'));
+let files = 0;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describeEventLogContract('memory', async () => createMemoryEventLog());
+describeEventLogContract('sqlite file', async () => createSqliteEventLog(join(dir, `log-${files++}.sqlite`)));
+describeEventLogContract('sqlite :memory:', async () => createSqliteEventLog(':memory:'));
