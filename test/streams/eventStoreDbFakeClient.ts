@@ -1,0 +1,221 @@
+import { Readable } from 'node:stream';
+import { StreamNotFoundError, WrongExpectedVersionError } from '@eventstore/db-client';
+import type {
+  AllStreamResolvedEvent,
+  AppendExpectedRevision,
+  AppendResult,
+  EventData,
+  Filter,
+  Position,
+  ReadPosition,
+  ReadRevision,
+} from '@eventstore/db-client';
+import type { EventStoreDbClientPort } from '../../src/streams/eventStoreDb.ts';
+
+/**
+ * An in-process stand-in for an EventStoreDB server behind the client's API, so that the adapter's
+ * own logic (position and revision mapping, exclusivity, system-event filtering, teardown, error
+ * mapping) runs in CI where no server does. It mimics what the server does, including the awkward
+ * parts: positions are byte offsets (increasing, not consecutive) with commit === prepare, system
+ * events ($stats...) are interleaved with ours, `$all` reads AND subscriptions start inclusively at
+ * the given position (the adapter must not depend on the server's exclusivity), conflicts and unknown
+ * streams raise the client's real error classes, built as the client builds them.
+ * It is an emulation, not a server: the contract suite against a real cluster is the int spec.
+ */
+
+interface FakeRecord {
+  streamId: string;
+  id: string;
+  revision: bigint;
+  type: string;
+  data: unknown;
+  metadata: unknown;
+  created: Date;
+  position: Position;
+}
+
+interface LiveSubscription {
+  readable: Readable;
+  filter: Filter | undefined;
+}
+
+export interface FakeEventStoreDb {
+  client: EventStoreDbClientPort;
+  /** Writes a system event, as the server does on its own (stats, epochs). */
+  writeSystemEvent(): void;
+  /** Fails every live subscription with this error, as a dropped connection would. */
+  dropSubscriptions(error: Error): void;
+  liveSubscriptionCount(): number;
+  /** Makes the next successful append answer without a position (as some idempotent answers do). */
+  omitNextAppendPosition(): void;
+  disposed(): boolean;
+}
+
+export function createFakeEventStoreDb(options: { systemEventEvery?: number } = {}): FakeEventStoreDb {
+  const log: FakeRecord[] = [];
+  const streams = new Map<string, FakeRecord[]>();
+  const live = new Set<LiveSubscription>();
+  let nextOffset = 1_024n;
+  let appends = 0;
+  let omitPosition = false;
+  let isDisposed = false;
+
+  const record = (streamId: string, id: string, type: string, data: unknown, metadata: unknown): FakeRecord => {
+    const events = streams.get(streamId) ?? [];
+    streams.set(streamId, events);
+    const wire = JSON.stringify(data);
+    const stored: FakeRecord = {
+      streamId,
+      id,
+      revision: BigInt(events.length),
+      type,
+      // The wire round trip: what comes back is a parsed copy, never the caller's object.
+      data: JSON.parse(wire) as unknown,
+      metadata: metadata === undefined ? undefined : (JSON.parse(JSON.stringify(metadata)) as unknown),
+      created: new Date(),
+      position: { commit: nextOffset, prepare: nextOffset },
+    };
+    nextOffset += BigInt(128 + wire.length);
+    events.push(stored);
+    log.push(stored);
+    for (const subscription of live) {
+      if (passes(subscription.filter, stored)) subscription.readable.push(resolved(stored));
+    }
+    return stored;
+  };
+
+  const writeSystemEvent = (): void => {
+    record('$stats-127.0.0.1:2113', crypto.randomUUID(), '$statsCollected', { cpu: 1 }, undefined);
+  };
+  writeSystemEvent();
+  record('$$federation', crypto.randomUUID(), '$metadata', { $maxAge: 1 }, undefined);
+
+  const appendToStream = async (
+    streamName: string,
+    input: EventData | EventData[],
+    appendOptions: { expectedRevision?: AppendExpectedRevision } = {},
+  ): Promise<AppendResult> => {
+    await Promise.resolve();
+    const events = Array.isArray(input) ? input : [input];
+    const expected = appendOptions.expectedRevision ?? 'any';
+    const existing = streams.get(streamName) ?? [];
+    const current = existing.length === 0 ? ('no_stream' as const) : BigInt(existing.length - 1);
+    // ESDB's idempotence: the same ids already written at the revisions this append targets.
+    const first = events[0];
+    const at = first === undefined ? -1 : existing.findIndex((e) => e.id === first.id);
+    if (at >= 0 && events.every((event, i) => existing[at + i]?.id === event.id)) {
+      const targetsThem =
+        expected === 'any' || expected === 'stream_exists' || (expected === 'no_stream' ? at === 0 : BigInt(at) - 1n === expected);
+      if (targetsThem) {
+        const last = existing[at + events.length - 1]!;
+        return { success: true, nextExpectedRevision: last.revision, position: last.position };
+      }
+    }
+    const ok =
+      expected === 'any' ||
+      (expected === 'no_stream' && current === 'no_stream') ||
+      (expected === 'stream_exists' && current !== 'no_stream') ||
+      expected === current;
+    if (!ok) throw new WrongExpectedVersionError(undefined, { streamName, expected, current });
+    let last: FakeRecord | undefined;
+    for (const event of events) last = record(streamName, event.id, event.type, event.data, event.metadata);
+    appends += 1;
+    if (options.systemEventEvery !== undefined && appends % options.systemEventEvery === 0) writeSystemEvent();
+    if (last === undefined) throw new Error('the fake does not take empty appends (the adapter never sends them)');
+    const position = omitPosition ? undefined : last.position;
+    omitPosition = false;
+    return { success: true, nextExpectedRevision: last.revision, ...(position === undefined ? {} : { position }) };
+  };
+
+  const readStream = (
+    streamName: string,
+    readOptions: { direction?: string; fromRevision?: ReadRevision; maxCount?: number | bigint } = {},
+  ) => {
+    const events = streams.get(streamName);
+    if (events === undefined) return streamingRead([], new StreamNotFoundError(undefined, streamName));
+    const backwards = readOptions.direction === 'backwards';
+    const max = Number(readOptions.maxCount ?? Number.MAX_SAFE_INTEGER);
+    const from = readOptions.fromRevision ?? (backwards ? 'end' : 'start');
+    const picked = backwards
+      ? events.filter((e) => from === 'end' || (from !== 'start' && e.revision <= from)).reverse()
+      : events.filter((e) => from === 'start' || (from !== 'end' && e.revision >= from));
+    return streamingRead(picked.slice(0, max).map(resolved));
+  };
+
+  const readAll = (readOptions: { fromPosition?: ReadPosition } = {}) => {
+    const from = readOptions.fromPosition ?? 'start';
+    return streamingRead(log.filter((e) => atOrAfter(e.position, from)).map(resolved));
+  };
+
+  const subscribeToAll = (subscribeOptions: { fromPosition?: ReadPosition; filter?: Filter } = {}) => {
+    const from = subscribeOptions.fromPosition ?? 'start';
+    const subscription: LiveSubscription = { readable: new Readable({ objectMode: true, read() {} }), filter: subscribeOptions.filter };
+    for (const event of log) {
+      if (atOrAfter(event.position, from) && passes(subscription.filter, event)) subscription.readable.push(resolved(event));
+    }
+    live.add(subscription);
+    subscription.readable.on('close', () => live.delete(subscription));
+    return Object.assign(subscription.readable, {
+      unsubscribe: async () => {
+        live.delete(subscription);
+        subscription.readable.destroy();
+      },
+    });
+  };
+
+  const client = {
+    appendToStream,
+    readStream,
+    readAll,
+    subscribeToAll,
+    dispose: async () => {
+      isDisposed = true;
+    },
+  } as unknown as EventStoreDbClientPort;
+
+  return {
+    client,
+    writeSystemEvent,
+    dropSubscriptions: (error) => {
+      for (const subscription of [...live]) subscription.readable.destroy(error);
+    },
+    liveSubscriptionCount: () => live.size,
+    omitNextAppendPosition: () => {
+      omitPosition = true;
+    },
+    disposed: () => isDisposed,
+  };
+}
+
+function resolved(event: FakeRecord): AllStreamResolvedEvent {
+  return {
+    event: { ...event, isJson: true } as unknown as AllStreamResolvedEvent['event'],
+    commitPosition: event.position.commit,
+  };
+}
+
+function atOrAfter(position: Position, from: ReadPosition): boolean {
+  if (from === 'start') return true;
+  if (from === 'end') return false;
+  return position.commit > from.commit || (position.commit === from.commit && position.prepare >= from.prepare);
+}
+
+function passes(filter: Filter | undefined, event: FakeRecord): boolean {
+  if (filter === undefined) return true;
+  const subject = filter.filterOn === 'eventType' ? event.type : event.streamId;
+  if ('regex' in filter) return new RegExp(filter.regex).test(subject);
+  return filter.prefixes.some((prefix) => subject.startsWith(prefix));
+}
+
+function streamingRead<T>(items: T[], error?: Error): Readable & { cancel(): Promise<void> } {
+  const readable = new Readable({
+    objectMode: true,
+    read() {
+      const next = items.shift();
+      if (next !== undefined) this.push(next);
+      else if (error !== undefined) this.destroy(error);
+      else this.push(null);
+    },
+  });
+  return Object.assign(readable, { cancel: async () => void readable.destroy() });
+}
