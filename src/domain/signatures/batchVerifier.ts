@@ -1,0 +1,194 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { SchnorrBackend, SignatureCheck } from '../signatureBackend.ts';
+import { packChecks } from './checkBuffer.mjs';
+import { fastestBackend, type FallbackReporter } from './fastest.ts';
+import { TINY_SECP_NAME } from './tinySecpSchnorr.mjs';
+
+/**
+ * Batches smaller than this are verified on the calling thread: below it, handing chunks to worker
+ * threads and back costs more than it saves. Measured on the 2-core reference machine with warm
+ * workers and tiny-secp256k1 (see bench/suites/signatures.ts and the crossover notes in the report).
+ */
+export const INLINE_BELOW = 16;
+
+export interface BatchVerifyOptions {
+  /** 'auto' (default): inline below the threshold, on worker threads from it. */
+  mode?: 'auto' | 'inline' | 'workers';
+  /** Rejects the batch with the signal's reason; chunks already on a worker finish unobserved. */
+  signal?: AbortSignal;
+}
+
+export interface BatchVerifier {
+  /** One answer per check, in order; same answers as `backend.verify` on each check. */
+  verifyBatch(checks: readonly SignatureCheck[], options?: BatchVerifyOptions): Promise<boolean[]>;
+  /** Terminates the worker threads; pending and later batches reject with BatchVerifierClosedError. */
+  close(): Promise<void>;
+}
+
+export interface BatchVerifierOptions {
+  /** Worker threads to spread large batches over; default: the machine's available parallelism. 0 = always inline. */
+  workers?: number;
+  /** Default fastestBackend(). Workers can only run 'noble' or 'tiny-secp256k1' (they load them by name). */
+  backend?: SchnorrBackend;
+  /** Default INLINE_BELOW. */
+  inlineBelow?: number;
+  /** Told once if a worker could not load tiny-secp256k1 and verifies with noble instead. */
+  onFallback?: FallbackReporter;
+}
+
+export class BatchVerifierClosedError extends Error {
+  constructor() {
+    super('the batch verifier was closed');
+    this.name = 'BatchVerifierClosedError';
+  }
+}
+
+interface Chunk {
+  buffer: ArrayBuffer;
+  resolve(results: Uint8Array): void;
+  reject(error: unknown): void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  busy?: { id: number; chunk: Chunk };
+  lastError?: unknown;
+}
+
+type WorkerMessage = { ready: true; backend: string; fallbackReason?: string } | { id: number; results: ArrayBuffer };
+
+const WORKER_URL = new URL('./verifyWorker.mjs', import.meta.url);
+const WORKER_BACKENDS = new Set(['noble', TINY_SECP_NAME]);
+// A few chunks per worker so a worker slowed by other load on the machine does not hold the batch back.
+const CHUNKS_PER_WORKER = 4;
+const MIN_CHUNK = 64;
+
+export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVerifier {
+  const backend = options.backend ?? fastestBackend(options.onFallback);
+  const size = options.workers ?? availableParallelism();
+  const inlineBelow = options.inlineBelow ?? INLINE_BELOW;
+  const onFallback = options.onFallback ?? ((reason: string) => console.warn(`signatures: verification worker uses noble (${reason})`));
+  if (!Number.isInteger(size) || size < 0) throw new RangeError(`workers must be a non-negative integer, got ${size}`);
+  if (size > 0 && !WORKER_BACKENDS.has(backend.name)) {
+    throw new TypeError(`worker threads can only run the noble or ${TINY_SECP_NAME} backends, not '${backend.name}'`);
+  }
+
+  const pool: PoolWorker[] = [];
+  let queue: Chunk[] = [];
+  let nextId = 0;
+  let closed = false;
+  let fallbackReported = false;
+
+  function spawn(): PoolWorker {
+    const entry: PoolWorker = { worker: new Worker(WORKER_URL, { workerData: { backend: backend.name } }) };
+    // Idle workers must not keep the process alive; a worker holding a chunk is ref'd (see assign).
+    entry.worker.unref();
+    entry.worker.on('message', (message: WorkerMessage) => {
+      if ('ready' in message) {
+        if (message.fallbackReason !== undefined && !fallbackReported) {
+          fallbackReported = true;
+          onFallback(message.fallbackReason);
+        }
+        return;
+      }
+      const busy = entry.busy;
+      if (busy?.id !== message.id) return;
+      entry.busy = undefined;
+      entry.worker.unref();
+      busy.chunk.resolve(new Uint8Array(message.results));
+      dispatch();
+    });
+    entry.worker.on('error', (error) => {
+      entry.lastError = error;
+    });
+    entry.worker.on('exit', (code) => {
+      const index = pool.indexOf(entry);
+      if (index >= 0) pool.splice(index, 1);
+      if (entry.busy) entry.busy.chunk.reject(closed ? new BatchVerifierClosedError() : (entry.lastError ?? new Error(`verification worker exited with code ${code}`)));
+      entry.busy = undefined;
+      if (!closed) dispatch();
+    });
+    pool.push(entry);
+    return entry;
+  }
+
+  function assign(entry: PoolWorker, chunk: Chunk): void {
+    const id = nextId++;
+    entry.busy = { id, chunk };
+    entry.worker.ref();
+    entry.worker.postMessage({ id, buffer: chunk.buffer }, [chunk.buffer]);
+  }
+
+  function dispatch(): void {
+    while (queue.length > 0) {
+      const idle = pool.find((w) => !w.busy) ?? (pool.length < size ? spawn() : undefined);
+      if (!idle) return;
+      assign(idle, queue.shift()!);
+    }
+  }
+
+  function onWorkers(checks: readonly SignatureCheck[], signal: AbortSignal | undefined): Promise<boolean[]> {
+    const chunkCount = Math.max(Math.min(checks.length, size), Math.min(size * CHUNKS_PER_WORKER, Math.ceil(checks.length / MIN_CHUNK)));
+    const chunkSize = Math.ceil(checks.length / chunkCount);
+    return new Promise<boolean[]>((resolve, reject) => {
+      const answers = new Array<boolean>(checks.length);
+      const mine: Chunk[] = [];
+      let remaining = 0;
+      let settled = false;
+      const finish = () => {
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const fail = (error: unknown) => {
+        if (settled) return;
+        finish();
+        queue = queue.filter((c) => !mine.includes(c));
+        reject(error);
+      };
+      const onAbort = () => fail(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      for (let start = 0; start < checks.length; start += chunkSize) {
+        const part = checks.slice(start, start + chunkSize);
+        remaining++;
+        const chunk: Chunk = {
+          buffer: packChecks(part),
+          resolve(results) {
+            if (settled) return;
+            if (results.length !== part.length) return fail(new Error(`worker answered ${results.length} checks for ${part.length}`));
+            results.forEach((r, i) => (answers[start + i] = r === 1));
+            if (--remaining === 0) {
+              finish();
+              resolve(answers);
+            }
+          },
+          reject: fail,
+        };
+        mine.push(chunk);
+      }
+      queue.push(...mine);
+      dispatch();
+    });
+  }
+
+  return {
+    async verifyBatch(checks, { mode = 'auto', signal } = {}) {
+      if (closed) throw new BatchVerifierClosedError();
+      signal?.throwIfAborted();
+      if (checks.length === 0) return [];
+      const inline = mode === 'inline' || (mode === 'auto' && (size === 0 || checks.length < inlineBelow));
+      if (inline) return checks.map((c) => backend.verify(c.signature, c.message, c.publicKey));
+      if (size === 0) throw new RangeError("mode 'workers' needs a verifier created with workers > 0");
+      return onWorkers(checks, signal);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const pending = queue;
+      queue = [];
+      for (const chunk of pending) chunk.reject(new BatchVerifierClosedError());
+      // 'exit' rejects the chunks still on a worker.
+      await Promise.all(pool.map((w) => w.worker.terminate()));
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// @ts-check
+/**
+ * BIP-340 over tiny-secp256k1 (libsecp256k1 compiled to WASM), with a reference implementation
+ * answering the cases tiny-secp256k1 cannot. Plain JavaScript so that the verification worker
+ * threads (Node 20 workers cannot load .ts) run exactly the same rules as the main thread.
+ */
+
+export const TINY_SECP_NAME = 'tiny-secp256k1';
+
+const ZERO_AUX = new Uint8Array(32);
+
+/**
+ * @param {import('./tinySecpSchnorr.d.mts').TinySecp} secp the loaded tiny-secp256k1 module
+ * @param {import('../signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
+ * @returns {import('../signatureBackend.ts').SchnorrBackend}
+ */
+export function tinySecpSchnorr(secp, reference) {
+  return {
+    name: TINY_SECP_NAME,
+    publicKey: (secretKey) => secp.xOnlyPointFromScalar(secretKey),
+    sign(message, secretKey, auxRand = ZERO_AUX) {
+      // tiny-secp256k1 only signs 32-byte messages; BIP-340 allows any length. fedlog only ever
+      // signs 32-byte digests, so other lengths take the (slower) reference path.
+      if (message.length !== 32) return reference.sign(message, secretKey, auxRand);
+      return secp.signSchnorr(message, secretKey, auxRand);
+    },
+    verify(signature, message, publicKey) {
+      if (message.length !== 32) return reference.verify(signature, message, publicKey);
+      if (signature.length !== 64 || publicKey.length !== 32) return false;
+      try {
+        return secp.verifySchnorr(message, publicKey, signature);
+      } catch {
+        // tiny-secp256k1 throws where BIP-340 answers: a key that is not on the curve or >= p,
+        // s >= n, and r >= n -- which is still valid when n <= r < p. The reference answers all of
+        // these exactly (cheaply, except the astronomically rare honest r in [n, p)), so an attacker
+        // cannot turn a malformed signature into a crash or a wrong answer.
+        return reference.verify(signature, message, publicKey);
+      }
+    },
+  };
+}
+
+// BIP-340 test vector 0: signing it and verifying it proves the WASM module computes BIP-340.
+const SELF_TEST = {
+  secretKey: '0000000000000000000000000000000000000000000000000000000000000003',
+  publicKey: 'f9308a019258c31049344f85f89d5229b531c845836f99b08601f113bce036f9',
+  message: '0000000000000000000000000000000000000000000000000000000000000000',
+  signature:
+    'e907831f80848d1069a5371b402410364bdf1c5f8307b0084c55f1ce2dca821525f66a4a85ea8b71e482a74f382d2ce5ebeee8fdb2172f477df4900d310536c0',
+};
+
+/** @param {string} hex */
+function fromHex(hex) {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** @param {Uint8Array} a @param {Uint8Array} b */
+function equalBytes(a, b) {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * Why a backend must not be used, or undefined when it signs and verifies BIP-340 vector 0.
+ * @param {import('../signatureBackend.ts').SchnorrBackend} backend
+ * @returns {string | undefined}
+ */
+export function selfTestFailure(backend) {
+  try {
+    const secretKey = fromHex(SELF_TEST.secretKey);
+    const message = fromHex(SELF_TEST.message);
+    const signature = fromHex(SELF_TEST.signature);
+    if (!equalBytes(backend.publicKey(secretKey), fromHex(SELF_TEST.publicKey))) return 'self-test: wrong public key';
+    if (!equalBytes(backend.sign(message, secretKey, new Uint8Array(32)), signature)) return 'self-test: wrong signature';
+    if (!backend.verify(signature, message, fromHex(SELF_TEST.publicKey))) return 'self-test: valid signature rejected';
+    signature[63] = /** @type {number} */ (signature[63]) ^ 1;
+    if (backend.verify(signature, message, fromHex(SELF_TEST.publicKey))) return 'self-test: corrupted signature accepted';
+    return undefined;
+  } catch (error) {
+    return `self-test threw: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
