@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { UnavailableError } from '@eventstore/db-client';
 import { EventLogClosedError, ExpectedRevisionConflict } from '../../src/streams/errors.ts';
 import type { RecordedEvent } from '../../src/streams/eventLog.ts';
-import { eventStoreDbLogOver } from '../../src/streams/eventStoreDb.ts';
+import { createEventStoreDbLog, eventStoreDbLogOver } from '../../src/streams/eventStoreDb.ts';
 import { describeEventLogContract } from './eventLogContract.ts';
 import { createFakeEventStoreDb } from './eventStoreDbFakeClient.ts';
 
@@ -154,6 +154,21 @@ describe('EventStoreDB adapter over an emulated server', () => {
     await expect(log.readStream('s')).rejects.toBeInstanceOf(EventLogClosedError);
     await expect(collect(log.readAll())).rejects.toBeInstanceOf(EventLogClosedError);
     await expect(firstValueFrom(log.subscribe())).rejects.toBeInstanceOf(EventLogClosedError);
+    await log.close();
+  });
+});
+
+describe('EventStoreDB adapter with the real client and no server', () => {
+  it('refuses a malformed connection string at once', () => {
+    expect(() => createEventStoreDbLog('http://node1:2113')).toThrow(/esdb:\/\//);
+  });
+
+  it('rejects reads, appends and subscriptions when nothing listens, instead of hanging', async () => {
+    // Port 1 on loopback: connection refused at once, so this costs milliseconds.
+    const log = createEventStoreDbLog('esdb://127.0.0.1:1?tls=false');
+    await expect(log.readStream('federation')).rejects.toThrow(/UNAVAILABLE/);
+    await expect(log.append('federation', [{ type: 'T', data: 1 }])).rejects.toThrow(/UNAVAILABLE/);
+    await expect(firstValueFrom(log.subscribe())).rejects.toThrow(/UNAVAILABLE/);
     await log.close();
   });
 });
