@@ -1,0 +1,157 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { firstValueFrom, toArray, take } from 'rxjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CorruptEventError, InvalidEventError } from '../../src/streams/errors.ts';
+import type { EventLog, RecordedEvent } from '../../src/streams/eventLog.ts';
+import { isEvent, newEvent } from '../../src/streams/events.ts';
+import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
+import { openEventLog, openRawEventLog } from '../../src/streams/openEventLog.ts';
+import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
+import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
+import { sampleEvents } from './fixtures/sampleEvents.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'fedlog-schema-'));
+let files = 0;
+const freshPath = () => join(dir, `log-${files++}.sqlite`);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const clock = () => new Date('2024-05-01T12:00:00.000Z');
+const checked = (raw: EventLog) => withEventSchemas(raw, { guardian: 2, now: clock });
+
+async function readAllOf(log: EventLog): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for await (const event of log.readAll()) events.push(event);
+  return events;
+}
+
+/** Overwrites one stored column of the event at `position`, behind the log's back. */
+function tamper(path: string, position: number, column: 'data' | 'metadata' | 'type', value: string) {
+  const db = new Database(path);
+  db.prepare(`UPDATE events SET ${column} = ? WHERE position = ?`).run(value, position);
+  db.close();
+}
+
+describe('withEventSchemas at append', () => {
+  it('stores every event type as given and stamps schemaVersion, guardian and recordedAt', async () => {
+    const log = checked(createMemoryEventLog());
+    for (const event of sampleEvents) await log.append(`s-${event.type}`, [event]);
+    const read = await readAllOf(log);
+    expect(read.map((e) => ({ type: e.type, data: e.data }))).toEqual(sampleEvents);
+    const completed = read.find((e) => e.type === 'SessionCompleted')!;
+    expect(completed.metadata).toEqual({ schemaVersion: 2, guardian: 2, recordedAt: '2024-05-01T12:00:00.000Z' });
+    expect(read.find((e) => e.type === 'UnitSaved')!.metadata.schemaVersion).toBe(1);
+    await log.close();
+  });
+
+  it('refuses a payload that fails its schema with a clear error, and writes nothing of the batch', async () => {
+    const log = checked(createSqliteEventLog(':memory:'));
+    const good = newEvent('UnitSaved', { session: 1, unit: 'ab' });
+    const bad = { type: 'UnitSaved', data: { session: 1, unit: 'NOT HEX' } };
+    const error = await log.append('dag-1', [good, bad]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidEventError);
+    expect(error).toMatchObject({ stream: 'dag-1', type: 'UnitSaved' });
+    expect((error as Error).message).toMatch(/unit/);
+    expect(await log.readStream('dag-1')).toEqual([]);
+    await log.close();
+  });
+
+  it('refuses an unknown event type', async () => {
+    const log = checked(createMemoryEventLog());
+    await expect(log.append('x', [{ type: 'Mystery', data: {} }])).rejects.toThrow(/Mystery.*unknown event type/);
+    await log.close();
+  });
+});
+
+describe('withEventSchemas on read', () => {
+  it('upcasts a stored SessionCompleted v1 to v2 (source local) in readStream, readAll and subscribe', async () => {
+    const raw = createMemoryEventLog();
+    const v1 = { session: 0, header: 'ab'.repeat(40), itemCount: 0, signatures: {} };
+    await raw.append('session-0', [{ type: 'SessionCompleted', data: v1, metadata: { schemaVersion: 1, guardian: 0, recordedAt: 'then' } }]);
+    const log = checked(raw);
+    const [fromStream] = await log.readStream('session-0');
+    const [fromAll] = await readAllOf(log);
+    const [fromSubscription] = await firstValueFrom(log.subscribe().pipe(take(1), toArray()));
+    for (const event of [fromStream!, fromAll!, fromSubscription!]) {
+      expect(isEvent(event, 'SessionCompleted')).toBe(true);
+      expect(event.data).toEqual({ ...v1, source: 'local' });
+      expect(event.metadata).toEqual({ schemaVersion: 2, guardian: 0, recordedAt: 'then' });
+    }
+    await log.close();
+  });
+
+  it('reports a stored row whose data is garbage JSON with its position, in every read path', async () => {
+    const path = freshPath();
+    let log = checked(createSqliteEventLog(path));
+    await log.append('dag-0', [newEvent('UnitSaved', { session: 0, unit: '01' }), newEvent('UnitSaved', { session: 0, unit: '02' }), newEvent('UnitSaved', { session: 0, unit: '03' })]);
+    await log.close();
+    tamper(path, 2, 'data', '{"session": 0, "unit": "02"');
+    log = checked(createSqliteEventLog(path));
+
+    const fromAll = await readAllOf(log).catch((e: unknown) => e);
+    expect(fromAll).toBeInstanceOf(CorruptEventError);
+    expect(fromAll).toMatchObject({ position: 2n });
+    expect((fromAll as Error).message).toMatch(/position 2.*not JSON/);
+    await expect(log.readStream('dag-0')).rejects.toMatchObject({ name: 'CorruptEventError', position: 2n });
+    const delivered: RecordedEvent[] = [];
+    const subscriptionError = await new Promise((resolve) => {
+      log.subscribe().subscribe({ next: (e) => delivered.push(e), error: resolve });
+    });
+    expect(subscriptionError).toMatchObject({ name: 'CorruptEventError', position: 2n });
+    // Nothing after the corrupt event is delivered: a reader stops rather than skip it.
+    expect(delivered.every((e) => e.position < 2n)).toBe(true);
+    await log.close();
+  });
+
+  it('reports a stored event whose JSON no longer fits its schema, or whose type is unknown', async () => {
+    const path = freshPath();
+    let log = checked(createSqliteEventLog(path));
+    await log.append('dag-0', [newEvent('UnitSaved', { session: 0, unit: '01' }), newEvent('UnitSaved', { session: 0, unit: '02' })]);
+    await log.close();
+    tamper(path, 1, 'data', '{"session": "zero", "unit": "01"}');
+    tamper(path, 2, 'type', 'Martian');
+    log = checked(createSqliteEventLog(path));
+    await expect(log.readStream('dag-0', { maxCount: 1 })).rejects.toMatchObject({ name: 'CorruptEventError', position: 1n, message: expect.stringMatching(/session/) as unknown });
+    await expect(log.readStream('dag-0', { fromRevision: 1 })).rejects.toMatchObject({ name: 'CorruptEventError', position: 2n, message: expect.stringMatching(/Martian/) as unknown });
+    await log.close();
+  });
+
+  it('the raw sqlite adapter itself reports garbage JSON with its position', async () => {
+    const path = freshPath();
+    let raw = createSqliteEventLog(path);
+    await raw.append('s', [{ type: 'T', data: 1 }]);
+    await raw.close();
+    tamper(path, 1, 'metadata', 'garbage');
+    raw = createSqliteEventLog(path);
+    await expect(raw.readStream('s')).rejects.toMatchObject({ name: 'CorruptEventError', position: 1n, message: expect.stringMatching(/metadata is not JSON/) as unknown });
+    await raw.close();
+  });
+});
+
+describe('openEventLog', () => {
+  it('opens a schema-checked sqlite log that survives reopening', async () => {
+    const path = freshPath();
+    let log = await openEventLog({ kind: 'sqlite', path }, { guardian: 0 });
+    await expect(log.append('x', [{ type: 'Nope', data: {} }])).rejects.toBeInstanceOf(InvalidEventError);
+    const { position } = await log.append('dag-0', [newEvent('UnitSaved', { session: 0, unit: '' })], { expectedRevision: 'noStream' });
+    await log.close();
+    log = await openEventLog({ kind: 'sqlite', path }, { guardian: 0 });
+    const [event] = await log.readStream('dag-0');
+    expect(event).toMatchObject({ position, type: 'UnitSaved', metadata: { guardian: 0, schemaVersion: 1 } });
+    await log.close();
+  });
+
+  it('opens a schema-checked memory log', async () => {
+    const log = await openEventLog({ kind: 'memory' }, { guardian: 1 });
+    await expect(log.append('x', [{ type: 'UnitSaved', data: {} }])).rejects.toBeInstanceOf(InvalidEventError);
+    await log.close();
+  });
+
+  it('loads the EventStoreDB adapter only when asked, without connecting', async () => {
+    const log = await openRawEventLog({ kind: 'eventstoredb', url: 'esdb://127.0.0.1:1?tls=false' });
+    expect(typeof log.append).toBe('function');
+    await log.close();
+  });
+});
