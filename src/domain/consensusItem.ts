@@ -1,0 +1,58 @@
+/**
+ * ConsensusItem = enum { 0: Transaction, 1: Module { module: u16, body: bytes } }: what guardians
+ * submit to the atomic broadcast and what a session orders.
+ */
+import { z } from 'zod';
+import { decode, encode, readBody, readVariant, writeVariant, type Codec, type DecodeResult } from './encoding.ts';
+import { bytesToHex, hexToBytes } from './hashing.ts';
+import type { ModuleCodecRegistry } from './module.ts';
+import { defaultModuleCodecs } from './modules/consensusModules.ts';
+import { hexSchema, moduleBodyCodec, transactionCodec, transactionFromJson, transactionJsonSchema, transactionToJson, type Transaction } from './transaction.ts';
+
+export type ConsensusItem = { kind: 'transaction'; tx: Transaction } | { kind: 'module'; module: number; body: Uint8Array };
+
+export function consensusItemCodec(registry: ModuleCodecRegistry): Codec<ConsensusItem> {
+  const tx = transactionCodec(registry);
+  const moduleItem = moduleBodyCodec(registry, 'item');
+  return {
+    encode(writer, item) {
+      if (item.kind === 'transaction') writeVariant(writer, 0, tx, item.tx);
+      else writeVariant(writer, 1, moduleItem, { module: item.module, body: item.body });
+    },
+    decode(reader) {
+      const { variant, variantOffset, body } = readVariant(reader);
+      if (variant === 0) return { kind: 'transaction', tx: readBody(body, tx) };
+      if (variant === 1) return { kind: 'module', ...readBody(body, moduleItem) };
+      return reader.fail('unknownVariant', `unknown consensus item variant ${variant}`, variantOffset);
+    },
+  };
+}
+
+export const defaultConsensusItemCodec = consensusItemCodec(defaultModuleCodecs);
+
+export function encodeConsensusItem(item: ConsensusItem): Uint8Array {
+  return encode(defaultConsensusItemCodec, item);
+}
+
+export function decodeConsensusItem(bytes: Uint8Array, registry: ModuleCodecRegistry = defaultModuleCodecs): DecodeResult<ConsensusItem> {
+  return decode(registry === defaultModuleCodecs ? defaultConsensusItemCodec : consensusItemCodec(registry), bytes);
+}
+
+export const consensusItemJsonSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('transaction'), tx: transactionJsonSchema }),
+  z.object({ kind: z.literal('module'), module: z.number().int().min(0).max(0xffff), body: hexSchema }),
+]);
+export type ConsensusItemJson = z.infer<typeof consensusItemJsonSchema>;
+
+export function consensusItemToJson(item: ConsensusItem): ConsensusItemJson {
+  return item.kind === 'transaction' ? { kind: 'transaction', tx: transactionToJson(item.tx) } : { kind: 'module', module: item.module, body: bytesToHex(item.body) };
+}
+
+/** Validated like bytes from the wire. */
+export function consensusItemFromJson(json: ConsensusItemJson, registry: ModuleCodecRegistry = defaultModuleCodecs): DecodeResult<ConsensusItem> {
+  if (json.kind === 'transaction') {
+    const tx = transactionFromJson(json.tx, registry);
+    return tx.ok ? { ok: true, value: { kind: 'transaction', tx: tx.value } } : tx;
+  }
+  return decodeConsensusItem(encodeConsensusItem({ kind: 'module', module: json.module, body: hexToBytes(json.body) }), registry);
+}

@@ -1,0 +1,86 @@
+/**
+ * The one interface between the ledger and a module (as Fedimint's ServerModule). The ledger knows
+ * nothing about deposits or notes: it decodes a body with the module's codec and hands it over. A
+ * new module implements this interface and is added to the registry; the engine does not change.
+ *
+ * Every function is pure: it returns a new module state or a rejection, and never mutates `state`.
+ */
+import type { Codec } from './encoding.ts';
+import type { PeerId } from './federation.ts';
+
+export interface ModuleCodecs<Item, In, Out> {
+  item: Codec<Item>;
+  input: Codec<In>;
+  output: Codec<Out>;
+}
+
+/** Identifies a transaction output: the transaction's txid and the output's index in it. */
+export interface OutPoint {
+  txid: Uint8Array;
+  index: number;
+}
+
+/** What a module may know about the federation while processing. */
+export interface ModuleContext {
+  peerCount: number;
+  threshold: number;
+}
+
+export type Rejection = { ok: false; reason: string };
+export type Processed<S, R = unknown> = ({ ok: true; state: S } & R) | Rejection;
+
+export interface InputEffect {
+  /** Value the input brings into the transaction, in msat. */
+  amount: bigint;
+  /** The x-only key whose signature over the txid the transaction must carry for this input. */
+  publicKey: Uint8Array;
+}
+
+export interface OutputEffect {
+  amount: bigint;
+  fee: bigint;
+}
+
+/** One named, signed line of the balance sheet (assets positive, liabilities negative). */
+export interface AuditItem {
+  name: string;
+  msat: bigint;
+}
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export interface Module<S, Item, In, Out> {
+  readonly instance: number;
+  readonly name: string;
+  readonly codecs: ModuleCodecs<Item, In, Out>;
+  readonly initialState: S;
+  /** Rejects items that would change nothing (duplicates, already confirmed...). */
+  processConsensusItem(state: S, item: Item, peer: PeerId, context: ModuleContext): Processed<S>;
+  processInput(state: S, input: In, context: ModuleContext): Processed<S, InputEffect>;
+  processOutput(state: S, output: Out, outPoint: OutPoint, context: ModuleContext): Processed<S, OutputEffect>;
+  audit(state: S): readonly AuditItem[];
+  /** Of the items this guardian observed locally, those worth proposing (that would change state). */
+  proposals(state: S, self: PeerId, observed: readonly Item[], context: ModuleContext): Item[];
+  /** Deterministic JSON for snapshots: the same state always gives the same JSON. */
+  toJson(state: S): JsonValue;
+  /** Throws on malformed JSON; the ledger turns that into a typed result. */
+  fromJson(json: unknown): S;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyModule = Module<any, any, any, any>;
+
+/** Instance id -> module. */
+export type ModuleRegistry = ReadonlyMap<number, AnyModule>;
+
+/** Instance id -> codecs: all that decoding needs (module ids outside it are 'unknownModule'). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ModuleCodecRegistry = ReadonlyMap<number, ModuleCodecs<any, any, any>>;
+
+export function codecRegistry(modules: ModuleRegistry): ModuleCodecRegistry {
+  return new Map([...modules].map(([id, module]) => [id, module.codecs]));
+}
+
+export function reject(reason: string): Rejection {
+  return { ok: false, reason };
+}

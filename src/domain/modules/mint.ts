@@ -1,0 +1,112 @@
+/**
+ * The mint module (instance 1): bearer notes. An IssueNote output creates a note named by its
+ * OutPoint; a SpendNote input consumes it. A spent note is deleted, and it can never reappear
+ * because its OutPoint contains the txid of a transaction the ledger will not accept twice.
+ */
+import { z } from 'zod';
+import { bytes32, encode as encodeBody, readVariant, struct, u64, versioned, type Codec } from '../encoding.ts';
+import { bytesToHex, hexToBytes } from '../hashing.ts';
+import { emptyPersistentMap, persistentMapOf, type PersistentMap } from '../persistentMap.ts';
+import { reject, type JsonValue, type Module, type OutPoint } from '../module.ts';
+import type { Input, Output } from '../transaction.ts';
+
+export const MINT_INSTANCE = 1;
+
+export interface SpendNote {
+  txid: Uint8Array;
+  index: bigint;
+}
+export interface IssueNote {
+  amount: bigint;
+  owner: Uint8Array;
+}
+
+/** The mint has no consensus items: every item body is an unknown variant. */
+const noItems: Codec<never> = {
+  encode() {
+    throw new RangeError('the mint has no consensus items');
+  },
+  decode(reader) {
+    const { variant, variantOffset } = readVariant(reader);
+    return reader.fail('unknownVariant', `the mint has no consensus item variant ${variant}`, variantOffset);
+  },
+};
+
+export const mintCodecs = {
+  item: noItems,
+  input: versioned(struct({ txid: bytes32, index: u64 })) as Codec<SpendNote>,
+  output: versioned(struct({ amount: u64, owner: bytes32 })) as Codec<IssueNote>,
+};
+
+export interface Note {
+  amount: bigint;
+  owner: Uint8Array;
+}
+
+export interface MintState {
+  /** "txidHex:index" -> unspent note. */
+  readonly notes: PersistentMap<Note>;
+  /** Sum of unspent notes, kept incrementally so the audit is O(1) per item. */
+  readonly outstandingMsat: bigint;
+}
+
+export const noteKey = (txid: Uint8Array, index: bigint | number) => `${bytesToHex(txid)}:${index}`;
+
+const decimal = z.string().regex(/^(0|[1-9][0-9]*)$/);
+const mintJsonSchema = z.object({
+  notes: z.record(z.string().regex(/^[0-9a-f]{64}:(0|[1-9][0-9]*)$/), z.object({ amount: decimal, owner: z.string().regex(/^[0-9a-f]{64}$/) })),
+  outstandingMsat: decimal,
+});
+
+export function mintModule(): Module<MintState, never, SpendNote, IssueNote> {
+  return {
+    instance: MINT_INSTANCE,
+    name: 'mint',
+    codecs: mintCodecs,
+    initialState: { notes: emptyPersistentMap(), outstandingMsat: 0n },
+    processConsensusItem: () => reject('the mint has no consensus items'),
+    processInput(state, input) {
+      const key = noteKey(input.txid, input.index);
+      const note = state.notes.get(key);
+      if (note === undefined) return reject('note unknown or already spent');
+      return {
+        ok: true,
+        state: { notes: state.notes.delete(key), outstandingMsat: state.outstandingMsat - note.amount },
+        amount: note.amount,
+        publicKey: note.owner,
+      };
+    },
+    processOutput(state, output, outPoint: OutPoint) {
+      // A zero note would be state that can carry no value: reject it as an item that changes nothing.
+      if (output.amount === 0n) return reject('note amount must be positive');
+      const key = noteKey(outPoint.txid, outPoint.index);
+      if (state.notes.has(key)) return reject('note already issued');
+      const note: Note = { amount: output.amount, owner: output.owner.slice() };
+      return { ok: true, state: { notes: state.notes.set(key, note), outstandingMsat: state.outstandingMsat + output.amount }, amount: output.amount, fee: 0n };
+    },
+    audit: (state) => [{ name: 'outstanding notes', msat: -state.outstandingMsat }],
+    proposals: () => [],
+    toJson(state): JsonValue {
+      const notes: Record<string, JsonValue> = {};
+      for (const [key, note] of state.notes.sortedEntries()) notes[key] = { amount: note.amount.toString(), owner: bytesToHex(note.owner) };
+      return { notes, outstandingMsat: state.outstandingMsat.toString() };
+    },
+    fromJson(json) {
+      const parsed = mintJsonSchema.parse(json);
+      return {
+        notes: persistentMapOf(Object.entries(parsed.notes).map(([key, n]) => [key, { amount: BigInt(n.amount), owner: hexToBytes(n.owner) }] as const)),
+        outstandingMsat: BigInt(parsed.outstandingMsat),
+      };
+    },
+  };
+}
+
+// Builders for clients, tests and the load generator.
+
+export function issueNote(amount: bigint, owner: Uint8Array): Output {
+  return { module: MINT_INSTANCE, body: encodeBody(mintCodecs.output, { amount, owner }) };
+}
+
+export function spendNote(txid: Uint8Array, index: bigint | number): Input {
+  return { module: MINT_INSTANCE, body: encodeBody(mintCodecs.input, { txid, index: BigInt(index) }) };
+}

@@ -1,0 +1,187 @@
+/**
+ * An immutable string-keyed map (a hash array mapped trie). `set` and `delete` return a new map
+ * that shares all untouched branches with the old one, so an update costs O(log32 n) instead of
+ * copying the whole map: the ledger keeps every accepted txid and every unspent note, and the
+ * engine must process thousands of items per second, each returning a new state.
+ *
+ * Iteration order depends on key hashes; anything that must be deterministic (JSON snapshots,
+ * state hashes) sorts keys first (`sortedEntries`).
+ */
+
+interface Leaf<V> {
+  readonly kind: 0;
+  readonly hash: number;
+  readonly key: string;
+  readonly value: V;
+}
+interface Branch<V> {
+  readonly kind: 1;
+  readonly bitmap: number;
+  readonly children: readonly TrieNode<V>[];
+}
+interface Collision<V> {
+  readonly kind: 2;
+  readonly hash: number;
+  readonly leaves: readonly Leaf<V>[];
+}
+type TrieNode<V> = Leaf<V> | Branch<V> | Collision<V>;
+
+export interface PersistentMap<V> {
+  readonly size: number;
+  get(key: string): V | undefined;
+  has(key: string): boolean;
+  set(key: string, value: V): PersistentMap<V>;
+  delete(key: string): PersistentMap<V>;
+  entries(): IterableIterator<[string, V]>;
+  /** Entries in ascending key order (code-unit order), for deterministic output. */
+  sortedEntries(): [string, V][];
+}
+
+// FNV-1a over UTF-16 code units: spreads hex keys well. Collisions only cost a linear scan.
+function hashKey(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+const fragment = (hash: number, shift: number) => (hash >>> shift) & 31;
+
+function lookup<V>(node: TrieNode<V> | undefined, hash: number, key: string): Leaf<V> | undefined {
+  let shift = 0;
+  while (node !== undefined) {
+    if (node.kind === 0) return node.key === key ? node : undefined;
+    if (node.kind === 2) return node.hash === hash ? node.leaves.find((leaf) => leaf.key === key) : undefined;
+    const bit = 1 << fragment(hash, shift);
+    if ((node.bitmap & bit) === 0) return undefined;
+    node = node.children[popcount(node.bitmap & (bit - 1))];
+    shift += 5;
+  }
+  return undefined;
+}
+
+/** Two nodes with different hashes under one branch, split at the first differing fragment. */
+function join<V>(a: Leaf<V> | Collision<V>, b: Leaf<V>, shift: number): TrieNode<V> {
+  const fa = fragment(a.hash, shift);
+  const fb = fragment(b.hash, shift);
+  if (fa === fb) return { kind: 1, bitmap: 1 << fa, children: [join(a, b, shift + 5)] };
+  return { kind: 1, bitmap: (1 << fa) | (1 << fb), children: fa < fb ? [a, b] : [b, a] };
+}
+
+function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number, added: { count: number }): TrieNode<V> {
+  if (node === undefined) {
+    added.count = 1;
+    return leaf;
+  }
+  if (node.kind === 0) {
+    if (node.key === leaf.key) return node.value === leaf.value ? node : leaf;
+    added.count = 1;
+    if (node.hash === leaf.hash) return { kind: 2, hash: leaf.hash, leaves: [node, leaf] };
+    return join(node, leaf, shift);
+  }
+  if (node.kind === 2) {
+    if (node.hash !== leaf.hash) {
+      added.count = 1;
+      return join(node, leaf, shift);
+    }
+    const index = node.leaves.findIndex((existing) => existing.key === leaf.key);
+    if (index < 0) {
+      added.count = 1;
+      return { kind: 2, hash: node.hash, leaves: [...node.leaves, leaf] };
+    }
+    const leaves = [...node.leaves];
+    leaves[index] = leaf;
+    return { kind: 2, hash: node.hash, leaves };
+  }
+  const bit = 1 << fragment(leaf.hash, shift);
+  const index = popcount(node.bitmap & (bit - 1));
+  const children = [...node.children];
+  if ((node.bitmap & bit) === 0) {
+    added.count = 1;
+    children.splice(index, 0, leaf);
+    return { kind: 1, bitmap: node.bitmap | bit, children };
+  }
+  const child = children[index]!;
+  const updated = insert(child, leaf, shift + 5, added);
+  if (updated === child) return node;
+  children[index] = updated;
+  return { kind: 1, bitmap: node.bitmap, children };
+}
+
+/** Returns the node without `key` (undefined when empty), or the same node if the key is absent. */
+function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number): TrieNode<V> | undefined {
+  if (node.kind === 0) return node.key === key ? undefined : node;
+  if (node.kind === 2) {
+    if (node.hash !== hash) return node;
+    const leaves = node.leaves.filter((leaf) => leaf.key !== key);
+    if (leaves.length === node.leaves.length) return node;
+    return leaves.length === 1 ? leaves[0]! : { kind: 2, hash, leaves };
+  }
+  const bit = 1 << fragment(hash, shift);
+  if ((node.bitmap & bit) === 0) return node;
+  const index = popcount(node.bitmap & (bit - 1));
+  const child = node.children[index]!;
+  const updated = remove(child, hash, key, shift + 5);
+  if (updated === child) return node;
+  const children = [...node.children];
+  if (updated === undefined) {
+    children.splice(index, 1);
+    const bitmap = node.bitmap & ~bit;
+    if (children.length === 0) return undefined;
+    // Collapse a branch left with one leaf so lookups stay short and equal maps stay equal-shaped.
+    if (children.length === 1 && children[0]!.kind !== 1) return children[0];
+    return { kind: 1, bitmap, children };
+  }
+  children[index] = updated;
+  if (children.length === 1 && updated.kind !== 1) return updated;
+  return { kind: 1, bitmap: node.bitmap, children };
+}
+
+function* walk<V>(node: TrieNode<V> | undefined): Generator<[string, V]> {
+  if (node === undefined) return;
+  if (node.kind === 0) yield [node.key, node.value];
+  else if (node.kind === 2) for (const leaf of node.leaves) yield [leaf.key, leaf.value];
+  else for (const child of node.children) yield* walk(child);
+}
+
+function make<V>(root: TrieNode<V> | undefined, size: number): PersistentMap<V> {
+  const self: PersistentMap<V> = {
+    size,
+    get: (key) => lookup(root, hashKey(key), key)?.value,
+    has: (key) => lookup(root, hashKey(key), key) !== undefined,
+    set(key, value) {
+      const added = { count: 0 };
+      const next = insert(root, { kind: 0, hash: hashKey(key), key, value }, 0, added);
+      return next === root ? self : make(next, size + added.count);
+    },
+    delete(key) {
+      if (root === undefined) return self;
+      const next = remove(root, hashKey(key), key, 0);
+      return next === root ? self : make(next, size - 1);
+    },
+    entries: () => walk(root),
+    sortedEntries: () => [...walk(root)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  };
+  return self;
+}
+
+const EMPTY = make<never>(undefined, 0);
+
+export function emptyPersistentMap<V>(): PersistentMap<V> {
+  return EMPTY as PersistentMap<V>;
+}
+
+export function persistentMapOf<V>(entries: Iterable<readonly [string, V]>): PersistentMap<V> {
+  let result = emptyPersistentMap<V>();
+  for (const [key, value] of entries) result = result.set(key, value);
+  return result;
+}
