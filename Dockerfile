@@ -1,0 +1,26 @@
+# fedlog guardian image. Two stages: the toolchain needed to build better-sqlite3 from source (when no
+# prebuilt binary matches) stays in the builder and never reaches the runtime image.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+# Full install: the entrypoint runs the TypeScript sources through tsx, which is a devDependency.
+RUN npm ci --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+# One data directory per guardian (config, SQLite log if used, snapshots), owned by the unprivileged user.
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 8173 8174
+ENTRYPOINT ["node_modules/.bin/tsx", "src/cli/main.ts"]
+CMD ["run", "--config", "/data/config.json"]
