@@ -1,0 +1,182 @@
+/**
+ * The ledger: the one pure function the engine calls for every ordered item,
+ * (state, item, peer) -> accepted with a new state and the audit | rejected with a reason.
+ * A dry run (POST /v1/transactions) is the same call against the current state, discarding it.
+ *
+ * State is immutable by convention and cheap to update: accepted txids and every module's large
+ * maps are persistent maps (persistentMap.ts) that share structure between versions, and the map
+ * of module states is a tiny Map copied per accepted item. Nothing is deep-copied, so keeping the
+ * previous state (for a dry run or a rejected item) is free.
+ */
+import { z } from 'zod';
+import { decode, U64_MAX } from './encoding.ts';
+import { bytesToHex, sha256 } from './hashing.ts';
+import { threshold, type PeerId } from './federation.ts';
+import { assertSolvent, computeAudit, type AuditSummary } from './audit.ts';
+import { canonicalJson } from './canonicalJson.ts';
+import type { ConsensusItem } from './consensusItem.ts';
+import type { JsonValue, ModuleContext, ModuleRegistry } from './module.ts';
+import { createModules } from './modules/consensusModules.ts';
+import { emptyPersistentMap, persistentMapOf, type PersistentMap } from './persistentMap.ts';
+import { nobleBackend } from './signatures/noble.ts';
+import { encodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded, type Transaction } from './transaction.ts';
+
+export interface LedgerState {
+  /** Hex txids of every accepted transaction, so none is accepted twice. */
+  readonly acceptedTxids: PersistentMap<true>;
+  /** Module instance id -> that module's state. */
+  readonly modules: ReadonlyMap<number, unknown>;
+}
+
+/** BIP-340 verification of `signature` over a 32-byte `message`; must never throw. */
+export type VerifySignature = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+
+export interface LedgerRules {
+  readonly modules: ModuleRegistry;
+  readonly context: ModuleContext;
+  /** The hot path: the engine may plug in a faster backend, or a cache of batch-verified results. */
+  readonly verify: VerifySignature;
+}
+
+export type ItemOutcome =
+  | { ok: true; state: LedgerState; audit: AuditSummary; txid?: Uint8Array }
+  | { ok: false; reason: string; txid?: Uint8Array };
+
+export interface LedgerOptions {
+  /** Federation size n; deposits need threshold(n) votes. */
+  peerCount: number;
+  modules?: ModuleRegistry;
+  verify?: VerifySignature;
+}
+
+export function ledgerRules({ peerCount, modules = createModules(), verify = nobleBackend.verify }: LedgerOptions): LedgerRules {
+  return { modules, context: { peerCount, threshold: threshold(peerCount) }, verify };
+}
+
+export function initialLedgerState(rules: LedgerRules): LedgerState {
+  return { acceptedTxids: emptyPersistentMap(), modules: new Map([...rules.modules].map(([id, module]) => [id, module.initialState])) };
+}
+
+/**
+ * Processes one ordered item. A rejection leaves `state` untouched (the caller keeps it). Throws
+ * AuditFailure, before anything can be recorded, if accepting the item would make net assets negative.
+ */
+export function processItem(rules: LedgerRules, state: LedgerState, item: ConsensusItem, peer: PeerId): ItemOutcome {
+  const outcome = item.kind === 'transaction' ? processTransaction(rules, state, item.tx) : processModuleItem(rules, state, item.module, item.body, peer);
+  if (!outcome.ok) return outcome;
+  const audit = computeAudit(rules.modules, outcome.state.modules);
+  assertSolvent(audit, item.kind === 'transaction' ? `transaction ${bytesToHex(outcome.txid!)}` : `a module ${item.module} item from peer ${peer}`);
+  return { ...outcome, audit };
+}
+
+type Applied = { ok: true; state: LedgerState; txid?: Uint8Array } | { ok: false; reason: string; txid?: Uint8Array };
+
+function processModuleItem(rules: LedgerRules, state: LedgerState, id: number, body: Uint8Array, peer: PeerId): Applied {
+  const module = rules.modules.get(id);
+  if (module === undefined) return { ok: false, reason: `unknown module ${id}` };
+  const decoded = decode(module.codecs.item, body);
+  if (!decoded.ok) return { ok: false, reason: `malformed ${module.name} item: ${decoded.error.kind}` };
+  const result = module.processConsensusItem(state.modules.get(id), decoded.value, peer, rules.context);
+  if (!result.ok) return { ok: false, reason: `${module.name}: ${result.reason}` };
+  return { ok: true, state: { acceptedTxids: state.acceptedTxids, modules: new Map(state.modules).set(id, result.state) } };
+}
+
+/** The transaction rules of DESIGN.md, in its order. */
+function processTransaction(rules: LedgerRules, state: LedgerState, tx: Transaction): Applied {
+  if (tx.inputs.length === 0 || tx.outputs.length === 0) return { ok: false, reason: 'a transaction needs at least one input and one output' };
+  const encoded = encodeTransaction(tx);
+  const txid = txidOfEncoded(encoded, tx.signatures.length);
+  const reject = (reason: string): Applied => ({ ok: false, reason, txid });
+  const modules = new Map(state.modules);
+
+  let inputSum = 0n;
+  const signers: Uint8Array[] = [];
+  for (const [index, input] of tx.inputs.entries()) {
+    const module = rules.modules.get(input.module);
+    if (module === undefined) return reject(`input ${index}: unknown module ${input.module}`);
+    const decoded = decode(module.codecs.input, input.body);
+    if (!decoded.ok) return reject(`input ${index}: malformed ${module.name} input (${decoded.error.kind})`);
+    // Inputs are processed against the state left by the previous ones: spending one note twice in a transaction fails.
+    const result = module.processInput(modules.get(input.module), decoded.value, rules.context);
+    if (!result.ok) return reject(`input ${index}: ${result.reason}`);
+    modules.set(input.module, result.state);
+    inputSum += result.amount;
+    signers.push(result.publicKey);
+  }
+
+  if (tx.signatures.length !== tx.inputs.length) return reject(`expected ${tx.inputs.length} signatures (one per input), got ${tx.signatures.length}`);
+  for (const [index, signature] of tx.signatures.entries()) {
+    if (!rules.verify(signature, txid, signers[index]!)) return reject(`input ${index}: invalid signature`);
+  }
+
+  let outputSum = 0n;
+  let feeSum = 0n;
+  for (const [index, output] of tx.outputs.entries()) {
+    const module = rules.modules.get(output.module);
+    if (module === undefined) return reject(`output ${index}: unknown module ${output.module}`);
+    const decoded = decode(module.codecs.output, output.body);
+    if (!decoded.ok) return reject(`output ${index}: malformed ${module.name} output (${decoded.error.kind})`);
+    const result = module.processOutput(modules.get(output.module), decoded.value, { txid, index }, rules.context);
+    if (!result.ok) return reject(`output ${index}: ${result.reason}`);
+    modules.set(output.module, result.state);
+    outputSum += result.amount;
+    feeSum += result.fee;
+  }
+
+  // Amounts are u64 on the wire; a sum beyond u64 would mean something different to a u64 implementation.
+  if (inputSum > U64_MAX || outputSum + feeSum > U64_MAX) return reject('amount overflow');
+  if (inputSum < outputSum + feeSum) return reject(`underfunded: inputs ${inputSum} msat < outputs ${outputSum} + fees ${feeSum} msat`);
+
+  const txidHex = bytesToHex(txid);
+  if (state.acceptedTxids.has(txidHex)) return reject('transaction already accepted');
+  if (encoded.length > MAX_TRANSACTION_BYTES) return reject(`transaction is ${encoded.length} bytes, more than ${MAX_TRANSACTION_BYTES}`);
+
+  return { ok: true, state: { acceptedTxids: state.acceptedTxids.set(txidHex, true), modules }, txid };
+}
+
+export function ledgerAudit(rules: LedgerRules, state: LedgerState): AuditSummary {
+  return computeAudit(rules.modules, state.modules);
+}
+
+export function isTxidAccepted(state: LedgerState, txid: Uint8Array): boolean {
+  return state.acceptedTxids.has(bytesToHex(txid));
+}
+
+// Snapshots: deterministic JSON and its hash.
+
+const LEDGER_JSON_VERSION = 1;
+
+export const ledgerStateJsonSchema = z.object({
+  version: z.literal(LEDGER_JSON_VERSION),
+  acceptedTxids: z.array(z.string().regex(/^[0-9a-f]{64}$/)),
+  modules: z.record(z.string().regex(/^(0|[1-9][0-9]*)$/), z.unknown()),
+});
+export type LedgerStateJson = z.infer<typeof ledgerStateJsonSchema>;
+
+/** The same state always gives the same JSON (keys and txids sorted). */
+export function ledgerStateToJson(rules: LedgerRules, state: LedgerState): JsonValue {
+  const modules: Record<string, JsonValue> = {};
+  for (const id of [...rules.modules.keys()].sort((a, b) => a - b)) modules[String(id)] = rules.modules.get(id)!.toJson(state.modules.get(id));
+  return { version: LEDGER_JSON_VERSION, acceptedTxids: state.acceptedTxids.sortedEntries().map(([txid]) => txid), modules };
+}
+
+export function ledgerStateFromJson(rules: LedgerRules, json: unknown): { ok: true; state: LedgerState } | { ok: false; reason: string } {
+  const parsed = ledgerStateJsonSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: `invalid ledger snapshot: ${parsed.error.message}` };
+  const modules = new Map<number, unknown>();
+  for (const [id, module] of rules.modules) {
+    const moduleJson = parsed.data.modules[String(id)];
+    if (moduleJson === undefined) return { ok: false, reason: `ledger snapshot lacks module ${id} (${module.name})` };
+    try {
+      modules.set(id, module.fromJson(moduleJson));
+    } catch (error) {
+      return { ok: false, reason: `invalid ${module.name} state in ledger snapshot: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  }
+  return { ok: true, state: { acceptedTxids: persistentMapOf(parsed.data.acceptedTxids.map((txid) => [txid, true] as const)), modules } };
+}
+
+/** Hex sha256 of the canonical JSON: equal states, equal hashes, however they were reached. */
+export function ledgerStateHash(rules: LedgerRules, state: LedgerState): string {
+  return bytesToHex(sha256(new TextEncoder().encode(canonicalJson(ledgerStateToJson(rules, state)))));
+}
