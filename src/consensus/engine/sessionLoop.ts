@@ -1,0 +1,417 @@
+/**
+ * The single-guardian session loop (n = 1; Fedimint's ConsensusEngine with a trivial broadcast).
+ * Submitted items are dry-run against the write model and queued; the loop takes them in batches,
+ * processes each through the ledger, and appends the batch's ItemAccepted / ItemRejected events to
+ * `session-<i>` in ONE append: the append is the commit point, so the write model advances and
+ * waiters learn the outcome only once it resolved. After `sessionSeconds` the loop signs header(i)
+ * and appends SignatureRecorded + SessionCompleted together, then checkpoints the projections.
+ *
+ * Restart: the loop reopens the first session without SessionCompleted and continues it from its
+ * recorded items (openSession.ts), with the write model seeded from the log (the ledger
+ * projection), so an item recorded before a crash is neither lost nor accepted twice.
+ */
+import { Subject, type Observable } from 'rxjs';
+import { AuditFailure } from '../../domain/audit.ts';
+import { encodeConsensusItem, type ConsensusItem } from '../../domain/consensusItem.ts';
+import { bytesToHex, equalBytes, header, hexToBytes } from '../../domain/hashing.ts';
+import type { Keychain } from '../../domain/keychain.ts';
+import { isTxidAccepted, processItem, type LedgerRules, type LedgerState } from '../../domain/ledger.ts';
+import { depositObserved } from '../../domain/modules/wallet.ts';
+import { acceptedItemHashOfEncoded } from '../../domain/sessionOutcome.ts';
+import type { SignatureCheck } from '../../domain/signatureBackend.ts';
+import { decodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded } from '../../domain/transaction.ts';
+import type { EventLog, EventToAppend, Position } from '../../streams/eventLog.ts';
+import { newEvent, streams } from '../../streams/events.ts';
+import type { ConsensusMetrics } from '../metrics.ts';
+import { findOpenSession, type OpenSession } from './openSession.ts';
+import type { SignatureChecker } from './signatureChecks.ts';
+import { createSubmissionQueue, type Submission } from './submissionQueue.ts';
+
+export type SubmitOutcome =
+  | { kind: 'queued'; txid: string }
+  | { kind: 'alreadyAccepted'; txid: string }
+  | { kind: 'invalid'; reason: string; txid?: string }
+  | { kind: 'queueFull'; retryAfterSeconds: number };
+
+export interface TxStatus {
+  txid: string;
+  status: 'pending' | 'accepted' | 'rejected' | 'unknown';
+  session?: number;
+  index?: number;
+  reason?: string;
+}
+
+export interface SessionSummary {
+  session: number;
+  header: string;
+  itemCount: number;
+  /** Wall time the session was open, ms. */
+  durationMs: number;
+}
+
+export interface EngineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface EngineOptions {
+  /** The schema-checked log. */
+  log: EventLog;
+  keychain: Keychain;
+  /** Ledger rules; the engine substitutes its own `verify` (signatures are checked at submission). */
+  rules: LedgerRules;
+  checker: SignatureChecker;
+  sessionSeconds: number;
+  queueCapacity: number;
+  /** Most items per commit (one append, one fsync). */
+  maxBatch?: number;
+  /** The ledger state after every event up to and including `position` (the ledger projection). */
+  seedLedger(position: Position): Promise<LedgerState>;
+  /** After a session completed at `position`: snapshot the projections once they caught up. */
+  checkpoint?(session: number, position: Position): Promise<void>;
+  metrics?: ConsensusMetrics;
+  logger?: EngineLogger;
+  now?: () => number;
+}
+
+export interface Engine {
+  submitTransaction(txHex: string): Promise<SubmitOutcome>;
+  /** Admin: a deposit this guardian observed. The returned id is the item's hash (sha256(enc(AcceptedItem))). */
+  observeDeposit(d: { depositId: string; amount: bigint; recipient: string }): Promise<SubmitOutcome>;
+  /** What the engine itself knows (recent outcomes, pending); undefined when it does not know the txid. */
+  knownStatus(txid: string): TxStatus | undefined;
+  /** Resolves with the txid's outcome once recorded, or undefined after `waitMs` / on abort. */
+  waitForOutcome(txid: string, waitMs: number, signal?: AbortSignal): Promise<TxStatus | undefined>;
+  currentSession(): number;
+  scheduleShutdown(afterSession: number): void;
+  readonly sessionCompleted$: Observable<SessionSummary>;
+  /** Resolves when the loop ended (stop or scheduled shutdown); rejects with the fatal error that halted it. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** An impossible state (negative audit, a failed commit, a conflicting writer): the guardian halts. */
+export class ConsensusFailure extends Error {
+  override readonly name = 'ConsensusFailure';
+}
+
+const RECENT_OUTCOMES = 200_000;
+
+export async function startEngine(options: EngineOptions): Promise<Engine> {
+  const { log, keychain, checker } = options;
+  const self = keychain.peer;
+  const now = options.now ?? Date.now;
+  const maxBatch = options.maxBatch ?? 4096;
+  const metrics = options.metrics;
+  const peerLabel = { peer_id: String(self) };
+
+  const federationEvents = await log.readStream(streams.federation, { maxCount: 1 });
+  const configured = federationEvents[0];
+  if (configured === undefined) throw new ConsensusFailure('the log has no FederationConfigured event: start the guardian through startGuardian');
+  const open: OpenSession = await findOpenSession(log, configured);
+  let state = await options.seedLedger(open.position);
+  let deadline = open.openedAt.getTime() + options.sessionSeconds * 1000;
+  metrics?.sessionCount.set(open.session);
+
+  // Signatures were verified at submission; in the loop a check is re-run only if it is not the
+  // very check (signature, txid, key) verified then, e.g. if a key could differ under a newer state.
+  let preVerified: readonly SignatureCheck[] = [];
+  const loopRules: LedgerRules = {
+    ...options.rules,
+    verify: (signature, message, publicKey) =>
+      preVerified.some((c) => equalBytes(c.signature, signature) && equalBytes(c.message, message) && equalBytes(c.publicKey, publicKey)) ||
+      keychain.backend.verify(signature, message, publicKey),
+  };
+  // The dry run collects the checks instead of verifying inline, so they can be verified in batches.
+  let collected: SignatureCheck[] = [];
+  const dryRunRules: LedgerRules = {
+    ...options.rules,
+    verify: (signature, message, publicKey) => {
+      collected.push({ signature, message, publicKey });
+      return true;
+    },
+  };
+
+  const queue = createSubmissionQueue(options.queueCapacity);
+  const recent = new Map<string, TxStatus>();
+  const waiters = new Map<string, Set<(status: TxStatus) => void>>();
+  const sessionCompleted$ = new Subject<SessionSummary>();
+  const stopController = new AbortController();
+  let shutdownAfter: number | undefined;
+  let stopping = false;
+  let checkpoints: Promise<void> = Promise.resolve();
+
+  const remember = (status: TxStatus) => {
+    recent.set(status.txid, status);
+    if (recent.size > RECENT_OUTCOMES) recent.delete(recent.keys().next().value!);
+    const set = waiters.get(status.txid);
+    if (set !== undefined) {
+      waiters.delete(status.txid);
+      for (const wake of set) wake(status);
+    }
+  };
+
+  const enqueue = async (item: ConsensusItem, encoded: Uint8Array, key: string, txid: string | undefined): Promise<SubmitOutcome> => {
+    if (stopping) return { kind: 'queueFull', retryAfterSeconds: 5 };
+    if (queue.isPending(key)) return { kind: 'queued', txid: key };
+    if (queue.size >= queue.capacity) return { kind: 'queueFull', retryAfterSeconds: retryAfter() };
+    collected = [];
+    let dry;
+    try {
+      dry = processItem(dryRunRules, state, item, self);
+    } catch (error) {
+      // Accepting it would break the audit; the loop would halt on it, so refuse it at the door.
+      if (error instanceof AuditFailure) return { kind: 'invalid', reason: 'it would make the federation insolvent', ...(txid === undefined ? {} : { txid }) };
+      throw error;
+    }
+    const checks = collected;
+    collected = [];
+    if (!dry.ok) return { kind: 'invalid', reason: dry.reason, ...(txid === undefined ? {} : { txid }) };
+    const results = await checker.verify(checks);
+    const bad = results.indexOf(false);
+    if (bad >= 0) return { kind: 'invalid', reason: `input ${bad}: invalid signature`, ...(txid === undefined ? {} : { txid }) };
+    // The state may have moved while verifying: answer duplicates consistently.
+    if (txid !== undefined && isTxidAccepted(state, hexToBytes(txid))) return { kind: 'alreadyAccepted', txid };
+    if (queue.isPending(key)) return { kind: 'queued', txid: key };
+    const submission: Submission = {
+      item,
+      encoded,
+      key,
+      itemHash: acceptedItemHashOfEncoded(encoded, self),
+      verified: checks,
+      submittedAt: performance.now(),
+      ...(txid === undefined ? {} : { txid }),
+    };
+    if (!queue.push(submission)) return { kind: 'queueFull', retryAfterSeconds: retryAfter() };
+    metrics?.queueDepth.set(queue.size);
+    return { kind: 'queued', txid: key };
+  };
+
+  // A full queue drains at roughly one batch per commit; a second is a fair, conservative hint.
+  const retryAfter = () => 1;
+
+  const processBatch = async (batch: Submission[]) => {
+    const events: EventToAppend[] = [];
+    const outcomes: TxStatus[] = [];
+    const leaves: Uint8Array[] = [];
+    let next = state;
+    for (const submission of batch) {
+      preVerified = submission.verified;
+      const started = performance.now();
+      let outcome;
+      try {
+        outcome = processItem(loopRules, next, submission.item, self);
+      } catch (error) {
+        throw new ConsensusFailure(error instanceof Error ? error.message : String(error));
+      }
+      metrics?.itemProcessingDuration.observe(peerLabel, (performance.now() - started) / 1000);
+      const itemHash = bytesToHex(submission.itemHash);
+      if (outcome.ok) {
+        next = outcome.state;
+        const index = open.leafHashes.length + leaves.length;
+        leaves.push(submission.itemHash);
+        events.push(
+          newEvent('ItemAccepted', {
+            session: open.session,
+            index,
+            peer: self,
+            item: bytesToHex(submission.encoded),
+            itemHash,
+            ...(submission.txid === undefined ? {} : { txid: submission.txid }),
+            netAssets: outcome.audit.netAssets.toString(),
+          }),
+        );
+        outcomes.push({ txid: submission.key, status: 'accepted', session: open.session, index });
+      } else {
+        events.push(newEvent('ItemRejected', { session: open.session, peer: self, itemHash, ...(submission.txid === undefined ? {} : { txid: submission.txid }), reason: outcome.reason }));
+        outcomes.push({ txid: submission.key, status: 'rejected', session: open.session, reason: outcome.reason });
+      }
+    }
+    preVerified = [];
+    let result;
+    try {
+      result = await log.append(streams.session(open.session), events, { expectedRevision: open.revision });
+    } catch (error) {
+      // Nothing of the batch is recorded and the write model did not move; but an unknown disk state
+      // or a second writer on this log is not something to paper over.
+      throw new ConsensusFailure(`could not record session ${open.session} items: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    open.revision = result.nextExpectedRevision;
+    open.position = result.position;
+    state = next;
+    open.leafHashes.push(...leaves);
+    queue.settled(batch);
+    const committed = performance.now();
+    for (const submission of batch) metrics?.orderingLatency.observe((committed - submission.submittedAt) / 1000);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'accepted') {
+        metrics?.itemsProcessed.inc(peerLabel);
+        if (outcome.txid !== undefined) open.txids.add(outcome.txid);
+      } else metrics?.itemsRejected.inc(peerLabel);
+      remember(outcome);
+    }
+    metrics?.commitBatchSize.observe(events.length);
+    metrics?.queueDepth.set(queue.size);
+  };
+
+  const completeSession = async () => {
+    const session = open.session;
+    const sessionHeader = header(session, open.leafHashes);
+    const events: EventToAppend[] = [];
+    let signature = open.signature;
+    if (signature === undefined || !keychain.verify(self, sessionHeader, signature)) {
+      signature = keychain.sign(sessionHeader);
+      events.push(newEvent('SignatureRecorded', { session, peer: self, signature: bytesToHex(signature), valid: true }));
+    }
+    const headerHex = bytesToHex(sessionHeader);
+    events.push(
+      newEvent('SessionCompleted', { session, header: headerHex, itemCount: open.leafHashes.length, signatures: { [String(self)]: bytesToHex(signature) }, source: 'local' }),
+    );
+    let result;
+    try {
+      result = await log.append(streams.session(session), events, { expectedRevision: open.revision });
+    } catch (error) {
+      throw new ConsensusFailure(`could not complete session ${session}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const completedAt = now();
+    const summary: SessionSummary = { session, header: headerHex, itemCount: open.leafHashes.length, durationMs: completedAt - (deadline - options.sessionSeconds * 1000) };
+    if (metrics !== undefined) {
+      metrics.sessionCount.set(session + 1);
+      if (open.leafHashes.length > 0) metrics.peerContributionSession.set({ self_id: String(self), peer_id: String(self) }, session);
+      for (const [id, module] of options.rules.modules) {
+        const started = performance.now();
+        module.audit(state.modules.get(id));
+        metrics.moduleAuditDuration.observe({ module_id: String(id), module_kind: module.name }, (performance.now() - started) / 1000);
+      }
+    }
+    open.session = session + 1;
+    open.revision = 'noStream';
+    open.leafHashes = [];
+    open.txids = new Set();
+    delete open.signature;
+    open.position = result.position;
+    open.openedAt = new Date(completedAt);
+    deadline = completedAt + options.sessionSeconds * 1000;
+    const checkpoint = options.checkpoint;
+    if (checkpoint !== undefined) {
+      // Checkpoints never hold up the next session; they are chained so that they stay in order.
+      checkpoints = checkpoints
+        .then(() => checkpoint(session, result.position))
+        .catch((error: unknown) => options.logger?.warn({ session, err: error }, 'checkpoint failed'));
+    }
+    sessionCompleted$.next(summary);
+    if (shutdownAfter !== undefined && session >= shutdownAfter) {
+      options.logger?.info({ session }, 'scheduled shutdown: the session is complete');
+      stopping = true;
+      stopController.abort();
+    }
+  };
+
+  const waitUntilWork = async () => {
+    const wait = new AbortController();
+    const timer = setTimeout(() => wait.abort(), Math.max(0, deadline - now()));
+    const onStop = () => wait.abort();
+    stopController.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      await queue.whenNonEmpty(wait.signal);
+    } finally {
+      clearTimeout(timer);
+      stopController.signal.removeEventListener('abort', onStop);
+    }
+  };
+
+  const run = async () => {
+    while (!stopController.signal.aborted) {
+      if (now() >= deadline) {
+        await completeSession();
+        continue;
+      }
+      if (queue.size === 0) {
+        await waitUntilWork();
+        continue;
+      }
+      await processBatch(queue.take(maxBatch));
+    }
+  };
+
+  const done = run().then(
+    async () => {
+      await checkpoints;
+      sessionCompleted$.complete();
+    },
+    async (error: unknown) => {
+      stopping = true;
+      options.logger?.error({ err: error }, 'Consensus failure: the session loop halted');
+      await checkpoints;
+      sessionCompleted$.error(error);
+      throw error;
+    },
+  );
+  // The owner observes `done`; this keeps an unobserved rejection from crashing the process twice.
+  done.catch(() => undefined);
+
+  return {
+    async submitTransaction(txHex) {
+      if (!/^(?:[0-9a-fA-F]{2})+$/.test(txHex)) return { kind: 'invalid', reason: 'tx must be non-empty hex of whole bytes' };
+      if (txHex.length / 2 > MAX_TRANSACTION_BYTES + 16) return { kind: 'invalid', reason: `transaction is more than ${MAX_TRANSACTION_BYTES} bytes` };
+      const bytes = hexToBytes(txHex.toLowerCase());
+      const decoded = decodeTransaction(bytes);
+      if (!decoded.ok) return { kind: 'invalid', reason: `malformed transaction: ${decoded.error.kind}${decoded.error.message ? ` (${decoded.error.message})` : ''}` };
+      const tx = decoded.value;
+      const txid = bytesToHex(txidOfEncoded(bytes, tx.signatures.length));
+      if (state.acceptedTxids.has(txid)) return { kind: 'alreadyAccepted', txid };
+      const item: ConsensusItem = { kind: 'transaction', tx };
+      return enqueue(item, encodeConsensusItem(item), txid, txid);
+    },
+    async observeDeposit(d) {
+      if (!/^[0-9a-f]{64}$/.test(d.depositId) || !/^[0-9a-f]{64}$/.test(d.recipient)) return { kind: 'invalid', reason: 'depositId and recipient must be 32 bytes of lowercase hex' };
+      if (d.amount <= 0n || d.amount > 0xffff_ffff_ffff_ffffn) return { kind: 'invalid', reason: 'amount must be a positive u64 (msat)' };
+      const item = depositObserved({ depositId: hexToBytes(d.depositId), amount: d.amount, recipient: hexToBytes(d.recipient) });
+      const encoded = encodeConsensusItem(item);
+      return enqueue(item, encoded, bytesToHex(acceptedItemHashOfEncoded(encoded, self)), undefined);
+    },
+    knownStatus(txid) {
+      const known = recent.get(txid);
+      if (known !== undefined) return known;
+      if (queue.isPending(txid)) return { txid, status: 'pending' };
+      return undefined;
+    },
+    waitForOutcome(txid, waitMs, signal) {
+      const known = recent.get(txid);
+      if (known !== undefined) return Promise.resolve(known);
+      if (waitMs <= 0 || signal?.aborted) return Promise.resolve(undefined);
+      return new Promise<TxStatus | undefined>((resolve) => {
+        let set = waiters.get(txid);
+        if (set === undefined) waiters.set(txid, (set = new Set()));
+        const finish = (status: TxStatus | undefined) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          stopController.signal.removeEventListener('abort', onAbort);
+          const current = waiters.get(txid);
+          current?.delete(wake);
+          if (current?.size === 0) waiters.delete(txid);
+          resolve(status);
+        };
+        const wake = (status: TxStatus) => finish(status);
+        const onAbort = () => finish(undefined);
+        const timer = setTimeout(onAbort, waitMs);
+        set.add(wake);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        stopController.signal.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+    currentSession: () => open.session,
+    scheduleShutdown(afterSession) {
+      shutdownAfter = Math.max(afterSession, open.session);
+      options.logger?.info({ afterSession: shutdownAfter }, 'shutdown scheduled');
+    },
+    sessionCompleted$: sessionCompleted$.asObservable(),
+    done,
+    async stop() {
+      stopping = true;
+      stopController.abort();
+      await done.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * One guardian, composed: its log (embedded SQLite by default), the federation's configuration
+ * recorded once in that log, the projections, the session loop and the metrics. The API and the CLI
+ * talk to a guardian only through the GuardianHandle returned here.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Observable } from 'rxjs';
+import { map } from 'rxjs';
+import pino, { type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { hexToBytes } from '../domain/hashing.ts';
+import { createKeychain } from '../domain/keychain.ts';
+import { ledgerRules } from '../domain/ledger.ts';
+import { createModules, modulesConfigFromJson } from '../domain/modules/consensusModules.ts';
+import { createBatchVerifier } from '../domain/signatures/batchVerifier.ts';
+import { fastestBackend } from '../domain/signatures/fastest.ts';
+import { ledgerProjection, ledgerSeed } from '../projections/ledger.ts';
+import { startProjections, type ProjectionHost } from '../projections/projectionHost.ts';
+import { lookupTransaction, transactionsProjection } from '../projections/transactions.ts';
+import type { EventLog } from '../streams/eventLog.ts';
+import { isEvent, newEvent, streams, type FederationConfigured } from '../streams/events.ts';
+import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
+import { ConfigError, consensusConfig, federationKeys, sqliteLogPath, type GuardianConfig } from './config.ts';
+import { createMetrics, type ConsensusMetrics } from './metrics.ts';
+import { startEngine, type Engine, type SessionSummary, type SubmitOutcome, type TxStatus } from './engine/sessionLoop.ts';
+import { batchingSignatureChecker, inlineSignatureChecker, type SignatureChecker } from './engine/signatureChecks.ts';
+
+export type { SubmitOutcome, TxStatus, SessionSummary };
+
+export interface GuardianHandle {
+  readonly peer: number;
+  /** Schema-checked. */
+  readonly log: EventLog;
+  readonly projections: ProjectionHost;
+  readonly metrics: Registry;
+  federation(): { peers: { id: number; pubkey: string; apiUrl: string }[]; threshold: number; consensusHash: string };
+  submitTransaction(txHex: string): Promise<SubmitOutcome>;
+  observeDeposit(d: { depositId: string; amount: bigint; recipient: string }): Promise<SubmitOutcome>;
+  transactionStatus(txid: string, waitMs: number, signal?: AbortSignal): Promise<TxStatus>;
+  currentSession(): number;
+  scheduleShutdown(afterSession: number): void;
+  sessionCompleted$: Observable<{ session: number; header: string; itemCount: number }>;
+  stop(): Promise<void>;
+}
+
+/** What startGuardian returns: the handle, plus what its owner (the CLI) needs to run it. */
+export interface Guardian extends GuardianHandle {
+  /** Every completed session with its wall-clock duration (for the CLI's per-session line). */
+  readonly sessions$: Observable<SessionSummary>;
+  /** Resolves once the guardian stopped (stop() or a scheduled shutdown) and closed its log; rejects on a consensus failure. */
+  readonly done: Promise<void>;
+  readonly logger: Logger;
+}
+
+export interface GuardianOptions {
+  /** Where the log lives; default: the config's (embedded SQLite in the data directory). */
+  log?: EventLogLocation;
+  logger?: Logger;
+  /** Worker threads verifying submitted signatures; 0 verifies on the main thread. Default 1. */
+  signatureWorkers?: number;
+  /** Most items per commit (one append, one fsync). */
+  maxBatch?: number;
+}
+
+export class FederationMismatchError extends ConfigError {
+  constructor(recorded: FederationConfigured, configured: FederationConfigured) {
+    const differs = (['peers', 'keys', 'threshold', 'sessionSeconds', 'roundDelayMs', 'roundsPerSession', 'modules'] as const).filter(
+      (field) => JSON.stringify(recorded[field]) !== JSON.stringify(configured[field]),
+    );
+    super(
+      `the log belongs to a federation with consensus hash ${recorded.consensusHash}, but the config gives ${configured.consensusHash}` +
+        (differs.length > 0 ? ` (differs in: ${differs.join(', ')})` : '') +
+        '; refusing to start: use the original config, or a new data directory for a new federation',
+    );
+  }
+}
+
+export function logLocation(config: GuardianConfig): EventLogLocation {
+  return config.log.kind === 'eventstoredb' ? { kind: 'eventstoredb', url: config.log.url } : { kind: 'sqlite', path: sqliteLogPath(config) };
+}
+
+/** Records FederationConfigured on first start; on later starts refuses a config whose consensus hash differs. */
+async function ensureFederation(log: EventLog, configured: FederationConfigured): Promise<FederationConfigured> {
+  const [recorded] = await log.readStream(streams.federation, { maxCount: 1 });
+  if (recorded === undefined) {
+    await log.append(streams.federation, [newEvent('FederationConfigured', configured)], { expectedRevision: 'noStream' });
+    return configured;
+  }
+  if (!isEvent(recorded, 'FederationConfigured')) throw new ConfigError(`the federation stream starts with ${recorded.type}, not FederationConfigured`);
+  if (recorded.data.consensusHash !== configured.consensusHash) throw new FederationMismatchError(recorded.data, configured);
+  return recorded.data;
+}
+
+export async function startGuardian(config: GuardianConfig, options: GuardianOptions = {}): Promise<Guardian> {
+  const logger = options.logger ?? pino({ name: `guardian-${config.peer}` });
+  const location = options.log ?? logLocation(config);
+  if (location.kind === 'sqlite') mkdirSync(config.dataDir, { recursive: true });
+  const log = await openEventLog(location, { guardian: config.peer });
+  const closers: (() => Promise<void>)[] = [() => log.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse().splice(0)) await close().catch((error: unknown) => logger.warn({ err: error }, 'while closing'));
+  };
+
+  let federation: FederationConfigured;
+  let projections: ProjectionHost;
+  let engine: Engine;
+  let checker: SignatureChecker;
+  const metrics: ConsensusMetrics = createMetrics();
+  try {
+    federation = await ensureFederation(log, consensusConfig(config));
+    const backend = fastestBackend((reason) => logger.warn({ reason }, 'signatures: tiny-secp256k1 unavailable, using noble'));
+    const keychain = createKeychain({ federation: federationKeys(config), secretKey: hexToBytes(config.secretKey), backend });
+    const workers = options.signatureWorkers ?? 1;
+    checker = workers > 0 ? batchingSignatureChecker(createBatchVerifier({ workers, backend })) : inlineSignatureChecker(backend);
+    closers.push(() => checker.close());
+    projections = await startProjections(log, { retention: config.checkpointRetention, onSnapshotSkipped: (name, skip) => logger.warn({ projection: name, skip }, 'checkpoint ignored') });
+    closers.push(() => projections.stop());
+    const rules = ledgerRules({ peerCount: federation.peers.length, modules: createModules(modulesConfigFromJson(federation.modules)), verify: backend.verify });
+    engine = await startEngine({
+      log,
+      keychain,
+      rules,
+      checker,
+      sessionSeconds: federation.sessionSeconds,
+      queueCapacity: config.queueCapacity,
+      ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+      metrics,
+      logger,
+      async seedLedger(position) {
+        await projections.waitFor(position);
+        const seed = ledgerSeed(projections.state(ledgerProjection));
+        if (seed === undefined) throw new ConfigError('the ledger projection has no federation configuration');
+        return seed.ledger;
+      },
+      async checkpoint(session, position) {
+        await projections.waitFor(position);
+        await projections.checkpoint(session);
+      },
+    });
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+
+  const done = engine.done.then(
+    () => closeAll(),
+    async (error: unknown) => {
+      await closeAll();
+      throw error;
+    },
+  );
+  done.catch(() => undefined);
+
+  const lookup = (txid: string): TxStatus | undefined => {
+    const known = engine.knownStatus(txid);
+    if (known !== undefined && known.status !== 'pending') return known;
+    const recorded = lookupTransaction(projections.state(transactionsProjection), txid);
+    if (recorded.status === 'accepted') return { txid, status: 'accepted', session: recorded.session, index: recorded.index };
+    if (recorded.status === 'rejected') return { txid, status: 'rejected', session: recorded.session, reason: recorded.reason };
+    return known;
+  };
+
+  logger.info({ peer: config.peer, session: engine.currentSession(), consensusHash: federation.consensusHash, log: location.kind }, 'guardian started');
+
+  return {
+    peer: config.peer,
+    log,
+    projections,
+    metrics: metrics.registry,
+    logger,
+    federation: () => ({
+      peers: config.federation.peers.map((p) => ({ id: p.id, pubkey: p.pubkey, apiUrl: p.apiUrl })),
+      threshold: federation.threshold,
+      consensusHash: federation.consensusHash,
+    }),
+    submitTransaction: (txHex) => engine.submitTransaction(txHex),
+    observeDeposit: (d) => engine.observeDeposit(d),
+    async transactionStatus(txid, waitMs, signal) {
+      const id = txid.toLowerCase();
+      const now = lookup(id);
+      if ((now !== undefined && now.status !== 'pending') || waitMs <= 0) return now ?? { txid: id, status: 'unknown' };
+      const waited = await engine.waitForOutcome(id, waitMs, signal);
+      return waited ?? lookup(id) ?? { txid: id, status: 'unknown' };
+    },
+    currentSession: () => engine.currentSession(),
+    scheduleShutdown: (afterSession) => engine.scheduleShutdown(afterSession),
+    sessionCompleted$: engine.sessionCompleted$.pipe(map(({ session, header, itemCount }) => ({ session, header, itemCount }))),
+    sessions$: engine.sessionCompleted$,
+    done,
+    async stop() {
+      await engine.stop();
+      await done.catch(() => undefined);
+    },
+  };
+}

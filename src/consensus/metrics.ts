@@ -1,0 +1,69 @@
+/**
+ * The guardian's Prometheus registry: Fedimint's consensus metrics (fedimint-server's
+ * consensus/engine metrics, names kept so existing dashboards read them) plus Node's process
+ * defaults. A private Registry, not prom-client's global one, so several guardians (tests, dev)
+ * can live in one process; the API adds its HTTP metrics to this same registry.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ConsensusMetrics {
+  readonly registry: Registry;
+  /** consensus_items_processed_total{peer_id}: accepted items per contributing peer. */
+  readonly itemsProcessed: Counter<'peer_id'>;
+  /** Items rejected by the ledger in the session loop (not counted by Fedimint, useful under load). */
+  readonly itemsRejected: Counter<'peer_id'>;
+  /** consensus_item_processing_duration_seconds{peer_id}. */
+  readonly itemProcessingDuration: Histogram<'peer_id'>;
+  /** consensus_item_processing_module_audit_duration_seconds{module_id, module_kind}. */
+  readonly moduleAuditDuration: Histogram<'module_id' | 'module_kind'>;
+  /** consensus_session_count: sessions completed. */
+  readonly sessionCount: Gauge;
+  /** consensus_ordering_latency_seconds: submission to ordering (accepted or rejected). */
+  readonly orderingLatency: Histogram;
+  /** consensus_peer_contribution_session_idx{self_id, peer_id}. */
+  readonly peerContributionSession: Gauge<'self_id' | 'peer_id'>;
+  /** Transactions waiting in the submission queue. */
+  readonly queueDepth: Gauge;
+  /** Events appended per engine commit (one fsync each). */
+  readonly commitBatchSize: Histogram;
+}
+
+export function createMetrics(options: { processDefaults?: boolean } = {}): ConsensusMetrics {
+  const registry = new Registry();
+  if (options.processDefaults ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    itemsProcessed: new Counter({ name: 'consensus_items_processed_total', help: 'Number of consensus items processed (accepted) in the engine', labelNames: ['peer_id'], registers }),
+    itemsRejected: new Counter({ name: 'consensus_items_rejected_total', help: 'Number of consensus items rejected by the ledger in the engine', labelNames: ['peer_id'], registers }),
+    itemProcessingDuration: new Histogram({
+      name: 'consensus_item_processing_duration_seconds',
+      help: 'Duration of processing a consensus item',
+      labelNames: ['peer_id'],
+      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1],
+      registers,
+    }),
+    moduleAuditDuration: new Histogram({
+      name: 'consensus_item_processing_module_audit_duration_seconds',
+      help: 'Duration of the module audit after a consensus item',
+      labelNames: ['module_id', 'module_kind'],
+      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
+      registers,
+    }),
+    sessionCount: new Gauge({ name: 'consensus_session_count', help: 'Fedimint consensus session count', registers }),
+    orderingLatency: new Histogram({
+      name: 'consensus_ordering_latency_seconds',
+      help: 'Duration of ordering a batch of consensus items',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    peerContributionSession: new Gauge({ name: 'consensus_peer_contribution_session_idx', help: 'Latest contribution session idx by peer_id', labelNames: ['self_id', 'peer_id'], registers }),
+    queueDepth: new Gauge({ name: 'consensus_submission_queue_depth', help: 'Transactions waiting to be ordered', registers }),
+    commitBatchSize: new Histogram({
+      name: 'consensus_commit_batch_events',
+      help: 'Events appended in one engine commit (one fsync)',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+      registers,
+    }),
+  };
+}
