@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
 import type { Position, RecordedEvent } from './eventLog.ts';
+import type { ReadPage } from './pagedRead.ts';
 
 /**
  * The one subscription the sqlite and memory adapters share: read pages after the last position
@@ -34,10 +35,7 @@ export function createAppendNotifier(): AppendNotifier {
   };
 }
 
-/** Reads at most `limit` events with position strictly greater than `after`, in position order. */
-export type ReadPage = (after: Position, limit: number) => RecordedEvent[] | Promise<RecordedEvent[]>;
-
-const PAGE_SIZE = 1024;
+const PAGE_SIZE = 4096;
 
 /** Lets appenders and timers run between pages, so a long catch-up does not starve the producer. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -2,6 +2,7 @@ import { decideAppend } from './appendDecision.ts';
 import { catchUpSubscription, createAppendNotifier } from './catchUpSubscription.ts';
 import { EventLogClosedError, ExpectedRevisionConflict } from './errors.ts';
 import { START, type AppendResult, type EventLog, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
+import { readAllInPages } from './pagedRead.ts';
 import { decodeEvent, encodeEvents } from './storedEvent.ts';
 
 /**
@@ -75,16 +76,8 @@ export function createMemoryEventLog(): EventLog {
       return picked.map(decode);
     },
 
-    async *readAll(fromPosition = START) {
-      let after = fromPosition;
-      for (;;) {
-        const page = readPage(after, 1024);
-        for (const event of page) {
-          after = event.position;
-          yield event;
-        }
-        if (page.length < 1024) return;
-      }
+    readAll(fromPosition = START) {
+      return readAllInPages(readPage, fromPosition, 1024);
     },
 
     subscribe(fromPosition = START) {

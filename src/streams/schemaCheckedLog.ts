@@ -39,8 +39,11 @@ export function withEventSchemas(log: EventLog, options: SchemaOptions): EventLo
     const version = (event.metadata as { schemaVersion?: unknown }).schemaVersion;
     const read = upcastAndValidate(event.type, version, event.data);
     if (!read.ok) throw new CorruptEventError(event.position, `${event.stream}@${event.revision}: ${read.reason}`);
-    if (version === eventSchemas[event.type as keyof typeof eventSchemas].version) return { ...event, data: read.data };
-    return { ...event, data: read.data, metadata: { ...event.metadata, schemaVersion: eventSchemas[event.type as keyof typeof eventSchemas].version } };
+    // Adapters hand out a fresh object per read, so it is updated in place rather than copied.
+    event.data = read.data;
+    const current = eventSchemas[event.type as keyof typeof eventSchemas].version;
+    if (version !== current) event.metadata = { ...event.metadata, schemaVersion: current };
+    return event;
   };
 
   return {
@@ -56,8 +59,21 @@ export function withEventSchemas(log: EventLog, options: SchemaOptions): EventLo
     async readStream(stream, readOptions) {
       return (await log.readStream(stream, readOptions)).map(decode);
     },
-    async *readAll(fromPosition) {
-      for await (const event of log.readAll(fromPosition)) yield decode(event);
+    readAll(fromPosition) {
+      const events = log.readAll(fromPosition);
+      // A bare mapping iterator, not an async generator: it keeps decoding the only per-event cost.
+      return {
+        [Symbol.asyncIterator]() {
+          const inner = events[Symbol.asyncIterator]();
+          return {
+            next: async () => {
+              const result = await inner.next();
+              return result.done === true ? result : { done: false, value: decode(result.value) };
+            },
+            return: async () => (await inner.return?.()) ?? { done: true, value: undefined },
+          };
+        },
+      };
     },
     subscribe(fromPosition) {
       return log.subscribe(fromPosition).pipe(map(decode));

@@ -3,6 +3,7 @@ import { decideAppend } from './appendDecision.ts';
 import { catchUpSubscription, createAppendNotifier } from './catchUpSubscription.ts';
 import { EventLogClosedError, ExpectedRevisionConflict } from './errors.ts';
 import { START, type AppendResult, type EventLog, type ExpectedRevision, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
+import { readAllInPages } from './pagedRead.ts';
 import { decodeEvent, encodeEvents, type StoredEvent } from './storedEvent.ts';
 
 /**
@@ -50,19 +51,19 @@ const SCHEMA = `
   ) STRICT;
 `;
 
-/** Pragmas of the durable log; the benchmark's raw baseline uses the same ones. */
-export function applyDurablePragmas(db: Database.Database): void {
+/** Pragmas and table of the durable log; the benchmark's raw baseline uses exactly these. */
+export function prepareEventsDatabase(db: Database.Database): void {
   db.pragma('journal_mode = WAL');
   // FULL: the WAL is fsynced at every commit, so a resolved append survives power loss.
   db.pragma('synchronous = FULL');
   db.pragma('cache_size = -65536');
+  db.exec(SCHEMA);
 }
 
 /** Opens (creating if needed) the log at `path`; `:memory:` gives a private, non-durable log. */
 export function createSqliteEventLog(path: string): EventLog {
   const db = new Database(path);
-  applyDurablePragmas(db);
-  db.exec(SCHEMA);
+  prepareEventsDatabase(db);
 
   const lastRevisionOf = db.prepare<[string], { revision: number | null }>('SELECT MAX(revision) AS revision FROM events WHERE stream = ?');
   const eventAt = db.prepare<[string, number], { id: string; position: number }>('SELECT id, position FROM events WHERE stream = ? AND revision = ?');
@@ -163,17 +164,8 @@ export function createSqliteEventLog(path: string): EventLog {
       return rows.map(decode);
     },
 
-    async *readAll(fromPosition = START) {
-      // Pages rather than one open cursor: an iterator left open across awaits would block appends.
-      let after = fromPosition;
-      for (;;) {
-        const page = readPage(after, 4096);
-        for (const event of page) {
-          after = event.position;
-          yield event;
-        }
-        if (page.length < 4096) return;
-      }
+    readAll(fromPosition = START) {
+      return readAllInPages(readPage, fromPosition, 4096);
     },
 
     subscribe(fromPosition = START) {
