@@ -3,20 +3,24 @@ import { Observable } from 'rxjs';
 import {
   ANY,
   BACKWARDS,
+  DeadlineExceededError,
   END,
   EventStoreDBClient,
   FORWARDS,
   MaxAppendSizeExceededError,
   NO_STREAM,
+  NotLeaderError,
   START as ESDB_START,
   STREAM_EXISTS,
   StreamNotFoundError,
+  UnavailableError,
   WrongExpectedVersionError,
   excludeSystemEvents,
   streamNameFilter,
 } from '@eventstore/db-client';
 import type {
   AllStreamResolvedEvent,
+  AllStreamSubscription,
   AppendExpectedRevision,
   CurrentRevision,
   EventData,
@@ -66,7 +70,13 @@ export interface EventStoreDbLogOptions {
    * the port's stream `session-3` is ESDB's `${streamPrefix}session-3`, and reads see only prefixed streams.
    */
   streamPrefix?: string;
+  /** Consecutive resubscriptions after a transient failure (e.g. a leader election) before the subscriber sees the error. Default 8 (about 16 s in all). */
+  resubscribeAttempts?: number;
+  /** First resubscription delay, doubled on every consecutive failure up to 5 s. Default 100 ms. */
+  resubscribeDelayMs?: number;
 }
+
+const MAX_RESUBSCRIBE_DELAY_MS = 5_000;
 
 /** The part of the client this adapter uses: narrow so the tests can drive the adapter without a server. */
 export type EventStoreDbClientPort = Pick<
@@ -83,6 +93,8 @@ export function createEventStoreDbLog(connectionString: string, options: EventSt
 /** The adapter over any client with the ESDB client's API (the real one, or a test double). */
 export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: EventStoreDbLogOptions = {}): EventLog {
   const prefix = options.streamPrefix ?? '';
+  const resubscribeAttempts = options.resubscribeAttempts ?? 8;
+  const resubscribeDelayMs = options.resubscribeDelayMs ?? 100;
   let closed = false;
   const liveSubscriptions = new Set<() => void>();
 
@@ -178,40 +190,72 @@ export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: Eve
           return undefined;
         }
         let last = fromPosition;
-        const subscription = client.subscribeToAll({
-          fromPosition: toEsdbReadPosition(fromPosition),
-          filter: subscriptionFilter(),
-        });
-        const stop = (): void => {
-          liveSubscriptions.delete(end);
-          subscription.removeAllListeners('data');
-          // Unsubscribing cancels the gRPC call; a failure to cancel a call we no longer read is harmless.
+        let failures = 0;
+        let stopped = false;
+        let retry: NodeJS.Timeout | undefined;
+        let current: AllStreamSubscription | undefined;
+
+        const cancelCurrent = (): void => {
+          const subscription = current;
+          if (subscription === undefined) return;
+          current = undefined;
+          subscription.removeAllListeners();
+          // A late error from a call we cancelled must not surface as an uncaught 'error' event.
+          subscription.on('error', () => undefined);
           subscription.unsubscribe().catch(() => undefined);
+        };
+        const stop = (): void => {
+          stopped = true;
+          clearTimeout(retry);
+          liveSubscriptions.delete(end);
+          cancelCurrent();
         };
         const end = (): void => {
           stop();
           subscriber.complete();
         };
-        liveSubscriptions.add(end);
-        subscription.on('data', (resolved: AllStreamResolvedEvent) => {
-          let event: RecordedEvent | undefined;
-          try {
-            event = toOwnEvent(resolved, last);
-          } catch (error) {
-            stop();
-            subscriber.error(error);
-            return;
-          }
-          // Dropping anything at or before the last delivered position keeps the stream free of duplicates.
-          if (event === undefined) return;
-          last = event.position;
-          subscriber.next(event);
-        });
-        subscription.on('error', (error: Error) => {
+        const fail = (error: unknown): void => {
           stop();
           subscriber.error(error);
-        });
-        subscription.on('end', end);
+        };
+
+        const open = (): void => {
+          const subscription = client.subscribeToAll({ fromPosition: toEsdbReadPosition(last), filter: subscriptionFilter() });
+          current = subscription;
+          subscription.on('data', (resolved: AllStreamResolvedEvent) => {
+            let event: RecordedEvent | undefined;
+            try {
+              event = toOwnEvent(resolved, last);
+            } catch (error) {
+              fail(error);
+              return;
+            }
+            // Dropping anything at or before the last delivered position keeps the stream free of duplicates,
+            // including across a resubscription.
+            if (event === undefined) return;
+            failures = 0;
+            last = event.position;
+            subscriber.next(event);
+          });
+          subscription.on('error', (error: Error) => {
+            // A leader election or a node restart drops the call: resume after the last delivered event
+            // rather than fail every projection, but only for a bounded number of attempts in a row.
+            if (!isTransientError(error) || failures >= resubscribeAttempts) {
+              fail(error);
+              return;
+            }
+            cancelCurrent();
+            const delay = Math.min(resubscribeDelayMs * 2 ** failures, MAX_RESUBSCRIBE_DELAY_MS);
+            failures += 1;
+            retry = setTimeout(() => {
+              if (!stopped) open();
+            }, delay);
+          });
+          subscription.on('end', end);
+        };
+
+        liveSubscriptions.add(end);
+        open();
         return stop;
       });
     },
@@ -329,6 +373,13 @@ export function toEventMetadata(stored: unknown, position: Position): EventMetad
     throw new CorruptEventError(position, 'metadata is not a JSON object');
   }
   return stored as EventMetadata;
+}
+
+/** Failures a new call may not meet: the node went away, lost leadership or timed out (gRPC 4, 14). */
+export function isTransientError(error: unknown): boolean {
+  if (error instanceof UnavailableError || error instanceof NotLeaderError || error instanceof DeadlineExceededError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 14 || code === 4;
 }
 
 /** The client's errors in the port's terms; anything without a counterpart passes through unchanged. */

@@ -1,6 +1,6 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { UnavailableError } from '@eventstore/db-client';
+import { AccessDeniedError, UnavailableError } from '@eventstore/db-client';
 import { EventLogClosedError, ExpectedRevisionConflict } from '../../src/streams/errors.ts';
 import type { RecordedEvent } from '../../src/streams/eventLog.ts';
 import { createEventStoreDbLog, eventStoreDbLogOver } from '../../src/streams/eventStoreDb.ts';
@@ -120,13 +120,41 @@ describe('EventStoreDB adapter over an emulated server', () => {
     expect(seen).toEqual(['a']);
   });
 
-  it('passes a dropped subscription to the subscriber as an error', async () => {
+  it('passes a non-transient subscription failure to the subscriber at once', async () => {
     const fake = createFakeEventStoreDb();
     const log = eventStoreDbLogOver(fake.client);
     const outcome = firstValueFrom(log.subscribe()).catch((error: unknown) => error);
-    const dropped = new UnavailableError(undefined, 'connection lost');
-    fake.dropSubscriptions(dropped);
-    expect(await outcome).toBe(dropped);
+    const denied = new AccessDeniedError(undefined, 'access denied');
+    fake.dropSubscriptions(denied);
+    expect(await outcome).toBe(denied);
+    expect(fake.subscriptionsOpened()).toBe(1);
+  });
+
+  it('resubscribes after a dropped connection and resumes after the last delivered event, with no gap or duplicate', async () => {
+    const fake = createFakeEventStoreDb({ systemEventEvery: 2 });
+    const log = eventStoreDbLogOver(fake.client, { resubscribeDelayMs: 1 });
+    const seen: unknown[] = [];
+    const errors: unknown[] = [];
+    const subscription = log.subscribe().subscribe({ next: (event) => seen.push(event.data), error: (error: unknown) => errors.push(error) });
+    await log.append('s', [{ type: 'T', data: 0 }, { type: 'T', data: 1 }]);
+    await vi.waitFor(() => expect(seen).toEqual([0, 1]));
+    fake.dropSubscriptions(new UnavailableError(undefined, 'leader lost'));
+    await log.append('s', [{ type: 'T', data: 2 }]);
+    await vi.waitFor(() => expect(seen).toEqual([0, 1, 2]));
+    await log.append('s', [{ type: 'T', data: 3 }]);
+    await vi.waitFor(() => expect(seen).toEqual([0, 1, 2, 3]));
+    expect(errors).toEqual([]);
+    expect(fake.subscriptionsOpened()).toBe(2);
+    subscription.unsubscribe();
+  });
+
+  it('gives up after the configured number of failed resubscriptions in a row', async () => {
+    const fake = createFakeEventStoreDb();
+    const log = eventStoreDbLogOver(fake.client, { resubscribeAttempts: 3, resubscribeDelayMs: 1 });
+    const unavailable = new UnavailableError(undefined, 'no node answers');
+    fake.failNewSubscriptions(unavailable);
+    expect(await firstValueFrom(log.subscribe()).catch((error: unknown) => error)).toBe(unavailable);
+    expect(fake.subscriptionsOpened()).toBe(4);
   });
 
   it('keeps tenants apart with a stream prefix', async () => {
@@ -163,9 +191,9 @@ describe('EventStoreDB adapter with the real client and no server', () => {
     expect(() => createEventStoreDbLog('http://node1:2113')).toThrow(/esdb:\/\//);
   });
 
-  it('rejects reads, appends and subscriptions when nothing listens, instead of hanging', async () => {
+  it('rejects reads, appends and (after its retries) subscriptions when nothing listens, instead of hanging', async () => {
     // Port 1 on loopback: connection refused at once, so this costs milliseconds.
-    const log = createEventStoreDbLog('esdb://127.0.0.1:1?tls=false');
+    const log = createEventStoreDbLog('esdb://127.0.0.1:1?tls=false', { resubscribeAttempts: 1, resubscribeDelayMs: 10 });
     await expect(log.readStream('federation')).rejects.toThrow(/UNAVAILABLE/);
     await expect(log.append('federation', [{ type: 'T', data: 1 }])).rejects.toThrow(/UNAVAILABLE/);
     await expect(firstValueFrom(log.subscribe())).rejects.toThrow(/UNAVAILABLE/);

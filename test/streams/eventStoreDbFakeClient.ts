@@ -46,6 +46,10 @@ export interface FakeEventStoreDb {
   /** Fails every live subscription with this error, as a dropped connection would. */
   dropSubscriptions(error: Error): void;
   liveSubscriptionCount(): number;
+  /** How many subscriptions have been opened so far. */
+  subscriptionsOpened(): number;
+  /** Makes every new subscription fail with this error right after it opens (undefined: stop failing). */
+  failNewSubscriptions(error: Error | undefined): void;
   /** Makes the next successful append answer without a position (as some idempotent answers do). */
   omitNextAppendPosition(): void;
   disposed(): boolean;
@@ -59,6 +63,8 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
   let appends = 0;
   let omitPosition = false;
   let isDisposed = false;
+  let opened = 0;
+  let failWith: Error | undefined;
 
   const record = (streamId: string, id: string, type: string, data: unknown, metadata: unknown): FakeRecord => {
     const events = streams.get(streamId) ?? [];
@@ -150,6 +156,11 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
   const subscribeToAll = (subscribeOptions: { fromPosition?: ReadPosition; filter?: Filter } = {}) => {
     const from = subscribeOptions.fromPosition ?? 'start';
     const subscription: LiveSubscription = { readable: new Readable({ objectMode: true, read() {} }), filter: subscribeOptions.filter };
+    opened += 1;
+    if (failWith !== undefined) {
+      const error = failWith;
+      setImmediate(() => subscription.readable.destroy(error));
+    }
     for (const event of log) {
       if (atOrAfter(event.position, from) && passes(subscription.filter, event)) subscription.readable.push(resolved(event));
     }
@@ -180,6 +191,10 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
       for (const subscription of [...live]) subscription.readable.destroy(error);
     },
     liveSubscriptionCount: () => live.size,
+    subscriptionsOpened: () => opened,
+    failNewSubscriptions: (error) => {
+      failWith = error;
+    },
     omitNextAppendPosition: () => {
       omitPosition = true;
     },

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AccessDeniedError,
+  DeadlineExceededError,
   ErrorType,
   MaxAppendSizeExceededError,
   StreamNotFoundError,
@@ -11,6 +13,7 @@ import { CorruptEventError, ExpectedRevisionConflict, InvalidEventError } from '
 import {
   fromEsdbCurrentRevision,
   isOwnEvent,
+  isTransientError,
   toEsdbExpectedRevision,
   toEsdbReadPosition,
   toEventData,
@@ -94,6 +97,15 @@ describe('EventStoreDB mapping: errors', () => {
     const notFound = new StreamNotFoundError(undefined, 'session-9');
     expect(notFound.type).toBe(ErrorType.STREAM_NOT_FOUND);
     expect(notFound.streamName).toBe('session-9');
+  });
+
+  it('treats a lost node, a lost leader and a timeout as transient, anything else as final', () => {
+    expect(isTransientError(new UnavailableError(undefined, 'gone'))).toBe(true);
+    expect(isTransientError(new DeadlineExceededError(undefined, 'slow'))).toBe(true);
+    expect(isTransientError(Object.assign(new Error('14 UNAVAILABLE'), { code: 14 }))).toBe(true);
+    expect(isTransientError(new AccessDeniedError(undefined, 'no'))).toBe(false);
+    expect(isTransientError(new WrongExpectedVersionError(undefined, { streamName: 's', expected: 'any', current: 1n }))).toBe(false);
+    expect(isTransientError(new Error('boom'))).toBe(false);
   });
 
   it('passes errors without a counterpart through unchanged', () => {
