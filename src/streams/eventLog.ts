@@ -19,7 +19,12 @@ export interface EventMetadata {
 }
 
 export interface EventToAppend {
-  /** A UUID. Appending an event whose id is already in the stream is a no-op, so a retried append is idempotent. */
+  /**
+   * A UUID (generated when absent). Ids make a retried append idempotent: a batch of k events is a
+   * retry when the events it would re-create are already there with the same ids in order (with an
+   * exact revision E, or noStream as E = -1: revisions E+1..E+k; with 'any' or 'streamExists': the
+   * stream's last k events). A retry writes nothing and returns the original AppendResult.
+   */
   id?: string;
   type: string;
   data: unknown;
@@ -33,6 +38,7 @@ export interface RecordedEvent {
   position: Position;
   type: string;
   data: unknown;
+  /** As stored. Raw adapters store what the appender gave; the schema decorator (withEventSchemas) guarantees every field. */
   metadata: EventMetadata;
 }
 
