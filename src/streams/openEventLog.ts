@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { EventLog } from './eventLog.ts';
 import { createMemoryEventLog } from './memoryEventLog.ts';
 import { withEventSchemas, type SchemaOptions } from './schemaCheckedLog.ts';
@@ -21,6 +23,8 @@ export async function openEventLog(location: EventLogLocation, options: SchemaOp
 export async function openRawEventLog(location: EventLogLocation): Promise<EventLog> {
   switch (location.kind) {
     case 'sqlite':
+      // A guardian's data directory may not exist yet on first start.
+      if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true });
       return createSqliteEventLog(location.path);
     case 'memory':
       return createMemoryEventLog();

@@ -131,8 +131,8 @@ describe('withEventSchemas on read', () => {
 });
 
 describe('openEventLog', () => {
-  it('opens a schema-checked sqlite log that survives reopening', async () => {
-    const path = freshPath();
+  it('opens a schema-checked sqlite log, creating its directory, that survives reopening', async () => {
+    const path = join(dir, 'guardian-0', 'data', 'log.sqlite');
     let log = await openEventLog({ kind: 'sqlite', path }, { guardian: 0 });
     await expect(log.append('x', [{ type: 'Nope', data: {} }])).rejects.toBeInstanceOf(InvalidEventError);
     const { position } = await log.append('dag-0', [newEvent('UnitSaved', { session: 0, unit: '' })], { expectedRevision: 'noStream' });
