@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { BackupCorruptedError, createSaveQueue, readBackup } from '../../../../src/consensus/broadcast/backup/backup.ts';
+
+describe('unit backup', () => {
+  it('runs continuations in save order, each only after its own save resolved', async () => {
+    const log: string[] = [];
+    const pending: (() => void)[] = [];
+    const queue = createSaveQueue(
+      {
+        save(unit) {
+          log.push(`save ${unit[0]}`);
+          return new Promise<void>((resolve) => pending.push(resolve));
+        },
+      },
+      () => log.push('failed'),
+    );
+    queue.enqueue(new Uint8Array([1]), () => log.push('use 1'));
+    queue.enqueue(new Uint8Array([2]), () => log.push('use 2'));
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['save 1']);
+    pending.shift()!();
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['save 1', 'use 1', 'save 2']);
+    pending.shift()!();
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['save 1', 'use 1', 'save 2', 'use 2']);
+  });
+
+  it('never uses a unit whose save failed, nor any later one', async () => {
+    const used: number[] = [];
+    const failures: unknown[] = [];
+    let call = 0;
+    const queue = createSaveQueue({ save: () => (++call === 2 ? Promise.reject(new Error('disk full')) : Promise.resolve()) }, (e) => failures.push(e));
+    for (const i of [1, 2, 3]) queue.enqueue(new Uint8Array([i]), () => used.push(i));
+    await new Promise((r) => setImmediate(r));
+    expect(used).toEqual([1]);
+    expect(failures).toHaveLength(1);
+  });
+
+  it('refuses a backup that does not decode', () => {
+    expect(() => readBackup([new Uint8Array([0xff, 0x00])])).toThrow(BackupCorruptedError);
+  });
+});
