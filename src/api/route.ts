@@ -1,0 +1,101 @@
+import type { Express, RequestHandler } from 'express';
+import type { z } from 'zod';
+import { ApiError, invalidRequest } from './apiError.ts';
+
+/**
+ * One endpoint: its path, the zod schemas of its params, query and body, its answers, and its
+ * handler. The app mounts routes from this table and /openapi.json is generated from it, so an
+ * endpoint cannot be served without being documented, nor documented with other schemas than
+ * the ones it validates with.
+ */
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Defaults to application/json. */
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  /** Aborted when the client goes away, so a long-poll stops waiting for nobody. */
+  signal: AbortSignal;
+}
+
+/** The type of an absent schema (no params, query or body). */
+type None = z.ZodObject<Record<string, never>>;
+
+export interface Route<P extends z.ZodType = None, Q extends z.ZodType = None, B extends z.ZodType = None> {
+  method: 'get' | 'post';
+  /** Express syntax (`/v1/sessions/:i/status`); also the `route` label of the HTTP metrics. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Behind `Authorization: Bearer <adminToken>`. */
+  admin?: boolean;
+  params?: P;
+  query?: Q;
+  body?: B;
+  responses: Record<number, ResponseSpec>;
+  handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Reply> | Reply;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = Route<any, any, any>;
+
+/** Identity, for inference of the handler's input types from the schemas. */
+export function defineRoute<P extends z.ZodType = None, Q extends z.ZodType = None, B extends z.ZodType = None>(route: Route<P, Q, B>): AnyRoute {
+  return route as AnyRoute;
+}
+
+export const json = (status: number, body: unknown, headers?: Record<string, string>): Reply => (headers === undefined ? { status, body } : { status, body, headers });
+
+function parse<S extends z.ZodType>(where: 'params' | 'query' | 'body', schema: S | undefined, value: unknown): z.output<S> | undefined {
+  if (schema === undefined) return undefined;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalidRequest(where, parsed.error);
+  return parsed.data;
+}
+
+/** Mounts `route` on `app` behind `before` (e.g. admin auth), validating every input first. */
+export function mountRoute(app: Express, route: AnyRoute, before: RequestHandler[]): void {
+  const label: RequestHandler = (_req, res, next) => {
+    res.locals.route = route.path;
+    next();
+  };
+  const answer = async (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]): Promise<void> => {
+    const controller = new AbortController();
+    // 'close' before the response finished means the client hung up.
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    if (route.method === 'post' && route.body !== undefined && !req.is('application/json')) {
+      throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
+    }
+    const input = {
+      params: parse('params', route.params, req.params),
+      query: parse('query', route.query, req.query),
+      body: parse('body', route.body, req.body),
+      signal: controller.signal,
+    };
+    const reply = await route.handle(input);
+    if (controller.signal.aborted) return;
+    res.status(reply.status);
+    if (reply.headers !== undefined) res.set(reply.headers);
+    if (typeof reply.body === 'string') res.send(reply.body);
+    else res.json(reply.body);
+  };
+  const handler: RequestHandler = (req, res, next) => {
+    answer(req, res).catch(next);
+  };
+  app[route.method](route.path, label, ...before, handler);
+}

@@ -1,0 +1,272 @@
+import type { GuardianHandle, SubmitOutcome } from '../consensus/guardian.ts';
+import { ApiError } from './apiError.ts';
+import type { ItemViewer } from './itemView.ts';
+import { armWait } from './longPoll.ts';
+import type { ReadModels } from './readModels.ts';
+import { defineRoute, json, type AnyRoute, type Reply } from './route.ts';
+import * as s from './schemas.ts';
+
+/**
+ * The endpoint table (DESIGN.md, "REST API"), for a guardian of any size; the peer-to-peer parts
+ * of a larger federation (peer connections) read as "unknown" until the network exists.
+ */
+
+export interface RouteOptions {
+  /** Upper bound on any `?wait=`; longer waits are shortened to it. */
+  maxWaitMs: number;
+  /** Largest page of sessions or items (and audit sheets) one request may ask for. */
+  maxPage: number;
+}
+
+export interface RouteDependencies {
+  guardian: GuardianHandle;
+  reads: ReadModels;
+  items: ItemViewer;
+  metricsText(): Promise<{ contentType: string; text: string }>;
+  openApi(): unknown;
+  dashboardHtml: string;
+}
+
+const error = (description: string) => ({ description, schema: s.errorBody });
+const badRequest = error('invalid input');
+const retryAfter = { 'Retry-After': 'seconds to wait before retrying' };
+
+/** The answer to a submission, as DESIGN.md maps it: 202 queued, 200 already accepted, 400, 503. */
+function submitReply(outcome: SubmitOutcome, queued: (txid: string) => unknown): Reply {
+  switch (outcome.kind) {
+    case 'queued':
+      return json(202, queued(outcome.txid));
+    case 'alreadyAccepted':
+      return json(200, queued(outcome.txid));
+    case 'invalid':
+      throw new ApiError(400, 'invalid_transaction', outcome.reason);
+    case 'queueFull':
+      throw new ApiError(503, 'queue_full', 'the submission queue is full; retry later', { 'Retry-After': String(Math.max(1, Math.ceil(outcome.retryAfterSeconds))) });
+  }
+}
+
+export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRoute[] {
+  const { guardian, reads } = deps;
+  const waitOf = (wait: number | undefined) => Math.min(wait ?? 0, options.maxWaitMs);
+  const pageOf = (limit: number | undefined) => Math.max(1, Math.min(limit ?? options.maxPage, options.maxPage));
+
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/federation',
+      tag: 'guardian',
+      summary: 'The federation: peers, threshold, consensus hash',
+      responses: { 200: { description: 'the federation', schema: s.federationResponse } },
+      handle: () => json(200, guardian.federation()),
+    }),
+
+    defineRoute({
+      method: 'post',
+      path: '/v1/transactions',
+      tag: 'guardian',
+      summary: 'Submit an encoded transaction; it is dry-run against the current state before being queued',
+      body: s.submitTransactionBody,
+      responses: {
+        202: { description: 'queued for ordering', schema: s.txidResponse },
+        200: { description: 'already accepted', schema: s.txidResponse },
+        400: error('malformed or invalid transaction'),
+        503: { ...error('submission queue full'), headers: retryAfter },
+      },
+      handle: async ({ body }) => submitReply(await guardian.submitTransaction(body.tx), (txid) => ({ txid })),
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/transactions/:txid',
+      tag: 'guardian',
+      summary: 'A transaction status (pending, accepted, rejected or unknown), long-polling up to ?wait= ms',
+      params: s.txidParams,
+      query: s.waitQuery,
+      responses: { 200: { description: 'the status', schema: s.txStatusResponse }, 400: badRequest },
+      handle: async ({ params, query, signal }) => json(200, await guardian.transactionStatus(params.txid, waitOf(query.wait), signal)),
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/sessions/count',
+      tag: 'analyst',
+      summary: 'The number of completed sessions',
+      responses: { 200: { description: 'the count', schema: s.countResponse } },
+      handle: () => json(200, { count: reads.sessionCount() }),
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/sessions',
+      tag: 'analyst',
+      summary: `Completed sessions, paged (?from=, ?limit= at most ${options.maxPage})`,
+      query: s.sessionsQuery,
+      responses: { 200: { description: 'a page of sessions', schema: s.sessionsResponse }, 400: badRequest },
+      handle: ({ query }) => {
+        const from = query.from ?? 0;
+        const limit = pageOf(query.limit);
+        return json(200, { from, limit, sessions: reads.sessions(from, limit) });
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/sessions/:i/status',
+      tag: 'guardian',
+      summary: 'Whether session i is initial (not started), pending (open, with its items so far) or complete',
+      params: s.sessionParams,
+      responses: { 200: { description: 'the status', schema: s.sessionStatusResponse }, 400: badRequest },
+      handle: async ({ params }) => json(200, await reads.sessionStatus(params.i)),
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/sessions/:i/signed',
+      tag: 'guardian',
+      summary: 'The signed outcome of session i (items and signatures); 404 until complete, long-polling up to ?wait= ms',
+      params: s.sessionParams,
+      query: s.waitQuery,
+      responses: { 200: { description: 'the signed session outcome', schema: s.signedSessionResponse }, 404: error('not complete (yet)'), 400: badRequest },
+      handle: async ({ params, query, signal }) => {
+        const armed = armWait(guardian.sessionCompleted$, (completed) => completed.session >= params.i);
+        try {
+          let signed = await reads.signedSession(params.i);
+          if (signed === undefined && (await armed.wait(waitOf(query.wait), signal))) signed = await reads.signedSession(params.i);
+          if (signed === undefined) throw new ApiError(404, 'not_found', `session ${params.i} is not complete`);
+          return json(200, signed);
+        } finally {
+          armed.dispose();
+        }
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/sessions/:i/items',
+      tag: 'analyst',
+      summary: `The accepted items of session i, decoded (?offset=, ?limit= at most ${options.maxPage})`,
+      params: s.sessionParams,
+      query: s.itemsQuery,
+      responses: { 200: { description: 'a page of decoded items', schema: s.itemsResponse }, 404: error('session not started'), 400: badRequest },
+      handle: async ({ params, query }) => {
+        const offset = query.offset ?? 0;
+        const limit = pageOf(query.limit);
+        const page = await reads.sessionItems(params.i, offset, limit);
+        if (page === undefined) throw new ApiError(404, 'not_found', `session ${params.i} has not started`);
+        return json(200, { session: params.i, offset, limit, ...(page.total === undefined ? {} : { total: page.total }), items: page.items.map((item) => deps.items.render(item)) });
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/audit',
+      tag: 'analyst',
+      summary: 'The balance sheet now: per module line and net assets (msat as decimal strings)',
+      responses: { 200: { description: 'the balance sheet', schema: s.auditResponse } },
+      handle: () => json(200, reads.audit()),
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/audit/history',
+      tag: 'analyst',
+      summary: `One balance sheet per completed session, ?from= to ?to= inclusive (at most ${options.maxPage})`,
+      query: s.historyQuery,
+      responses: { 200: { description: 'balance sheets', schema: s.auditHistoryResponse }, 400: badRequest },
+      handle: ({ query }) => {
+        const from = query.from ?? 0;
+        if (query.to !== undefined && query.to < from) throw new ApiError(400, 'invalid_request', `query.to: ${query.to} is before from ${from}`);
+        const to = Math.min(query.to ?? Number.MAX_SAFE_INTEGER, from + options.maxPage - 1);
+        return json(200, { sheets: reads.auditHistory(from, to) });
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/peers',
+      tag: 'analyst',
+      summary: 'Per peer: connection, last contributed session, items contributed',
+      responses: { 200: { description: 'the peers', schema: s.peersResponse } },
+      handle: () => json(200, { peers: reads.peers() }),
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/v1/projections',
+      tag: 'operator',
+      summary: 'Per projection: version, position, lag, newest checkpoint',
+      responses: { 200: { description: 'the projections', schema: s.projectionsResponse } },
+      handle: () => json(200, { projections: guardian.projections.status() }),
+    }),
+
+    defineRoute({
+      method: 'post',
+      path: '/v1/admin/deposits',
+      tag: 'admin',
+      admin: true,
+      summary: 'Record a deposit this guardian observed; it is proposed as a DepositObserved item',
+      body: s.depositBody,
+      responses: {
+        202: { description: 'queued for ordering', schema: s.depositResponse },
+        200: { description: 'already accepted', schema: s.depositResponse },
+        400: error('invalid deposit'),
+        401: error('missing or wrong bearer token'),
+        503: { ...error('submission queue full'), headers: retryAfter },
+      },
+      handle: async ({ body }) => {
+        const outcome = await guardian.observeDeposit({ depositId: body.depositId, amount: body.amount, recipient: body.recipient });
+        return submitReply(outcome, () => ({ depositId: body.depositId, status: outcome.kind === 'queued' ? 'queued' : 'alreadyAccepted' }));
+      },
+    }),
+
+    defineRoute({
+      method: 'post',
+      path: '/v1/admin/shutdown',
+      tag: 'admin',
+      admin: true,
+      summary: 'Schedule a shutdown at the end of a session',
+      body: s.shutdownBody,
+      responses: {
+        202: { description: 'scheduled', schema: s.shutdownResponse },
+        400: error('the session is already complete'),
+        401: error('missing or wrong bearer token'),
+      },
+      handle: ({ body }) => {
+        const current = guardian.currentSession();
+        if (body.afterSession < current) throw new ApiError(400, 'invalid_request', `session ${body.afterSession} is already complete (the open session is ${current})`);
+        guardian.scheduleShutdown(body.afterSession);
+        return json(202, { afterSession: body.afterSession });
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/metrics',
+      tag: 'operator',
+      summary: 'Prometheus metrics: consensus, process and HTTP',
+      responses: { 200: { description: 'Prometheus text exposition format', contentType: 'text/plain' } },
+      handle: async () => {
+        const { contentType, text } = await deps.metricsText();
+        return { status: 200, body: text, headers: { 'Content-Type': contentType } };
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/openapi.json',
+      tag: 'operator',
+      summary: 'This API as OpenAPI 3.1, generated from the schemas it validates with',
+      responses: { 200: { description: 'the OpenAPI document' } },
+      handle: () => json(200, deps.openApi()),
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/',
+      tag: 'operator',
+      summary: 'The dashboard: current session, sessions, audit, projections',
+      responses: { 200: { description: 'an HTML page', contentType: 'text/html' } },
+      handle: () => ({ status: 200, body: deps.dashboardHtml, headers: { 'Content-Type': 'text/html; charset=utf-8' } }),
+    }),
+  ];
+}

@@ -1,0 +1,220 @@
+import { z } from 'zod';
+
+/**
+ * The REST API's wire schemas (DESIGN.md, "REST API"). Requests are validated with these and
+ * /openapi.json is generated from these same objects, so the spec cannot drift from what the
+ * server accepts. Amounts are u64 msat and travel as decimal strings: a JSON number cannot hold
+ * every u64 exactly.
+ */
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+/** Session and item indexes fit a JS number exactly; anything longer is refused before parsing. */
+const MAX_INDEX_DIGITS = 15;
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+const lowerHex = (bytes: number, what: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `expected ${what}: ${bytes} bytes as ${bytes * 2} hex characters`)
+    .transform((s) => s.toLowerCase());
+
+export const hash32 = lowerHex(32, 'a 32-byte hash');
+export const xOnlyKey = lowerHex(32, 'a 32-byte x-only public key');
+
+/** A path or query integer: decimal digits only, so "1e3", "0x10", " 1" and "-1" are all refused. */
+const decimalIndex = (what: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^(?:0|[1-9][0-9]{0,${MAX_INDEX_DIGITS - 1}})$`), `expected ${what}: a non-negative decimal integer`)
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER));
+
+/** An unsigned u64 in msat: a decimal string, or a JSON integer for convenience when it is small. */
+export const msatInput = z
+  .union([
+    z.string().regex(/^(?:0|[1-9][0-9]*)$/, 'expected msat as an unsigned decimal string'),
+    z.number().int('expected an integer number of msat').min(0, 'msat cannot be negative').max(Number.MAX_SAFE_INTEGER),
+  ])
+  .transform((value) => BigInt(value))
+  .refine((value) => value <= U64_MAX, 'amount exceeds u64');
+
+export const msat = z.string().regex(/^(?:0|[1-9][0-9]*)$/).describe('u64 millisatoshi as a decimal string');
+export const signedMsat = z.string().regex(/^(?:0|-?[1-9][0-9]*)$/).describe('signed millisatoshi as a decimal string');
+const hex = z.string().regex(/^(?:[0-9a-f]{2})*$/).describe('lowercase hex');
+const timestamp = z.string().describe('ISO 8601 time');
+
+export const errorBody = z.object({
+  error: z.string().describe('short machine-readable code'),
+  reason: z.string().describe('what was wrong, for a human'),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+export const sessionParams = z.object({ i: decimalIndex('a session index') });
+export const txidParams = z.object({ txid: hash32 });
+
+export const waitQuery = z.object({
+  wait: decimalIndex('a wait in milliseconds').optional().describe('long-poll up to this many ms (capped by the server)'),
+});
+
+export const sessionsQuery = z.object({
+  from: decimalIndex('a session index').optional().describe('first session (default 0)'),
+  limit: decimalIndex('a page size').optional().describe('page size (default and maximum set by the server)'),
+});
+
+export const itemsQuery = z.object({
+  offset: decimalIndex('an item offset').optional(),
+  limit: decimalIndex('a page size').optional(),
+});
+
+export const historyQuery = z.object({
+  from: decimalIndex('a session index').optional(),
+  to: decimalIndex('a session index').optional().describe('inclusive'),
+});
+
+/** Encoded transactions are at most 50,000 bytes (DESIGN.md); anything longer is refused unread. */
+export const MAX_TRANSACTION_BYTES = 50_000;
+export const submitTransactionBody = z.strictObject({
+  tx: z
+    .string()
+    .max(MAX_TRANSACTION_BYTES * 2, `a transaction is at most ${MAX_TRANSACTION_BYTES} bytes`)
+    .regex(/^(?:[0-9a-fA-F]{2})+$/, 'expected the encoded transaction as hex of whole bytes')
+    .transform((s) => s.toLowerCase()),
+});
+
+export const depositBody = z.strictObject({
+  depositId: hash32,
+  amount: msatInput.refine((value) => value > 0n, 'deposit amount must be positive'),
+  recipient: xOnlyKey,
+});
+
+export const shutdownBody = z.strictObject({
+  afterSession: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('shut down once this session is complete'),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+export const federationResponse = z.object({
+  peers: z.array(z.object({ id: z.number().int(), pubkey: hex, apiUrl: z.string() })),
+  threshold: z.number().int(),
+  consensusHash: hex,
+});
+
+export const txidResponse = z.object({ txid: hex });
+
+export const txStatusResponse = z.object({
+  txid: hex,
+  status: z.enum(['pending', 'accepted', 'rejected', 'unknown']),
+  session: z.number().int().optional(),
+  index: z.number().int().optional(),
+  reason: z.string().optional(),
+});
+
+export const countResponse = z.object({ count: z.number().int().describe('completed sessions') });
+
+export const sessionSummary = z.object({
+  session: z.number().int(),
+  header: hex.optional(),
+  itemCount: z.number().int(),
+  startedAt: timestamp.optional(),
+  completedAt: timestamp.optional(),
+});
+export const sessionsResponse = z.object({ from: z.number().int(), limit: z.number().int(), sessions: z.array(sessionSummary) });
+
+export const acceptedItem = z.object({ peer: z.number().int(), item: hex });
+
+export const sessionStatusResponse = z.object({
+  session: z.number().int(),
+  status: z.enum(['initial', 'pending', 'complete']),
+  itemCount: z.number().int().optional(),
+  header: hex.optional(),
+  items: z.array(acceptedItem).optional().describe('the accepted items so far (pending sessions)'),
+});
+
+export const signedSessionResponse = z.object({
+  session: z.number().int(),
+  header: hex,
+  items: z.array(acceptedItem),
+  signatures: z.record(z.string(), hex),
+});
+
+const decodedModulePart = z.object({
+  module: z.number().int(),
+  moduleName: z.string().optional(),
+  kind: z.string().optional(),
+  value: z.unknown().optional().describe('the decoded module body; bytes as hex, u64 as decimal strings'),
+  body: hex.describe('the raw module body'),
+  error: z.string().optional().describe('why the body could not be decoded'),
+});
+
+export const decodedItem = z.object({
+  index: z.number().int(),
+  peer: z.number().int(),
+  itemHash: hex.optional(),
+  item: hex,
+  kind: z.enum(['transaction', 'module', 'undecodable']),
+  transaction: z
+    .object({
+      txid: hex,
+      inputs: z.array(decodedModulePart),
+      outputs: z.array(decodedModulePart),
+      nonce: hex,
+      signatures: z.array(hex),
+    })
+    .optional(),
+  moduleItem: decodedModulePart.optional(),
+  error: z.string().optional(),
+});
+export const itemsResponse = z.object({
+  session: z.number().int(),
+  offset: z.number().int(),
+  limit: z.number().int(),
+  total: z.number().int().optional(),
+  items: z.array(decodedItem),
+});
+
+export const balanceSheet = z.object({
+  session: z.number().int().describe('the session the sheet closes (history), or the session of the latest item (current)'),
+  itemCount: z.number().int().describe('items of the session (history), or items so far in it (current)'),
+  modules: z.array(
+    z.object({
+      module: z.number().int().describe('module instance id'),
+      moduleName: z.string().optional(),
+      name: z.string().describe('the balance-sheet line'),
+      msat: signedMsat,
+    }),
+  ),
+  netAssets: signedMsat,
+});
+export const auditResponse = balanceSheet;
+export const auditHistoryResponse = z.object({ sheets: z.array(balanceSheet) });
+
+export const peersResponse = z.object({
+  peers: z.array(
+    z.object({
+      id: z.number().int(),
+      connection: z.enum(['self', 'connected', 'disconnected', 'unknown']),
+      lastContributedSession: z.number().int().optional(),
+      items: z.number().int(),
+    }),
+  ),
+});
+
+export const projectionsResponse = z.object({
+  projections: z.array(
+    z.object({
+      name: z.string(),
+      version: z.number().int(),
+      position: z.string().describe('global log position (decimal)'),
+      lag: z.number(),
+      newestCheckpoint: z.object({ session: z.number().int(), position: z.string() }).optional(),
+    }),
+  ),
+});
+
+export const depositResponse = z.object({ depositId: hex, status: z.enum(['queued', 'alreadyAccepted']) });
+export const shutdownResponse = z.object({ afterSession: z.number().int() });
