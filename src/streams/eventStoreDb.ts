@@ -157,8 +157,12 @@ export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: Eve
         throw toLogError(error, stream, expected, events);
       }
       const nextExpectedRevision = toRevision(result.nextExpectedRevision);
-      if (result.position !== undefined) return { nextExpectedRevision, position: toLogPosition(result.position) };
-      // An idempotent retry may be answered without a position: take it from the event already stored.
+      // One event: the answer's position is that event's (commit === prepare either way). A batch may be
+      // answered with its transaction's span ({ commit: last, prepare: first }) and an idempotent retry
+      // with no position at all, so then the last event is read back for its exact position.
+      if (proposed.length === 1 && result.position !== undefined) {
+        return { nextExpectedRevision, position: result.position.commit };
+      }
       const [last] = await readEsdbStream(esdbStream, { fromRevision: nextExpectedRevision, maxCount: 1 });
       if (last === undefined) throw new Error(`stream ${stream}: appended revision ${nextExpectedRevision} cannot be read back`);
       return { nextExpectedRevision, position: last.position };

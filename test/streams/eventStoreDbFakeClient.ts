@@ -123,12 +123,14 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
       (expected === 'stream_exists' && current !== 'no_stream') ||
       expected === current;
     if (!ok) throw new WrongExpectedVersionError(undefined, { streamName, expected, current });
-    let last: FakeRecord | undefined;
-    for (const event of events) last = record(streamName, event.id, event.type, event.data, event.metadata);
+    const written = events.map((event) => record(streamName, event.id, event.type, event.data, event.metadata));
+    const last = written.at(-1);
     appends += 1;
     if (options.systemEventEvery !== undefined && appends % options.systemEventEvery === 0) writeSystemEvent();
     if (last === undefined) throw new Error('the fake does not take empty appends (the adapter never sends them)');
-    const position = omitPosition ? undefined : last.position;
+    // A batch is answered with its span, first prepare to last commit, as the server may do.
+    const span = { commit: last.position.commit, prepare: written[0]!.position.prepare };
+    const position = omitPosition ? undefined : span;
     omitPosition = false;
     return { success: true, nextExpectedRevision: last.revision, ...(position === undefined ? {} : { position }) };
   };
