@@ -16,3 +16,4 @@ export type { SchnorrBackend, SignatureCheck } from './signatureBackend.ts';
 export { nobleBackend } from './signatures/noble.ts';
 export * as wallet from './modules/wallet.ts';
 export * as mint from './modules/mint.ts';
+export * from './itemDescription.ts';

@@ -19,7 +19,8 @@ import type { JsonValue, ModuleContext, ModuleRegistry } from './module.ts';
 import { createModules } from './modules/consensusModules.ts';
 import { emptyPersistentMap, persistentMapOf, type PersistentMap } from './persistentMap.ts';
 import { nobleBackend } from './signatures/noble.ts';
-import { encodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded, type Transaction } from './transaction.ts';
+import { encodeTransaction, MAX_TRANSACTION_BYTES, txid, txidOfEncoded, type Transaction } from './transaction.ts';
+import type { SignatureCheck } from './signatureBackend.ts';
 
 export interface LedgerState {
   /** Hex txids of every accepted transaction, so none is accepted twice. */
@@ -89,20 +90,9 @@ function processTransaction(rules: LedgerRules, state: LedgerState, tx: Transact
   const reject = (reason: string): Applied => ({ ok: false, reason, txid });
   const modules = new Map(state.modules);
 
-  let inputSum = 0n;
-  const signers: Uint8Array[] = [];
-  for (const [index, input] of tx.inputs.entries()) {
-    const module = rules.modules.get(input.module);
-    if (module === undefined) return reject(`input ${index}: unknown module ${input.module}`);
-    const decoded = decode(module.codecs.input, input.body);
-    if (!decoded.ok) return reject(`input ${index}: malformed ${module.name} input (${decoded.error.kind})`);
-    // Inputs are processed against the state left by the previous ones: spending one note twice in a transaction fails.
-    const result = module.processInput(modules.get(input.module), decoded.value, rules.context);
-    if (!result.ok) return reject(`input ${index}: ${result.reason}`);
-    modules.set(input.module, result.state);
-    inputSum += result.amount;
-    signers.push(result.publicKey);
-  }
+  const inputs = processInputs(rules, modules, tx);
+  if (!inputs.ok) return reject(inputs.reason);
+  const { inputSum, signers } = inputs;
 
   if (tx.signatures.length !== tx.inputs.length) return reject(`expected ${tx.inputs.length} signatures (one per input), got ${tx.signatures.length}`);
   for (const [index, signature] of tx.signatures.entries()) {
@@ -132,6 +122,49 @@ function processTransaction(rules: LedgerRules, state: LedgerState, tx: Transact
   if (encoded.length > MAX_TRANSACTION_BYTES) return reject(`transaction is ${encoded.length} bytes, more than ${MAX_TRANSACTION_BYTES}`);
 
   return { ok: true, state: { acceptedTxids: state.acceptedTxids.set(txidHex, true), modules }, txid };
+}
+
+/** Processes the inputs in order into `modules` (a private copy); returns their sum and signers. */
+function processInputs(rules: LedgerRules, modules: Map<number, unknown>, tx: Transaction): { ok: true; inputSum: bigint; signers: Uint8Array[] } | { ok: false; reason: string } {
+  let inputSum = 0n;
+  const signers: Uint8Array[] = [];
+  for (const [index, input] of tx.inputs.entries()) {
+    const module = rules.modules.get(input.module);
+    if (module === undefined) return { ok: false, reason: `input ${index}: unknown module ${input.module}` };
+    const decoded = decode(module.codecs.input, input.body);
+    if (!decoded.ok) return { ok: false, reason: `input ${index}: malformed ${module.name} input (${decoded.error.kind})` };
+    // Inputs are processed against the state left by the previous ones: spending one note twice in a transaction fails.
+    const result = module.processInput(modules.get(input.module), decoded.value, rules.context);
+    if (!result.ok) return { ok: false, reason: `input ${index}: ${result.reason}` };
+    modules.set(input.module, result.state);
+    inputSum += result.amount;
+    signers.push(result.publicKey);
+  }
+  return { ok: true, inputSum, signers };
+}
+
+/**
+ * The signature checks a transaction will need, computed against `state` without changing it, so
+ * the engine can verify a whole batch on worker threads and then process it in order with
+ * `verifyWithResults`. Undefined when the inputs do not process against `state` (for instance a
+ * note created earlier in the same batch): processItem then simply verifies inline.
+ */
+export function transactionSignatureChecks(rules: LedgerRules, state: LedgerState, tx: Transaction): SignatureCheck[] | undefined {
+  const inputs = processInputs(rules, new Map(state.modules), tx);
+  if (!inputs.ok || tx.signatures.length !== inputs.signers.length) return undefined;
+  const message = txid(tx);
+  return inputs.signers.map((publicKey, index) => ({ signature: tx.signatures[index]!, message, publicKey }));
+}
+
+/** A VerifySignature answering from batch results (keyed by all three values), else `fallback`. */
+export function verifyWithResults(checks: readonly SignatureCheck[], results: readonly boolean[], fallback: VerifySignature): VerifySignature {
+  const key = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => `${bytesToHex(signature)}${bytesToHex(message)}${bytesToHex(publicKey)}`;
+  const known = new Map<string, boolean>();
+  checks.forEach((check, index) => {
+    const result = results[index];
+    if (result !== undefined) known.set(key(check.signature, check.message, check.publicKey), result);
+  });
+  return (signature, message, publicKey) => known.get(key(signature, message, publicKey)) ?? fallback(signature, message, publicKey);
 }
 
 export function ledgerAudit(rules: LedgerRules, state: LedgerState): AuditSummary {

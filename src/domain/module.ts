@@ -61,6 +61,8 @@ export interface Module<S, Item, In, Out> {
   audit(state: S): readonly AuditItem[];
   /** Of the items this guardian observed locally, those worth proposing (that would change state). */
   proposals(state: S, self: PeerId, observed: readonly Item[], context: ModuleContext): Item[];
+  /** Readable JSON of decoded bodies for analysts (bytes as hex, u64 as decimal strings). */
+  readonly describe: { item(item: Item): JsonValue; input(input: In): JsonValue; output(output: Out): JsonValue };
   /** Deterministic JSON for snapshots: the same state always gives the same JSON. */
   toJson(state: S): JsonValue;
   /** Throws on malformed JSON; the ledger turns that into a typed result. */

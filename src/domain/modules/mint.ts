@@ -84,6 +84,11 @@ export function mintModule(): Module<MintState, never, SpendNote, IssueNote> {
       const note: Note = { amount: output.amount, owner: output.owner.slice() };
       return { ok: true, state: { notes: state.notes.set(key, note), outstandingMsat: state.outstandingMsat + output.amount }, amount: output.amount, fee: 0n };
     },
+    describe: {
+      item: () => null,
+      input: (input) => ({ type: 'SpendNote', txid: bytesToHex(input.txid), index: input.index.toString() }),
+      output: (output) => ({ type: 'IssueNote', amount: output.amount.toString(), owner: bytesToHex(output.owner) }),
+    },
     audit: (state) => [{ name: 'outstanding notes', msat: -state.outstandingMsat }],
     proposals: () => [],
     toJson(state): JsonValue {

@@ -110,6 +110,11 @@ export function walletModule(config: WalletConfig = defaultWalletConfig): Module
       if (output.amount === 0n) return reject('withdrawal amount must be positive');
       return { ok: true, state: { ...state, withdrawnMsat: state.withdrawnMsat + output.amount }, amount: output.amount, fee: config.withdrawFeeMsat };
     },
+    describe: {
+      item: (item) => ({ type: 'DepositObserved', depositId: bytesToHex(item.depositId), amount: item.amount.toString(), recipient: bytesToHex(item.recipient) }),
+      input: (input) => ({ type: 'ClaimDeposit', depositId: bytesToHex(input.depositId) }),
+      output: (output) => ({ type: 'Withdraw', destination: bytesToHex(output.destination), amount: output.amount.toString() }),
+    },
     audit: (state) => [{ name: 'reserves', msat: state.claimedMsat - state.withdrawnMsat }],
     proposals(state, self, observed, context) {
       const wanted: DepositObserved[] = [];
