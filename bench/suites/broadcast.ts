@@ -5,7 +5,8 @@
  * - latency with a 50 ms round delay and 1 ms links: rounds from a unit's creation to its ordering.
  */
 import { repeat, type BenchRow, type BenchSuite } from '../report.ts';
-import { createSchnorrSigner, type UnitSigner } from '../../src/consensus/broadcast/signer.ts';
+import { unitSignerFromKeychain, type UnitSigner } from '../../src/consensus/broadcast/signer.ts';
+import { createKeychain } from '../../src/domain/keychain.ts';
 import { nobleBackend } from '../../src/domain/signatures/noble.ts';
 import { sha256 } from '../../src/domain/hashing.ts';
 import { createHashSigner } from '../../test/consensus/broadcast/support/hashSigner.ts';
@@ -17,7 +18,8 @@ const peers = [0, 1, 2, 3];
 function nobleSigners(): (peer: number) => UnitSigner {
   const secrets = peers.map((i) => sha256(new TextEncoder().encode(`bench-key-${i}`)));
   const keys = new Map(secrets.map((s, i) => [i, nobleBackend.publicKey(s)]));
-  return (peer) => createSchnorrSigner({ backend: nobleBackend, peer, secretKey: secrets[peer]!, keys });
+  const signers = secrets.map((secretKey) => unitSignerFromKeychain(createKeychain({ federation: keys, secretKey, backend: nobleBackend })));
+  return (peer) => signers[peer]!;
 }
 
 async function throughput(rounds: number, signer: (peer: number) => UnitSigner): Promise<{ roundsPerSecond: number; unitsPerSecond: number }> {

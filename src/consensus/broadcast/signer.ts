@@ -1,6 +1,4 @@
-import type { SchnorrBackend } from '../../domain/signatureBackend.ts';
-import { federationTag, type FederationKeys } from '../../domain/federation.ts';
-import { signedDigest } from '../../domain/hashing.ts';
+import type { Keychain } from '../../domain/keychain.ts';
 
 /**
  * What the broadcast needs from the keychain: sign a 32-byte message (a unit or alert hash) as this
@@ -15,18 +13,12 @@ export interface UnitSigner {
   verify(peer: number, message32: Uint8Array, signature: Uint8Array): boolean;
 }
 
-/** The real signer: BIP-340 over the federation-tagged digest. */
-export function createSchnorrSigner(options: { backend: SchnorrBackend; peer: number; secretKey: Uint8Array; keys: FederationKeys }): UnitSigner {
-  const { backend, peer, secretKey, keys } = options;
-  const tag = federationTag(keys);
+/** The real signer: the guardian's keychain (BIP-340 over the federation-tagged digest). */
+export function unitSignerFromKeychain(keychain: Keychain): UnitSigner {
   return {
-    peer,
-    n: keys.size,
-    sign: (message) => backend.sign(signedDigest(tag, message), secretKey),
-    verify(from, message, signature) {
-      const key = keys.get(from);
-      if (key === undefined || signature.length !== 64) return false;
-      return backend.verify(signature, signedDigest(tag, message), key);
-    },
+    peer: keychain.peer,
+    n: keychain.federation.size,
+    sign: (message) => keychain.sign(message),
+    verify: (peer, message, signature) => keychain.verify(peer, message, signature),
   };
 }
