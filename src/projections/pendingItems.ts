@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { isEvent } from '../streams/events.ts';
+import type { RecordedEvent } from '../streams/eventLog.ts';
+import type { Projection } from './projection.ts';
+
+/**
+ * `pendingItems`: the items accepted in sessions not yet sealed by SessionCompleted, in order. This
+ * is what a restarted guardian must not lose or reorder; it is emptied when its session completes,
+ * so it never holds more than one open session's items.
+ *
+ * Kept as a persistent list (newest first) so that accepting an item is O(1) and leaves the
+ * previous state intact; queries materialise it oldest first.
+ */
+
+export interface PendingItem {
+  session: number;
+  index: number;
+  peer: number;
+  /** enc(ConsensusItem) hex. */
+  item: string;
+  itemHash: string;
+  txid?: string;
+}
+
+interface Cell {
+  readonly item: PendingItem;
+  readonly next: Cell | undefined;
+}
+
+export interface PendingItemsState {
+  readonly newest: Cell | undefined;
+  readonly count: number;
+}
+
+export const pendingItemsProjection: Projection<PendingItemsState> = {
+  name: 'pendingItems',
+  version: 1,
+  initial: { newest: undefined, count: 0 },
+
+  evolve(state, event: RecordedEvent) {
+    if (isEvent(event, 'ItemAccepted')) {
+      const { session, index, peer, item, itemHash, txid } = event.data;
+      const pending: PendingItem = txid === undefined ? { session, index, peer, item, itemHash } : { session, index, peer, item, itemHash, txid };
+      return { newest: { item: pending, next: state.newest }, count: state.count + 1 };
+    }
+    if (isEvent(event, 'SessionCompleted')) {
+      const sealed = event.data.session;
+      if (state.count === 0) return state;
+      const kept = pendingItems(state).filter((p) => p.session > sealed);
+      return kept.length === state.count ? state : fromList(kept);
+    }
+    return state;
+  },
+
+  toSnapshot: (state) => ({
+    items: pendingItems(state).map((p) => ({ session: p.session, index: p.index, peer: p.peer, item: p.item, itemHash: p.itemHash, ...(p.txid === undefined ? {} : { txid: p.txid }) })),
+  }),
+  fromSnapshot: (json) => fromList(snapshotSchema.parse(json).items),
+};
+
+const count = z.number().int().min(0);
+const snapshotSchema = z.object({
+  items: z.array(z.object({ session: count, index: count, peer: count, item: z.string(), itemHash: z.string(), txid: z.string().optional() })),
+});
+
+function fromList(items: readonly PendingItem[]): PendingItemsState {
+  let newest: Cell | undefined;
+  for (const item of items) newest = { item, next: newest };
+  return { newest, count: items.length };
+}
+
+/** Every pending item, oldest first. */
+export function pendingItems(state: PendingItemsState): PendingItem[] {
+  const out = new Array<PendingItem>(state.count);
+  let cell = state.newest;
+  for (let i = state.count - 1; i >= 0 && cell !== undefined; i--, cell = cell.next) out[i] = cell.item;
+  return out;
+}
+
+/** Pending items of one session, oldest first (GET /v1/sessions/:i/status while pending). */
+export function pendingItemsOfSession(state: PendingItemsState, session: number): PendingItem[] {
+  return pendingItems(state).filter((p) => p.session === session);
+}

@@ -1,0 +1,236 @@
+import { Subject, Subscription, type Observable } from 'rxjs';
+import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
+import { appendSnapshot, loadNewestSnapshot, type CheckpointRef, type SnapshotSkip } from './checkpointStore.ts';
+import type { AnyProjection, Projection } from './projection.ts';
+import { standardProjections } from './standardProjections.ts';
+
+/**
+ * Runs projections over one guardian's log: load each one's newest usable checkpoint, catch up from
+ * the oldest of their positions, then follow the log live through `subscribe`. Every projection sees
+ * every event after its own position exactly once and in order, so its state is a pure function of
+ * the log prefix it has read, however that prefix was cut into snapshots.
+ */
+
+export interface ProjectionStatus {
+  name: string;
+  version: number;
+  /** Decimal string: positions are bigints. */
+  position: string;
+  /** Events (positions) between the projection and the newest position the host knows of. */
+  lag: number;
+  newestCheckpoint?: { session: number; position: string };
+}
+
+export interface ProjectionHost {
+  /** Current state of a projection (by object or name). Throws for a projection this host does not run. */
+  state<S>(projection: Projection<S> | string): S;
+  /** The log position `name` reflects (0n before any event). */
+  position(name: string): Position;
+  /** Resolves once every projection has processed the event at `position`; rejects on abort, stop or failure. */
+  waitFor(position: Position, signal?: AbortSignal): Promise<void>;
+  /** Emits after each processed event. Errors with ProjectionFailedError if a projection throws; completes on stop. */
+  readonly changes$: Observable<{ position: Position }>;
+  /** Appends SnapshotTaken for every projection to checkpoint-<name>; loading keeps only the newest `retention`. No-op for retention 0. */
+  checkpoint(session: number): Promise<void>;
+  status(): ProjectionStatus[];
+  stop(): Promise<void>;
+}
+
+export interface ProjectionHostOptions {
+  /** checkpointRetention (DESIGN.md): how many newest snapshots per projection are considered; 0 disables checkpoints. */
+  retention: number;
+  /** Default: standardProjections(). */
+  projections?: readonly AnyProjection[];
+  /** The newest position the caller knows was appended (e.g. the engine's last append), so `lag` counts events not yet read. */
+  head?: () => Position;
+  /** Told about every checkpoint ignored at start (other version, bad hash, undecodable). */
+  onSnapshotSkipped?: (projection: string, skip: SnapshotSkip) => void;
+}
+
+/** A projection threw while evolving: its state can no longer be trusted, so the host stops. */
+export class ProjectionFailedError extends Error {
+  constructor(
+    readonly projection: string,
+    readonly position: Position,
+    override readonly cause: unknown,
+  ) {
+    super(`projection ${projection} failed at position ${position}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'ProjectionFailedError';
+  }
+}
+
+export class ProjectionHostStoppedError extends Error {
+  constructor() {
+    super('the projection host was stopped');
+    this.name = 'ProjectionHostStoppedError';
+  }
+}
+
+interface Entry {
+  projection: AnyProjection;
+  state: unknown;
+  position: Position;
+  newestCheckpoint?: CheckpointRef;
+}
+
+interface Waiter {
+  position: Position;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export async function startProjections(log: EventLog, options: ProjectionHostOptions): Promise<ProjectionHost> {
+  const retention = options.retention;
+  if (!Number.isInteger(retention) || retention < 0) throw new RangeError(`checkpoint retention must be a non-negative integer, got ${retention}`);
+  const projections = options.projections ?? standardProjections();
+  const names = new Set<string>();
+  for (const p of projections) {
+    if (names.has(p.name)) throw new Error(`two projections are named ${p.name}`);
+    names.add(p.name);
+  }
+
+  const entries: Entry[] = [];
+  for (const projection of projections) {
+    const snapshot = await loadNewestSnapshot(log, projection, retention, (skip) => options.onSnapshotSkipped?.(projection.name, skip));
+    entries.push(
+      snapshot === undefined
+        ? { projection, state: projection.initial, position: START }
+        : { projection, state: snapshot.state, position: snapshot.position, newestCheckpoint: { session: snapshot.session, position: snapshot.position } },
+    );
+  }
+  const byName = new Map(entries.map((e) => [e.projection.name, e]));
+
+  const changes$ = new Subject<{ position: Position }>();
+  let position = entries.reduce((min, e) => (e.position < min ? e.position : min), entries[0]?.position ?? START);
+  let waiters: Waiter[] = [];
+  let failure: unknown;
+  let stopped = false;
+  // Holds the live subscription; unsubscribing it before the subscription is added tears that down at once.
+  const live = new Subscription();
+
+  const settleWaiters = () => {
+    if (waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of waiters) {
+      if (w.position <= position) w.resolve();
+      else still.push(w);
+    }
+    waiters = still;
+  };
+
+  const fail = (error: unknown) => {
+    if (failure !== undefined) return;
+    failure = error;
+    live.unsubscribe();
+    for (const w of waiters) w.reject(error);
+    waiters = [];
+    changes$.error(error);
+  };
+
+  const apply = (event: RecordedEvent) => {
+    for (const entry of entries) {
+      if (entry.position >= event.position) continue;
+      try {
+        entry.state = entry.projection.evolve(entry.state, event);
+      } catch (error) {
+        throw new ProjectionFailedError(entry.projection.name, event.position, error);
+      }
+      entry.position = event.position;
+    }
+    position = event.position;
+    changes$.next({ position });
+    settleWaiters();
+  };
+
+  // Catch up before resolving, so the caller (the engine seeding its write model) sees the whole log as of start.
+  for await (const event of log.readAll(position)) apply(event);
+
+  live.add(
+    log.subscribe(position).subscribe({
+      next(event) {
+        try {
+          apply(event);
+        } catch (error) {
+          fail(error);
+        }
+      },
+      error: fail,
+      // The log was closed: nothing more will come; stop() finishes the rest.
+      complete: () => {},
+    }),
+  );
+
+  const entryOf = (projection: AnyProjection | string): Entry => {
+    const name = typeof projection === 'string' ? projection : projection.name;
+    const entry = byName.get(name);
+    if (entry === undefined) throw new Error(`no projection named ${name} runs in this host`);
+    return entry;
+  };
+
+  return {
+    state<S>(projection: Projection<S> | string): S {
+      return entryOf(projection).state as S;
+    },
+    position: (name) => entryOf(name).position,
+    changes$: changes$.asObservable(),
+
+    waitFor(target, signal) {
+      if (failure !== undefined) return Promise.reject(failure as Error);
+      if (target <= position) return Promise.resolve();
+      if (stopped) return Promise.reject(new ProjectionHostStoppedError());
+      if (signal?.aborted) return Promise.reject(signal.reason as Error);
+      return new Promise<void>((resolve, reject) => {
+        const waiter: Waiter = {
+          position: target,
+          resolve: () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          },
+          reject: (error) => {
+            signal?.removeEventListener('abort', onAbort);
+            reject(error as Error);
+          },
+        };
+        const onAbort = () => {
+          waiters = waiters.filter((w) => w !== waiter);
+          reject(signal?.reason as Error);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        waiters.push(waiter);
+      });
+    },
+
+    async checkpoint(session) {
+      if (retention === 0) return;
+      if (failure !== undefined) throw failure as Error;
+      // Capture every state first: appending yields, and the live subscription may move states on meanwhile.
+      const taken = entries.map((e) => ({ entry: e, state: e.state, position: e.position }));
+      for (const { entry, state, position: at } of taken) {
+        const ref = await appendSnapshot(log, entry.projection, state, at, session);
+        entry.newestCheckpoint = { session: ref.session, position: ref.position };
+      }
+    },
+
+    status() {
+      const known = options.head?.() ?? START;
+      const head = known > position ? known : position;
+      return entries.map((e) => ({
+        name: e.projection.name,
+        version: e.projection.version,
+        position: e.position.toString(),
+        lag: Number(head - e.position),
+        ...(e.newestCheckpoint === undefined ? {} : { newestCheckpoint: { session: e.newestCheckpoint.session, position: e.newestCheckpoint.position.toString() } }),
+      }));
+    },
+
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      live.unsubscribe();
+      const error = new ProjectionHostStoppedError();
+      for (const w of waiters) w.reject(error);
+      waiters = [];
+      if (failure === undefined) changes$.complete();
+    },
+  };
+}

@@ -1,0 +1,292 @@
+import { bytesToHex, header as sessionHeader, hexToBytes, signedDigest } from '../domain/hashing.ts';
+import { federationTag, threshold } from '../domain/federation.ts';
+import { acceptedItemHashOfEncoded } from '../domain/sessionOutcome.ts';
+import { createBatchVerifier, type BatchVerifier } from '../domain/signatures/batchVerifier.ts';
+import type { SignatureCheck } from '../domain/signatureBackend.ts';
+import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
+import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
+import { decodeSnapshot, readSnapshots } from './checkpointStore.ts';
+import { stateHash, type AnyProjection, type JsonValue } from './projection.ts';
+import { standardProjections } from './standardProjections.ts';
+
+/**
+ * `fedlog replay`: rebuild every projection from the log (from position 0, or from the checkpoints
+ * of one session), and on the way re-verify what the log claims about itself:
+ *   - every session header: header(i) recomputed from the ItemAccepted items of session-<i>;
+ *   - every SessionCompleted signature set: at least threshold valid signatures from distinct
+ *     federation peers (keys from FederationConfigured) over the stored header;
+ *   - every stored snapshot: its state hash against the rebuilt state at its position.
+ * Transaction signatures inside items are not re-verified (see ledger.ts): the header check covers
+ * their bytes, and a threshold of guardians signed the header.
+ */
+
+export interface ReplayProgress {
+  events: number;
+  /** Events in the log, estimated from the position of its newest event (exact for sqlite and memory logs, whose positions are dense). */
+  total?: number;
+  position: Position;
+}
+
+export interface ReplayOptions {
+  /** Start every projection from its checkpoint taken at this session (one without such a checkpoint starts from 0). */
+  fromCheckpoint?: number;
+  onProgress?: (progress: ReplayProgress) => void;
+  /** Report progress every this many events (default 10,000), and once at the end. */
+  progressEvery?: number;
+  /** Default standardProjections(). */
+  projections?: readonly AnyProjection[];
+  /** Verifies the session signatures (default: a worker-thread batch verifier over the fastest backend, closed afterwards). */
+  batchVerifier?: BatchVerifier;
+  signal?: AbortSignal;
+}
+
+export type ReplayProblem =
+  | { kind: 'header'; session: number; detail: string; stored?: string; computed?: string }
+  | { kind: 'signature'; session: number; detail: string }
+  | { kind: 'snapshot'; projection: string; session: number; position: string; detail: string; stored?: string; computed?: string }
+  | { kind: 'projection'; projection: string; position: string; detail: string }
+  | { kind: 'checkpoint'; projection: string; detail: string };
+
+export interface ReplayReport {
+  /** Events read. */
+  events: number;
+  /** Sessions whose header and signatures were verified. */
+  sessions: number;
+  headerMismatches: number;
+  signatureFailures: number;
+  snapshotMismatches: number;
+  /** Snapshots compared with the rebuilt state. */
+  snapshotsChecked: number;
+  /** Every finding, in log order (signature findings last). */
+  problems: ReplayProblem[];
+  ok: boolean;
+  from: Position;
+  /** Each projection's rebuilt state and where it ended. */
+  projections: Array<{ name: string; version: number; position: string; stateHash: string }>;
+  durationMs: number;
+}
+
+interface Entry {
+  projection: AnyProjection;
+  state: unknown;
+  position: Position;
+  failed: boolean;
+}
+
+interface OpenSession {
+  leaves: Uint8Array[];
+  /** False when replay started after the session's first item (from a checkpoint): its header cannot be recomputed. */
+  complete: boolean;
+}
+
+interface PendingSignatures {
+  session: number;
+  checks: number;
+  peers: number[];
+}
+
+export async function replay(log: EventLog, options: ReplayOptions = {}): Promise<ReplayReport> {
+  const started = performance.now();
+  const projections = options.projections ?? standardProjections();
+  const problems: ReplayProblem[] = [];
+  const progressEvery = options.progressEvery ?? 10_000;
+
+  const federation = (await log.readStream(streams.federation)).find((e) => isEvent(e, 'FederationConfigured'))?.data as FederationConfigured | undefined;
+  const keys = federation === undefined ? undefined : new Map(Object.entries(federation.keys).map(([peer, key]) => [Number(peer), hexToBytes(key)]));
+  const tag = keys === undefined ? undefined : federationTag(keys);
+  const needed = keys === undefined ? 0 : threshold(keys.size);
+
+  // Where each stored snapshot must match: position -> snapshots of any projection taken there.
+  const expected = new Map<Position, Array<{ entry: Entry; snapshot: SnapshotTaken }>>();
+  const entries: Entry[] = [];
+  for (const projection of projections) {
+    const entry: Entry = { projection, state: projection.initial, position: START, failed: false };
+    entries.push(entry);
+    const snapshots = await readSnapshots(log, projection.name);
+    if (options.fromCheckpoint !== undefined) {
+      const chosen = snapshots.filter((s) => s.session === options.fromCheckpoint && s.version === projection.version).at(-1);
+      const loaded = chosen === undefined ? undefined : decodeSnapshot(projection, chosen);
+      if (loaded === undefined || 'reason' in loaded) {
+        problems.push({ kind: 'checkpoint', projection: projection.name, detail: `no usable checkpoint at session ${options.fromCheckpoint}${loaded === undefined ? '' : `: ${loaded.reason}`}; rebuilt from position 0` });
+      } else {
+        entry.state = loaded.state;
+        entry.position = loaded.position;
+      }
+    }
+    for (const snapshot of snapshots) {
+      // Snapshots of another version describe a state this code does not build: nothing to compare.
+      if (snapshot.version !== projection.version) continue;
+      const at = BigInt(snapshot.position);
+      const list = expected.get(at) ?? [];
+      list.push({ entry, snapshot });
+      expected.set(at, list);
+    }
+  }
+  const from = entries.reduce((min, e) => (e.position < min ? e.position : min), entries[0]?.position ?? START);
+  const total = await estimateEventCount(log, projections);
+
+  let snapshotsChecked = 0;
+  const checkSnapshots = (at: Position) => {
+    const due = expected.get(at);
+    if (due === undefined) return;
+    expected.delete(at);
+    for (const { entry, snapshot } of due) {
+      if (entry.position !== at || entry.failed) continue;
+      snapshotsChecked++;
+      const computed = stateHash(entry.projection.toSnapshot(entry.state) as JsonValue);
+      const own = stateHash(snapshot.state as JsonValue);
+      const where = { kind: 'snapshot' as const, projection: entry.projection.name, session: snapshot.session, position: snapshot.position };
+      if (computed !== snapshot.stateHash) problems.push({ ...where, detail: 'stored state hash differs from the rebuilt state', stored: snapshot.stateHash, computed });
+      else if (own !== snapshot.stateHash) problems.push({ ...where, detail: 'stored state does not match its own state hash', stored: snapshot.stateHash, computed: own });
+    }
+  };
+
+  const sessions = new Map<number, OpenSession>();
+  const signatureChecks: SignatureCheck[] = [];
+  const pendingSignatures: PendingSignatures[] = [];
+  let verifiedSessions = 0;
+
+  const onItem = (session: number, index: number, item: string, peer: number) => {
+    let open = sessions.get(session);
+    if (open === undefined) {
+      open = { leaves: [], complete: index === 0 || from === START };
+      sessions.set(session, open);
+    }
+    if (!open.complete) return;
+    if (index !== open.leaves.length) {
+      problems.push({ kind: 'header', session, detail: `item index ${index} where ${open.leaves.length} was expected` });
+      open.complete = false;
+      return;
+    }
+    open.leaves.push(acceptedItemHashOfEncoded(hexToBytes(item), peer));
+  };
+
+  const onCompleted = (data: { session: number; header: string; itemCount: number; signatures: Record<string, string> }) => {
+    const open = sessions.get(data.session) ?? { leaves: [], complete: from === START };
+    sessions.delete(data.session);
+    if (!open.complete) return;
+    verifiedSessions++;
+    const computed = bytesToHex(sessionHeader(data.session, open.leaves));
+    if (computed !== data.header) problems.push({ kind: 'header', session: data.session, detail: 'stored header differs from the header of the accepted items', stored: data.header, computed });
+    else if (data.itemCount !== open.leaves.length) problems.push({ kind: 'header', session: data.session, detail: `itemCount ${data.itemCount}, but ${open.leaves.length} items were accepted` });
+    if (keys === undefined || tag === undefined) {
+      problems.push({ kind: 'signature', session: data.session, detail: 'no FederationConfigured event: signatures cannot be verified' });
+      return;
+    }
+    const digest = signedDigest(tag, hexToBytes(data.header));
+    const pending: PendingSignatures = { session: data.session, checks: signatureChecks.length, peers: [] };
+    for (const [peer, signature] of Object.entries(data.signatures)) {
+      const publicKey = keys.get(Number(peer));
+      // A signature from outside the federation cannot count toward the threshold.
+      if (publicKey === undefined) continue;
+      pending.peers.push(Number(peer));
+      signatureChecks.push({ signature: hexToBytes(signature), message: digest, publicKey });
+    }
+    pendingSignatures.push(pending);
+  };
+
+  let events = 0;
+  let last = from;
+  for await (const event of log.readAll(from)) {
+    events++;
+    last = event.position;
+    apply(entries, event, problems);
+    checkSnapshots(event.position);
+    if (isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, event.data.item, event.data.peer);
+    else if (isEvent(event, 'SessionCompleted')) onCompleted(event.data);
+    if (events % progressEvery === 0) {
+      options.onProgress?.({ events, ...(total === undefined ? {} : { total }), position: last });
+      options.signal?.throwIfAborted();
+    }
+  }
+  options.onProgress?.({ events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: last });
+
+  for (const [at, due] of expected) {
+    if (at <= from) continue;
+    for (const { entry, snapshot } of due) {
+      problems.push({ kind: 'snapshot', projection: entry.projection.name, session: snapshot.session, position: snapshot.position, detail: `no event at position ${snapshot.position} to compare with` });
+    }
+  }
+
+  if (signatureChecks.length > 0) {
+    const verifier = options.batchVerifier ?? createBatchVerifier();
+    try {
+      const valid = await verifier.verifyBatch(signatureChecks, options.signal === undefined ? {} : { signal: options.signal });
+      for (const { session, checks, peers } of pendingSignatures) {
+        const good = peers.filter((_, i) => valid[checks + i]).length;
+        if (good < needed) problems.push({ kind: 'signature', session, detail: `${good} valid federation signatures, threshold is ${needed}` });
+      }
+    } finally {
+      if (options.batchVerifier === undefined) await verifier.close();
+    }
+  } else {
+    for (const { session } of pendingSignatures) problems.push({ kind: 'signature', session, detail: `no federation signatures, threshold is ${needed}` });
+  }
+
+  const count = (kind: ReplayProblem['kind']) => problems.filter((p) => p.kind === kind).length;
+  const report: ReplayReport = {
+    events,
+    sessions: verifiedSessions,
+    headerMismatches: count('header'),
+    signatureFailures: count('signature'),
+    snapshotMismatches: count('snapshot'),
+    snapshotsChecked,
+    problems,
+    ok: problems.every((p) => p.kind === 'checkpoint'),
+    from,
+    projections: entries.map((e) => ({
+      name: e.projection.name,
+      version: e.projection.version,
+      position: e.position.toString(),
+      stateHash: e.failed ? '' : stateHash(e.projection.toSnapshot(e.state) as JsonValue),
+    })),
+    durationMs: performance.now() - started,
+  };
+  return report;
+}
+
+function apply(entries: Entry[], event: RecordedEvent, problems: ReplayProblem[]): void {
+  for (const entry of entries) {
+    if (entry.failed || entry.position >= event.position) continue;
+    try {
+      entry.state = entry.projection.evolve(entry.state, event);
+      entry.position = event.position;
+    } catch (error) {
+      // One broken projection must not hide what the others and the signature checks find.
+      entry.failed = true;
+      problems.push({ kind: 'projection', projection: entry.projection.name, position: event.position.toString(), detail: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+/**
+ * The position of the newest event, from the streams DESIGN.md says a log holds: `federation`, one
+ * `checkpoint-<projection>` each, and `session-<i>` / `dag-<i>` for sessions 0..last (found by an
+ * exponential then binary search, since sessions are numbered without gaps). A handful of reads.
+ */
+export async function estimateEventCount(log: EventLog, projections: readonly AnyProjection[]): Promise<number | undefined> {
+  const newest = async (stream: string) => (await log.readStream(stream, { direction: 'backwards', maxCount: 1 }))[0]?.position ?? START;
+  const hasSession = async (i: number) => (await newest(streams.session(i))) > START;
+  let head = await newest(streams.federation);
+  for (const p of projections) {
+    const at = await newest(streams.checkpoint(p.name));
+    if (at > head) head = at;
+  }
+  if (await hasSession(0)) {
+    let hi = 1;
+    while (await hasSession(hi)) hi *= 2;
+    let lo = hi / 2;
+    // Invariant: session lo exists, session hi does not.
+    if (hi === 1) lo = 0;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (await hasSession(mid)) lo = mid;
+      else hi = mid;
+    }
+    for (const stream of [streams.session(lo), streams.dag(lo), streams.dag(lo + 1)]) {
+      const at = await newest(stream);
+      if (at > head) head = at;
+    }
+  }
+  return head === START ? undefined : Number(head);
+}
