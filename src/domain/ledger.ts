@@ -213,3 +213,28 @@ export function ledgerStateFromJson(rules: LedgerRules, json: unknown): { ok: tr
 export function ledgerStateHash(rules: LedgerRules, state: LedgerState): string {
   return bytesToHex(sha256(new TextEncoder().encode(canonicalJson(ledgerStateToJson(rules, state)))));
 }
+
+export interface Ledger {
+  readonly rules: LedgerRules;
+  readonly initialState: LedgerState;
+  /** The per-item function with the rules bound: (state, item, peer) -> outcome. */
+  processItem(state: LedgerState, item: ConsensusItem, peer: PeerId): ItemOutcome;
+  audit(state: LedgerState): AuditSummary;
+  toJson(state: LedgerState): JsonValue;
+  fromJson(json: unknown): { ok: true; state: LedgerState } | { ok: false; reason: string };
+  stateHash(state: LedgerState): string;
+}
+
+/** The ledger functions with one federation's rules bound, for the engine and projections. */
+export function createLedger(options: LedgerOptions): Ledger {
+  const rules = ledgerRules(options);
+  return {
+    rules,
+    initialState: initialLedgerState(rules),
+    processItem: (state, item, peer) => processItem(rules, state, item, peer),
+    audit: (state) => ledgerAudit(rules, state),
+    toJson: (state) => ledgerStateToJson(rules, state),
+    fromJson: (json) => ledgerStateFromJson(rules, json),
+    stateHash: (state) => ledgerStateHash(rules, state),
+  };
+}
