@@ -29,6 +29,17 @@ function parameters(where: 'path' | 'query', schema: z.ZodType | undefined): Jso
   });
 }
 
+/** `get /v1/sessions/:i/status` -> `getV1SessionsByIStatus`: stable and usable as an identifier by client generators. */
+function operationId(route: AnyRoute): string {
+  const words = route.path
+    .split('/')
+    .filter((part) => part !== '')
+    .map((part) => (part.startsWith(':') ? `by-${part.slice(1)}` : part))
+    .flatMap((part) => part.split(/[^A-Za-z0-9]+/))
+    .filter((word) => word !== '');
+  return route.method + (words.length === 0 ? 'Root' : words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join(''));
+}
+
 export interface OpenApiInfo {
   title: string;
   version: string;
@@ -49,7 +60,7 @@ export function openApiDocument(routes: readonly AnyRoute[], info: OpenApiInfo):
     }
     responses.default = { description: 'an error', content: { 'application/json': { schema: schemaOf(errorBody, 'output') } } };
     const operation: JsonSchema = {
-      operationId: `${route.method} ${route.path}`,
+      operationId: operationId(route),
       summary: route.summary,
       tags: [route.tag],
       parameters: [...parameters('path', route.params), ...parameters('query', route.query)],
