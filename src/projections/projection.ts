@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../domain/canonicalJson.ts';
 import type { JsonValue } from '../domain/module.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
 
 export type { JsonValue };
+export { canonicalJson };
 
 /**
  * A read model of the log (DESIGN.md, "Projections"): a pure left fold over the recorded events.
@@ -24,28 +26,7 @@ export interface Projection<S> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyProjection = Projection<any>;
 
-/**
- * Canonical JSON: object keys in ascending code-unit order, no whitespace. Two snapshots of the same
- * state then have byte-identical text whatever order their properties were created in.
- */
-export function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`canonical JSON cannot carry ${value}`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  const parts: string[] = [];
-  for (const key of keys) {
-    const v = value[key];
-    // An undefined property would vanish from JSON.stringify; skipping it keeps the two in agreement.
-    if (v === undefined) continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
-  }
-  return `{${parts.join(',')}}`;
-}
-
-/** sha256 hex of the canonical JSON of a snapshot: what checkpoints and replay compare. */
+/** sha256 hex of the canonical JSON (sorted keys, no whitespace) of a snapshot: what checkpoints and replay compare. */
 export function stateHash(json: JsonValue): string {
   return createHash('sha256').update(canonicalJson(json), 'utf8').digest('hex');
 }
