@@ -33,7 +33,7 @@ export interface OrderedUnit {
 }
 
 export type BroadcastEvent =
-  | { kind: 'rejected'; from: number; reason: UnitRejection | 'undecodable' | 'badParents' }
+  | { kind: 'rejected'; from: number; reason: UnitRejection | 'undecodable' | 'badParents'; detail?: string }
   | { kind: 'unitCreated'; round: number; hash: string }
   | { kind: 'forkDetected'; forker: number }
   | { kind: 'alertCommitted'; forker: number; sender: number }
@@ -83,7 +83,8 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
   const { n, peer: self } = config;
   const ordered$ = new Subject<OrderedUnit>();
   const emit = (event: BroadcastEvent) => options.onEvent?.(event);
-  const random = seededRandom(options.seed ?? self + 1);
+  // Production nodes draw a fresh seed, so a restarted node's request nonce never repeats an old one.
+  const random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
 
   const reconstruction = createReconstruction();
   const dag = createDag(n);
@@ -162,9 +163,9 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     if (wasRunning) ordered$.complete();
   });
 
-  function reject(from: number, reason: UnitRejection | 'undecodable' | 'badParents'): void {
+  function reject(from: number, reason: UnitRejection | 'undecodable' | 'badParents', detail?: string): void {
     rejected[reason] = (rejected[reason] ?? 0) + 1;
-    emit({ kind: 'rejected', from, reason });
+    emit({ kind: 'rejected', from, reason, ...(detail === undefined ? {} : { detail }) });
   }
 
   // ---- start -------------------------------------------------------------------------------
@@ -225,7 +226,7 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
   function onMessage(from: number, bytes: Uint8Array): void {
     if (stopped) return;
     const decoded = decodeMessage(bytes);
-    if (!decoded.ok) return reject(from, 'undecodable');
+    if (!decoded.ok) return reject(from, 'undecodable', `${decoded.error.kind} at byte ${decoded.error.offset}`);
     const message = decoded.value;
     switch (message.kind) {
       case 'unit':
