@@ -19,8 +19,7 @@ export type DecodeErrorKind =
   | 'unknownVariant'
   | 'invalidBool'
   | 'invalidUtf8'
-  | 'outOfRange'
-  | 'invalidValue';
+  | 'outOfRange';
 
 export interface DecodeError {
   kind: DecodeErrorKind;
