@@ -66,6 +66,7 @@ describe('broadcast under faults', () => {
   it.each([
     [4, [3]],
     [7, [1, 5]],
+    [10, [0, 4, 9]],
   ])('n = %i: forkers %j equivocate, honest nodes agree and commit alerts', async (n, forkers) => {
     const sim = createSimulation({ n, seed: 6 + n, network: { latency: { min: 1, max: 10 }, tamper: equivocate(forkers, n, (p) => createHashSigner(p, n)) } });
     const honest = all(n).filter((i) => !forkers.includes(i));
