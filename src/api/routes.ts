@@ -48,7 +48,8 @@ function submitReply(outcome: SubmitOutcome, queued: (txid: string) => unknown):
 export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRoute[] {
   const { guardian, reads } = deps;
   const waitOf = (wait: number | undefined) => Math.min(wait ?? 0, options.maxWaitMs);
-  const pageOf = (limit: number | undefined) => Math.max(1, Math.min(limit ?? options.maxPage, options.maxPage));
+  const defaultPage = Math.min(100, options.maxPage);
+  const pageOf = (limit: number | undefined) => Math.max(1, Math.min(limit ?? defaultPage, options.maxPage));
 
   return [
     defineRoute({
@@ -99,7 +100,7 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       method: 'get',
       path: '/v1/sessions',
       tag: 'analyst',
-      summary: `Completed sessions, paged (?from=, ?limit= at most ${options.maxPage})`,
+      summary: `Completed sessions, paged (?from=, ?limit= default ${defaultPage}, at most ${options.maxPage})`,
       query: s.sessionsQuery,
       responses: { 200: { description: 'a page of sessions', schema: s.sessionsResponse }, 400: badRequest },
       handle: ({ query }) => {
@@ -144,7 +145,7 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       method: 'get',
       path: '/v1/sessions/:i/items',
       tag: 'analyst',
-      summary: `The accepted items of session i, decoded (?offset=, ?limit= at most ${options.maxPage})`,
+      summary: `The accepted items of session i, decoded (?offset=, ?limit= default ${defaultPage}, at most ${options.maxPage})`,
       params: s.sessionParams,
       query: s.itemsQuery,
       responses: { 200: { description: 'a page of decoded items', schema: s.itemsResponse }, 404: error('session not started'), 400: badRequest },
@@ -215,7 +216,7 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       },
       handle: async ({ body }) => {
         const outcome = await guardian.observeDeposit({ depositId: body.depositId, amount: body.amount, recipient: body.recipient });
-        return submitReply(outcome, () => ({ depositId: body.depositId, status: outcome.kind === 'queued' ? 'queued' : 'alreadyAccepted' }));
+        return submitReply(outcome, (itemHash) => ({ depositId: body.depositId, status: outcome.kind === 'queued' ? 'queued' : 'alreadyAccepted', itemHash }));
       },
     }),
 

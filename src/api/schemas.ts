@@ -216,5 +216,9 @@ export const projectionsResponse = z.object({
   ),
 });
 
-export const depositResponse = z.object({ depositId: hex, status: z.enum(['queued', 'alreadyAccepted']) });
+export const depositResponse = z.object({
+  depositId: hex,
+  status: z.enum(['queued', 'alreadyAccepted']),
+  itemHash: z.string().describe('the id the guardian gave the DepositObserved item'),
+});
 export const shutdownResponse = z.object({ afterSession: z.number().int() });

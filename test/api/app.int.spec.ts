@@ -45,6 +45,7 @@ describe('the guardian API over a seeded history', () => {
     expect(page.sessions[0]!.completedAt).toBeDefined();
     const all = await body(await api.get('/v1/sessions'), s.sessionsResponse);
     expect(all.sessions.map((x) => x.session)).toEqual([0, 1]);
+    expect(all.limit).toBe(100);
     const capped = await body(await api.get('/v1/sessions?limit=999999'), s.sessionsResponse);
     expect(capped.limit).toBe(1000);
   });
@@ -280,7 +281,7 @@ describe('admin authentication', () => {
   it('accepts the right token', async () => {
     const response = await api.post('/v1/admin/deposits', deposit, { token: ADMIN_TOKEN });
     expect(response.status).toBe(202);
-    expect(await body(response, s.depositResponse)).toEqual({ depositId: deposit.depositId, status: 'queued' });
+    expect(await body(response, s.depositResponse)).toEqual({ depositId: deposit.depositId, status: 'queued', itemHash: deposit.depositId });
   });
 
   it('refuses to start with a short admin token', async () => {
