@@ -47,10 +47,14 @@ export function errorHandler(onUnexpected: (error: unknown) => void): ErrorReque
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) return next(error);
     let failure: ApiError;
+    const { type, status } = (typeof error === 'object' && error !== null ? error : {}) as { type?: unknown; status?: unknown };
     if (error instanceof ApiError) failure = error;
-    else if (typeof error === 'object' && error !== null && typeof (error as { type?: unknown }).type === 'string' && (error as { type: string }).type in bodyParserErrors) {
-      const { status, code } = bodyParserErrors[(error as { type: string }).type]!;
-      failure = new ApiError(status, code, (error as Error).message);
+    else if (typeof type === 'string' && type in bodyParserErrors) {
+      const known = bodyParserErrors[type]!;
+      failure = new ApiError(known.status, known.code, (error as Error).message);
+    } else if (typeof status === 'number' && status >= 400 && status < 500) {
+      // The router's own client errors, e.g. a path with malformed percent-encoding (URIError, status 400).
+      failure = new ApiError(status, 'bad_request', error instanceof Error ? error.message : 'bad request');
     } else {
       onUnexpected(error);
       failure = new ApiError(500, 'internal', 'the guardian failed to answer; see its log');
