@@ -82,8 +82,6 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
 
   function spawn(): PoolWorker {
     const entry: PoolWorker = { worker: new Worker(WORKER_URL, { workerData: { backend: backend.name } }) };
-    // Idle workers must not keep the process alive; a worker holding a chunk is ref'd (see assign).
-    entry.worker.unref();
     entry.worker.on('message', (message: WorkerMessage) => {
       if ('ready' in message) {
         if (message.fallbackReason !== undefined && !fallbackReported) {
@@ -109,6 +107,9 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
       entry.busy = undefined;
       if (!closed) dispatch();
     });
+    // Idle workers must not keep the process alive; a worker holding a chunk is ref'd (see assign).
+    // After the listeners: adding a 'message' listener refs the worker again.
+    entry.worker.unref();
     pool.push(entry);
     return entry;
   }
