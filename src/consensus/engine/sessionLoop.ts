@@ -10,6 +10,7 @@
  * recorded items (openSession.ts), with the write model seeded from the log (the ledger
  * projection), so an item recorded before a crash is neither lost nor accepted twice.
  */
+import { setMaxListeners } from 'node:events';
 import { Subject, type Observable } from 'rxjs';
 import { AuditFailure } from '../../domain/audit.ts';
 import { encodeConsensusItem, type ConsensusItem } from '../../domain/consensusItem.ts';
@@ -138,6 +139,8 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const waiters = new Map<string, Set<(status: TxStatus) => void>>();
   const sessionCompleted$ = new Subject<SessionSummary>();
   const stopController = new AbortController();
+  // Every long-poll waiter listens for the stop; thousands of them are expected, not a leak.
+  setMaxListeners(0, stopController.signal);
   let shutdownAfter: number | undefined;
   let stopping = false;
   let checkpoints: Promise<void> = Promise.resolve();

@@ -1,0 +1,266 @@
+/**
+ * `fedlog load`: a real client of a guardian over HTTP. Each of `chains` independent users gets a
+ * deposit (admin endpoint), claims it into a note, then spends its note into a fresh one again and
+ * again (1-input transactions: the figure the throughput goal is about), and finally withdraws.
+ * Now and then a user tries to double-spend: two conflicting spends at once (exactly one may be
+ * accepted) or a replay of a spent note (must be refused). Any accepted double spend is counted as
+ * a violation, and the report says so.
+ */
+import { randomBytes } from 'node:crypto';
+import { bytesToHex, hexToBytes } from '../domain/hashing.ts';
+import { issueNote, spendNote } from '../domain/modules/mint.ts';
+import { claimDeposit, withdraw } from '../domain/modules/wallet.ts';
+import type { SchnorrBackend } from '../domain/signatureBackend.ts';
+import { fastestBackend } from '../domain/signatures/fastest.ts';
+import { buildTransaction, encodeTransaction, type Input, type Output } from '../domain/transaction.ts';
+
+export interface LoadOptions {
+  url: string;
+  adminToken: string;
+  /** Target submitted transactions per second over all users; 0 = as fast as the guardian answers. */
+  rate: number;
+  durationSeconds: number;
+  /** Concurrent users (each one chain of notes). */
+  chains?: number;
+  /** Share of spends followed by a double-spend attempt. */
+  doubleSpendRatio?: number;
+  /** Seeds who double-spends when; keys and nonces are random. */
+  seed?: number;
+  depositMsat?: bigint;
+  signal?: AbortSignal;
+  /** Called about once a second. */
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  elapsedSeconds: number;
+  accepted: number;
+  acceptedPerSecond: number;
+}
+
+export interface LoadReport {
+  durationSeconds: number;
+  submitted: number;
+  accepted: number;
+  /** Accepted 1-input transactions (claims, spends, withdrawals) per second. */
+  acceptedPerSecond: number;
+  deposits: number;
+  withdrawals: number;
+  doubleSpendAttempts: number;
+  doubleSpendsRefused: number;
+  /** Must be 0: a conflicting spend that was accepted too. */
+  doubleSpendsAccepted: number;
+  queueFull: number;
+  errors: number;
+  /** Submit-to-accepted latency, ms. */
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  firstError?: string;
+}
+
+const WITHDRAW_FEE = 1_000n;
+
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    readonly retryAfter?: number,
+  ) {
+    super(`HTTP ${status}: ${body.slice(0, 200)}`);
+  }
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const base = options.url.replace(/\/+$/, '');
+  const chains = options.chains ?? 256;
+  const ratio = options.doubleSpendRatio ?? 0.02;
+  const random = seededRandom(options.seed ?? 1);
+  const depositMsat = options.depositMsat ?? 1_000_000_000n;
+  const backend: SchnorrBackend = fastestBackend();
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  const latencies: number[] = [];
+  const report = { submitted: 0, accepted: 0, deposits: 0, withdrawals: 0, doubleSpendAttempts: 0, doubleSpendsRefused: 0, doubleSpendsAccepted: 0, queueFull: 0, errors: 0 };
+  let firstError: string | undefined;
+  const fail = (error: unknown) => {
+    report.errors++;
+    firstError ??= error instanceof Error ? error.message : String(error);
+  };
+
+  // Pacing: one global schedule of submission slots, shared by every user.
+  let nextSlot = performance.now();
+  const pace = async () => {
+    if (options.rate <= 0) return;
+    const slot = Math.max(nextSlot, performance.now());
+    nextSlot = slot + 1000 / options.rate;
+    const wait = slot - performance.now();
+    if (wait > 1) await sleep(wait);
+  };
+
+  const call = async (method: string, path: string, body?: unknown, admin = false): Promise<{ status: number; json: Record<string, unknown> }> => {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (admin) headers.authorization = `Bearer ${options.adminToken}`;
+    const response = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const text = await response.text();
+    if (response.status >= 500 || response.status === 401 || response.status === 404 || response.status === 413) {
+      const retry = response.headers.get('retry-after');
+      throw new HttpError(response.status, text, retry === null ? undefined : Number(retry));
+    }
+    return { status: response.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  };
+
+  /** POST a transaction; retries on queueFull after Retry-After. */
+  const submit = async (tx: string): Promise<{ status: number; json: Record<string, unknown> }> => {
+    for (;;) {
+      await pace();
+      report.submitted++;
+      try {
+        return await call('POST', '/v1/transactions', { tx });
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 503) {
+          report.queueFull++;
+          await sleep(Math.min(1000, (error.retryAfter ?? 1) * 100));
+          continue;
+        }
+        throw error;
+      }
+    }
+  };
+
+  const waitFinal = async (txid: string): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const { json } = await call('GET', `/v1/transactions/${txid}?wait=10000`);
+      if (json.status === 'accepted' || json.status === 'rejected') return json;
+      if (json.status === 'unknown') return json;
+      if (stop.signal.aborted && json.status === 'pending') return json;
+    }
+  };
+
+  const build = (inputs: Input[], outputs: Output[], secret: Uint8Array) => {
+    const { tx, txid } = buildTransaction({ inputs, outputs, secretKeysPerInput: inputs.map(() => secret), nonce: randomBytes(8), backend });
+    return { hex: bytesToHex(encodeTransaction(tx)), txid: bytesToHex(txid) };
+  };
+
+  /** Submits and waits for acceptance; returns false when the guardian refused or rejected it. */
+  const transact = async (tx: { hex: string; txid: string }, measure = true): Promise<boolean> => {
+    const started = performance.now();
+    const submitted = await submit(tx.hex);
+    if (submitted.status === 400) return false;
+    const final = submitted.status === 200 ? { status: 'accepted' } : await waitFinal(tx.txid);
+    if (final.status !== 'accepted') return false;
+    report.accepted++;
+    if (measure) latencies.push(performance.now() - started);
+    return true;
+  };
+
+  const user = async (index: number) => {
+    const secret = newSecret(backend);
+    const owner = backend.publicKey(secret);
+    const depositId = bytesToHex(randomBytes(32));
+    await call('POST', '/v1/admin/deposits', { depositId, amount: depositMsat.toString(), recipient: bytesToHex(owner) }, true);
+    report.deposits++;
+    // The deposit is confirmed once its item is recorded; until then the claim's dry run refuses it.
+    const claim = build([claimDeposit(hexToBytes(depositId))], [issueNote(depositMsat, owner)], secret);
+    for (let attempt = 0; !(await transact(claim, false)); attempt++) {
+      if (attempt > 200 || stop.signal.aborted) throw new Error(`user ${index}: the deposit was never confirmed`);
+      await sleep(10);
+    }
+    let note = { txid: claim.txid, index: 0 };
+    while (!stop.signal.aborted) {
+      const spend = build([spendNote(hexToBytes(note.txid), note.index)], [issueNote(depositMsat, owner)], secret);
+      if (random() < ratio) {
+        // Two conflicting spends of one note at once: at most one may be accepted.
+        const rival = build([spendNote(hexToBytes(note.txid), note.index)], [issueNote(depositMsat - 1n, owner)], secret);
+        report.doubleSpendAttempts++;
+        const [a, b] = await Promise.all([transact(spend), transact(rival, false)]);
+        if (a && b) report.doubleSpendsAccepted++;
+        else report.doubleSpendsRefused++;
+        if (!a && !b) throw new Error(`user ${index}: neither of two conflicting spends was accepted`);
+        const spent = note;
+        note = { txid: a ? spend.txid : rival.txid, index: 0 };
+        // Spending the same note again later must be refused too.
+        report.doubleSpendAttempts++;
+        const replay = build([spendNote(hexToBytes(spent.txid), spent.index)], [issueNote(1n, owner)], secret);
+        if (await transact(replay, false)) report.doubleSpendsAccepted++;
+        else report.doubleSpendsRefused++;
+        continue;
+      }
+      if (!(await transact(spend))) throw new Error(`user ${index}: a plain spend of its own note was not accepted`);
+      note = { txid: spend.txid, index: 0 };
+    }
+    const out = build([spendNote(hexToBytes(note.txid), note.index)], [withdraw(hexToBytes('0014' + '00'.repeat(20)), depositMsat - WITHDRAW_FEE)], secret);
+    if (await transact(out, false)) report.withdrawals++;
+  };
+
+  const started = performance.now();
+  // Infinity (run until aborted) would overflow setTimeout's 2^31 ms range and fire at once.
+  const timer = Number.isFinite(options.durationSeconds) ? setTimeout(() => stop.abort(), options.durationSeconds * 1000) : undefined;
+  const progress = setInterval(() => {
+    const elapsed = (performance.now() - started) / 1000;
+    options.onProgress?.({ elapsedSeconds: elapsed, accepted: report.accepted, acceptedPerSecond: report.accepted / elapsed });
+  }, 1000);
+  try {
+    await Promise.all(
+      Array.from({ length: chains }, (_, i) =>
+        user(i).catch((error: unknown) => {
+          fail(error);
+        }),
+      ),
+    );
+  } finally {
+    clearTimeout(timer);
+    clearInterval(progress);
+    options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+  const durationSeconds = (performance.now() - started) / 1000;
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    durationSeconds,
+    ...report,
+    acceptedPerSecond: report.accepted / durationSeconds,
+    latencyMs: { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 },
+    ...(firstError === undefined ? {} : { firstError }),
+  };
+}
+
+function newSecret(backend: SchnorrBackend): Uint8Array {
+  for (;;) {
+    const candidate = randomBytes(32);
+    try {
+      backend.publicKey(candidate);
+      return candidate;
+    } catch {
+      // out of range: draw again
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function printLoadReport(report: LoadReport, print: (line: string) => void): void {
+  const n = (v: number) => v.toLocaleString('en-US', { maximumFractionDigits: 1 });
+  print(`load: ${n(report.accepted)} accepted in ${n(report.durationSeconds)} s = ${n(report.acceptedPerSecond)} tx/s (submitted ${n(report.submitted)}, queue full ${n(report.queueFull)})`);
+  print(`  latency submit->accepted: p50 ${n(report.latencyMs.p50)} ms, p90 ${n(report.latencyMs.p90)} ms, p99 ${n(report.latencyMs.p99)} ms, max ${n(report.latencyMs.max)} ms`);
+  print(`  deposits ${report.deposits}, withdrawals ${report.withdrawals}, double-spend attempts ${report.doubleSpendAttempts}: refused ${report.doubleSpendsRefused}, ACCEPTED ${report.doubleSpendsAccepted}`);
+  if (report.errors > 0) print(`  errors ${report.errors}; first: ${report.firstError ?? ''}`);
+}

@@ -1,0 +1,112 @@
+/**
+ * The `fedlog` command (DESIGN.md, "CLI"). Each subcommand lives in its own file; this one only
+ * wires commander to them and turns failures into a message and a non-zero exit code.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { loadGuardianConfig } from '../consensus/config.ts';
+import { runDev } from './devCommand.ts';
+import { startGuardianProcess, stopOnSignals } from './guardianProcess.ts';
+import { initFederation } from './initCommand.ts';
+import { printLoadReport, runLoad } from './loadGenerator.ts';
+import { runReplay } from './replayCommand.ts';
+
+const positiveNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a non-negative number');
+  return n;
+};
+const positiveInteger = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+const program = new Command()
+  .name('fedlog')
+  .description('An event-sourced consensus service: guardians agreeing on signed sessions over an append-only event log')
+  .showHelpAfterError();
+
+program
+  .command('init')
+  .description('create keys and one config per guardian (<out>/guardian-<i>/config.json); never overwrites')
+  .requiredOption('--peers <n>', 'federation size (1, or 4 and more)', positiveInteger)
+  .requiredOption('--out <dir>', 'output directory')
+  .option('--host <host>', 'address the guardians listen on', '127.0.0.1')
+  .option('--session-seconds <s>', 'session length', positiveNumber, 60)
+  .option('--base-port <port>', "guardian 0's P2P port; its API is on base + 1, guardian i on base + 2i", positiveInteger, 8173)
+  .action((options: { peers: number; out: string; host: string; sessionSeconds: number; basePort: number }) => {
+    const result = initFederation({ peers: options.peers, out: options.out, host: options.host, sessionSeconds: options.sessionSeconds, basePort: options.basePort });
+    for (const [i, file] of result.configFiles.entries()) console.log(`guardian ${i}: ${file}  (admin token ${result.adminTokens[i]})`);
+  });
+
+program
+  .command('run')
+  .description('run one guardian with its API')
+  .requiredOption('--config <file>', 'guardian config (JSON or YAML)')
+  .option('--log-level <level>', 'pino level for the JSON logs on stderr', 'info')
+  .action(async (options: { config: string; logLevel: string }) => {
+    const config = loadGuardianConfig(options.config);
+    const guardian = await startGuardianProcess(config, { logLevel: options.logLevel });
+    console.log(`guardian ${config.peer} serving ${guardian.apiUrl} (data ${config.dataDir}), session ${guardian.guardian.currentSession()} open`);
+    stopOnSignals(() => guardian.stop());
+    await guardian.done;
+    console.log('guardian stopped');
+  });
+
+program
+  .command('dev')
+  .description('a local single-guardian federation with an embedded SQLite log, its API and demo load (what `npm start` runs)')
+  .option('--data <dir>', 'data directory (created with a fresh config on first use)', 'data/dev')
+  .option('--port <port>', 'API port', positiveInteger, 8174)
+  .option('--session-seconds <s>', 'session length for a new data directory', positiveNumber, 10)
+  .option('--rate <tx/s>', 'demo load: target transactions per second (0 = no load)', positiveNumber, 200)
+  .option('--chains <n>', 'demo load: concurrent users', positiveInteger, 64)
+  .action(async (options: { data: string; port: number; sessionSeconds: number; rate: number; chains: number }) => {
+    await runDev(options);
+  });
+
+program
+  .command('load')
+  .description('a real HTTP client: deposits, claims, note spends, withdrawals and double-spend attempts at a target rate')
+  .requiredOption('--url <url>', "the guardian's API, e.g. http://127.0.0.1:8174")
+  .requiredOption('--admin-token <token>', 'bearer token for the admin deposit endpoint (see the config)')
+  .option('--rate <tx/s>', 'target submissions per second (0 = as fast as answered)', positiveNumber, 0)
+  .option('--duration <s>', 'seconds', positiveNumber, 30)
+  .option('--chains <n>', 'concurrent users', positiveInteger, 256)
+  .option('--seed <n>', 'seed for when double spends are attempted', positiveInteger, 1)
+  .option('--json', 'print the report as JSON')
+  .action(async (options: { url: string; adminToken: string; rate: number; duration: number; chains: number; seed: number; json?: boolean }) => {
+    const stop = new AbortController();
+    stopOnSignals(() => Promise.resolve(stop.abort()));
+    const report = await runLoad({
+      url: options.url,
+      adminToken: options.adminToken,
+      rate: options.rate,
+      durationSeconds: options.duration,
+      chains: options.chains,
+      seed: options.seed,
+      signal: stop.signal,
+      onProgress: options.json ? undefined : (p) => process.stderr.write(`  ${p.elapsedSeconds.toFixed(0)} s: ${p.accepted} accepted (${p.acceptedPerSecond.toFixed(0)} tx/s)\n`),
+    });
+    if (options.json) console.log(JSON.stringify(report));
+    else printLoadReport(report, (line) => console.log(line));
+    if (report.doubleSpendsAccepted > 0 || report.errors > 0) process.exitCode = 1;
+  });
+
+program
+  .command('replay')
+  .description('rebuild every projection from the log, re-verify every session header and signature set, compare with the stored snapshots')
+  .requiredOption('--data <dir>', "a guardian's data directory (with config.json or log.sqlite)")
+  .option('--from-checkpoint', 'start from the newest checkpoint instead of position 0')
+  .option('--json', 'print the report as JSON')
+  .action(async (options: { data: string; fromCheckpoint?: boolean; json?: boolean }) => {
+    const ok = await runReplay(options);
+    if (!ok) process.exitCode = 1;
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  console.error(`fedlog: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
