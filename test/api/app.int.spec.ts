@@ -343,6 +343,10 @@ describe('long-polls', () => {
     expect(await signedWait).toBeInstanceOf(Error);
     expect(await txWait).toBeInstanceOf(Error);
     await waitUntil(() => api.guardian.sessionCompletedObservers() === 0 && api.guardian.aborted.length === 1 && api.guardian.waitingTransactions() === 0);
+    // The metrics count a request whose client hung up as 499, under its route template.
+    const metrics = await (await api.get('/metrics')).text();
+    expect(metrics).toContain('fedlog_http_requests_total{method="GET",route="/v1/sessions/:i/signed",status="499"} 1');
+    expect(metrics).toContain('fedlog_http_requests_total{method="GET",route="/v1/transactions/:txid",status="499"} 1');
   });
 });
 
