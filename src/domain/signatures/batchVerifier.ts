@@ -24,6 +24,8 @@ export interface BatchVerifier {
   verifyBatch(checks: readonly SignatureCheck[], options?: BatchVerifyOptions): Promise<boolean[]>;
   /** Terminates the worker threads; pending and later batches reject with BatchVerifierClosedError. */
   close(): Promise<void>;
+  /** The number of worker threads large batches are spread over (started on first use). */
+  readonly workers: number;
 }
 
 export interface BatchVerifierOptions {
@@ -173,6 +175,7 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
   }
 
   return {
+    workers: size,
     async verifyBatch(checks, { mode = 'auto', signal } = {}) {
       if (closed) throw new BatchVerifierClosedError();
       signal?.throwIfAborted();
