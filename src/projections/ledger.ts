@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { auditSummaryFromJson, auditSummaryJsonSchema, auditSummaryToJson, computeAudit, type AuditSummary } from '../domain/audit.ts';
 import { decodeConsensusItem } from '../domain/consensusItem.ts';
-import { hexToBytes } from '../domain/hashing.ts';
 import { initialLedgerState, ledgerRules, ledgerStateFromJson, ledgerStateToJson, processItem, type LedgerRules, type LedgerState, type VerifySignature } from '../domain/ledger.ts';
 import { createModules, modulesConfigFromJson, modulesConfigJsonSchema, modulesConfigToJson, type ModulesConfig } from '../domain/modules/consensusModules.ts';
 import { isEvent } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
+import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import type { Projection } from './projection.ts';
 
 /**
@@ -77,10 +77,10 @@ function step(state: LedgerProjectionState, event: RecordedEvent): LedgerProject
     return { config, rules, ledger, audit: computeAudit(rules.modules, ledger.modules) };
   }
   if (!isEvent(event, 'ItemAccepted')) return state;
-  const { session, index, peer, item, netAssets } = event.data;
+  const { session, index, peer, netAssets } = event.data;
   const where = `session ${session} item ${index} (position ${event.position})`;
   if (state.rules === undefined || state.ledger === undefined) throw new LedgerDivergenceError(`${where} was accepted before the federation was configured`);
-  const decoded = decodeConsensusItem(hexToBytes(item));
+  const decoded = decodeConsensusItem(acceptedItemBytes(event));
   if (!decoded.ok) throw new LedgerDivergenceError(`${where} does not decode: ${decoded.error.kind}`);
   const outcome = processItem(state.rules, state.ledger, decoded.value, peer);
   if (!outcome.ok) throw new LedgerDivergenceError(`${where} was accepted but the ledger rejects it: ${outcome.reason}`);

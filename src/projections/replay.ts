@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { bytesToHex, header as sessionHeader, hexToBytes, signedDigest } from '../domain/hashing.ts';
 import { federationTag, threshold } from '../domain/federation.ts';
-import { acceptedItemHashOfEncoded } from '../domain/sessionOutcome.ts';
 import { createBatchVerifier, type BatchVerifier } from '../domain/signatures/batchVerifier.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
+import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import { decodeSnapshot, readSnapshots } from './checkpointStore.ts';
 import { stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
@@ -146,7 +147,7 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
   const pendingSignatures: PendingSignatures[] = [];
   let verifiedSessions = 0;
 
-  const onItem = (session: number, index: number, item: string, peer: number) => {
+  const onItem = (session: number, index: number, item: Uint8Array, peer: number) => {
     let open = sessions.get(session);
     if (open === undefined) {
       open = { leaves: [], complete: index === 0 || from === START };
@@ -158,7 +159,7 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
       open.complete = false;
       return;
     }
-    open.leaves.push(acceptedItemHashOfEncoded(hexToBytes(item), peer));
+    open.leaves.push(acceptedItemLeaf(item, peer));
   };
 
   const onCompleted = (data: { session: number; header: string; itemCount: number; signatures: Record<string, string> }) => {
@@ -192,7 +193,7 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
     last = event.position;
     apply(entries, event, problems);
     checkSnapshots(event.position);
-    if (isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, event.data.item, event.data.peer);
+    if (isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, acceptedItemBytes(event), event.data.peer);
     else if (isEvent(event, 'SessionCompleted')) onCompleted(event.data);
     if (events % progressEvery === 0) {
       options.onProgress?.({ events, ...(total === undefined ? {} : { total }), position: last });
@@ -289,4 +290,17 @@ export async function estimateEventCount(log: EventLog, projections: readonly An
     }
   }
   return head === START ? undefined : Number(head);
+}
+
+/**
+ * sha256(enc(AcceptedItem)) = sha256(enc(item) || BigSize(peer)), as the domain's
+ * acceptedItemHashOfEncoded, with Node's native sha256 (several times faster on this hot path).
+ * The replay tests check it against the domain's header through the fixture's real headers.
+ */
+function acceptedItemLeaf(encodedItem: Uint8Array, peer: number): Uint8Array {
+  const hash = createHash('sha256').update(encodedItem);
+  // PeerId is u16: BigSize is one byte below 0xfd, else 0xfd and two bytes big-endian.
+  hash.update(peer < 0xfd ? Uint8Array.of(peer) : Uint8Array.of(0xfd, peer >> 8, peer & 0xff));
+  const digest = hash.digest();
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
 }

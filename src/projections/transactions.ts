@@ -42,8 +42,8 @@ export const transactionsProjection: Projection<TransactionsState> = {
       return {
         accepted: state.accepted.set(txid, { session, index }),
         // Once accepted, an earlier rejection (e.g. an input not yet confirmed) is no longer the answer.
-        rejected: state.rejected.delete(txid),
-        rejectedOlder: state.rejectedOlder.delete(txid),
+        rejected: state.rejected.has(txid) ? state.rejected.delete(txid) : state.rejected,
+        rejectedOlder: state.rejectedOlder.has(txid) ? state.rejectedOlder.delete(txid) : state.rejectedOlder,
       };
     }
     if (isEvent(event, 'ItemRejected')) {
