@@ -15,18 +15,20 @@ export function readAllInPages(readPage: ReadPage, fromPosition: Position, pageS
       let page: RecordedEvent[] = [];
       let index = 0;
       let last = false;
-      const next = async (): Promise<IteratorResult<RecordedEvent>> => {
-        if (index === page.length) {
-          if (last) return { done: true, value: undefined };
-          page = await readPage(after, pageSize);
-          index = 0;
-          last = page.length < pageSize;
-          if (page.length === 0) return { done: true, value: undefined };
-        }
+      const fetch = async (): Promise<IteratorResult<RecordedEvent>> => {
+        page = await readPage(after, pageSize);
+        index = 0;
+        last = page.length < pageSize;
+        return take();
+      };
+      const take = (): IteratorResult<RecordedEvent> => {
+        if (index === page.length) return { done: true, value: undefined };
         const event = page[index++]!;
         after = event.position;
         return { done: false, value: event };
       };
+      // Within a page, an already-resolved promise: no async function frame per event.
+      const next = (): Promise<IteratorResult<RecordedEvent>> => (index < page.length || last ? Promise.resolve(take()) : fetch());
       return { next, return: async () => ({ done: true, value: undefined }) };
     },
   };
