@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { stateHash } from '../../src/projections/projection.ts';
+import { snapshotEventId } from '../../src/projections/checkpointStore.ts';
+import { lookupTransaction, REJECTED_GENERATION, transactionsProjection, type TransactionsState } from '../../src/projections/transactions.ts';
+import { pendingItems, pendingItemsProjection } from '../../src/projections/pendingItems.ts';
+import { listSessions, sessionCount, sessionsProjection, sessionStatus } from '../../src/projections/sessions.ts';
+import { listPeers, peersProjection } from '../../src/projections/peers.ts';
+import type { RecordedEvent } from '../../src/streams/eventLog.ts';
+
+let position = 0n;
+function event(type: string, data: unknown, stream = 'session-0'): RecordedEvent {
+  position += 1n;
+  return { id: `e${position}`, stream, revision: 0, position, type, data, metadata: { schemaVersion: 1, guardian: 0, recordedAt: `t${position}` } };
+}
+const txid = (n: number) => n.toString(16).padStart(64, '0');
+const accepted = (session: number, index: number, tx?: string, peer = 0) =>
+  event('ItemAccepted', { session, index, peer, item: '00', itemHash: 'aa'.repeat(32), ...(tx === undefined ? {} : { txid: tx }), netAssets: '0' });
+const rejected = (session: number, tx: string, reason = 'nope', peer = 0) => event('ItemRejected', { session, peer, itemHash: 'bb'.repeat(32), txid: tx, reason });
+const completed = (session: number, itemCount: number, signatures: Record<string, string> = { '0': 'cc'.repeat(64) }) =>
+  event('SessionCompleted', { session, header: 'dd'.repeat(40), itemCount, signatures, source: 'local' });
+
+describe('stateHash', () => {
+  it('does not depend on the order in which object keys were created', () => {
+    expect(stateHash({ a: 1, b: [{ y: '2', x: null }] })).toBe(stateHash({ b: [{ x: null, y: '2' }], a: 1 }));
+    expect(stateHash({ a: 1 })).not.toBe(stateHash({ a: 2 }));
+  });
+
+  it('names each (projection, version, session) checkpoint with one UUID', () => {
+    expect(snapshotEventId('ledger', 1, 5)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(snapshotEventId('ledger', 1, 5)).toBe(snapshotEventId('ledger', 1, 5));
+    expect(new Set([snapshotEventId('ledger', 1, 5), snapshotEventId('ledger', 2, 5), snapshotEventId('ledger', 1, 6), snapshotEventId('audit', 1, 5)]).size).toBe(4);
+  });
+});
+
+describe('transactions', () => {
+  const fold = (events: RecordedEvent[], state: TransactionsState = transactionsProjection.initial) => events.reduce(transactionsProjection.evolve, state);
+
+  it('answers accepted over an earlier rejection, and keeps accepted after a later duplicate rejection', () => {
+    const state = fold([rejected(0, txid(1), 'input 0: deposit not confirmed'), accepted(1, 0, txid(1)), rejected(1, txid(1), 'transaction already accepted'), rejected(1, txid(2))]);
+    expect(lookupTransaction(state, txid(1))).toEqual({ status: 'accepted', session: 1, index: 0 });
+    expect(lookupTransaction(state, txid(2))).toEqual({ status: 'rejected', session: 1, reason: 'nope' });
+    expect(lookupTransaction(state, txid(3))).toEqual({ status: 'unknown' });
+  });
+
+  it('remembers at least the newest REJECTED_GENERATION rejections and no more than twice that', () => {
+    let state = transactionsProjection.initial;
+    const total = 2 * REJECTED_GENERATION + 10;
+    for (let i = 0; i < total; i++) state = transactionsProjection.evolve(state, { ...rejected(0, txid(i)), position: BigInt(i + 1) });
+    expect(state.rejected.size + state.rejectedOlder.size).toBeLessThanOrEqual(2 * REJECTED_GENERATION);
+    expect(lookupTransaction(state, txid(total - REJECTED_GENERATION)).status).toBe('rejected');
+    expect(lookupTransaction(state, txid(0)).status).toBe('unknown');
+  });
+});
+
+describe('pendingItems', () => {
+  it('holds the accepted items of open sessions in order and drops them when their session completes', () => {
+    const events = [accepted(0, 0, txid(1)), accepted(0, 1), completed(0, 2), accepted(1, 0, txid(2)), accepted(1, 1)];
+    const state = events.reduce(pendingItemsProjection.evolve, pendingItemsProjection.initial);
+    expect(pendingItems(state).map((p) => [p.session, p.index, p.txid])).toEqual([
+      [1, 0, txid(2)],
+      [1, 1, undefined],
+    ]);
+    const before = events.slice(0, 2).reduce(pendingItemsProjection.evolve, pendingItemsProjection.initial);
+    // The earlier state is untouched by later events (persistent list).
+    expect(pendingItems(before).map((p) => p.index)).toEqual([0, 1]);
+  });
+});
+
+describe('sessions', () => {
+  it('moves a session from initial to pending to complete with its header and times', () => {
+    const first = event('UnitSaved', { session: 0, unit: '00' }, 'dag-0');
+    const events = [first, accepted(0, 0), accepted(0, 1), completed(0, 2), accepted(1, 0)];
+    const state = events.reduce(sessionsProjection.evolve, sessionsProjection.initial);
+    expect(sessionStatus(state, 0)).toEqual({ status: 'complete', itemCount: 2 });
+    expect(sessionStatus(state, 1)).toEqual({ status: 'pending', itemCount: 1 });
+    expect(sessionStatus(state, 2)).toEqual({ status: 'initial' });
+    expect(sessionCount(state)).toBe(1);
+    expect(listSessions(state, { from: 0, limit: 10 })).toEqual([
+      { session: 0, header: 'dd'.repeat(40), itemCount: 2, startedAt: first.metadata.recordedAt, completedAt: events[3]!.metadata.recordedAt, status: 'complete' },
+    ]);
+    expect(listSessions(state, { from: 1 })).toEqual([]);
+  });
+});
+
+describe('peers', () => {
+  it('counts accepted and rejected items per peer and the last session each contributed to and signed', () => {
+    const events = [
+      event('FederationConfigured', { peers: [{ id: 0 }, { id: 1 }, { id: 2 }, { id: 3 }] }, 'federation'),
+      accepted(0, 0, undefined, 2),
+      rejected(0, txid(1), 'x', 2),
+      completed(0, 1, { '0': 'cc'.repeat(64), '2': 'cc'.repeat(64) }),
+      accepted(1, 0, undefined, 0),
+    ];
+    const state = events.reduce(peersProjection.evolve, peersProjection.initial);
+    expect(listPeers(state)).toEqual([
+      { peer: 0, itemsAccepted: 1, itemsRejected: 0, lastContributedSession: 1, lastSignedSession: 0 },
+      { peer: 1, itemsAccepted: 0, itemsRejected: 0 },
+      { peer: 2, itemsAccepted: 1, itemsRejected: 1, lastContributedSession: 0, lastSignedSession: 0 },
+      { peer: 3, itemsAccepted: 0, itemsRejected: 0 },
+    ]);
+  });
+});
