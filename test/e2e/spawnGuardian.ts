@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { initFederation } from '../../src/cli/initCommand.ts';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const main = join(repoRoot, 'src', 'cli', 'main.ts');
 
 /** Two consecutive free ports (P2P, API), as Fedimint's pair. */
@@ -52,7 +51,8 @@ export interface RunningGuardian {
 
 /** Spawns `fedlog run --config` and resolves once its API answers. */
 export async function runGuardian(setup: GuardianSetup): Promise<RunningGuardian> {
-  const child = spawn(tsx, [main, 'run', '--config', setup.configFile, '--log-level', 'warn'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  // node --import tsx (not the tsx binary, which forks a second process): SIGKILL must hit the guardian itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'run', '--config', setup.configFile, '--log-level', 'warn'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
