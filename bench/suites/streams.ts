@@ -192,7 +192,7 @@ async function readRows(dir: string): Promise<BenchRow[]> {
     return rate;
   };
 
-  const rawName = 'raw sqlite: select + JSON.parse';
+  const rawName = 'raw sqlite: paged select (.all() rows) + JSON.parse of data and metadata';
   return [
     ...(await paired('readAll + decode (raw adapter)', rawName, () => logRead(false), rawRead)),
     ...(await paired('readAll + decode (schema-checked)', rawName, () => logRead(true), rawRead)),

@@ -66,10 +66,7 @@ export function withEventSchemas(log: EventLog, options: SchemaOptions): EventLo
         [Symbol.asyncIterator]() {
           const inner = events[Symbol.asyncIterator]();
           return {
-            next: async () => {
-              const result = await inner.next();
-              return result.done === true ? result : { done: false, value: decode(result.value) };
-            },
+            next: () => inner.next().then((result) => (result.done === true ? result : { done: false, value: decode(result.value) })),
             return: async () => (await inner.return?.()) ?? { done: true, value: undefined },
           };
         },
