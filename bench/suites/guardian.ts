@@ -1,0 +1,105 @@
+/**
+ * Suite 'guardian': one guardian process (`fedlog run`, embedded SQLite log) under `fedlog load`
+ * over HTTP: accepted 1-input transactions per second and submit-to-accepted latency; meanwhile the
+ * p50/p99 of GET /v1/audit and GET /v1/sessions under that load (autocannon); afterwards `replay`
+ * over the log the run produced. FEDLOG_BENCH_SECONDS shortens the load phase (default 60, the
+ * issue's figure). Goals: >= 3,000 tx/s, replay >= 150,000 events/s, query p99 < 20 ms.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { initFederation } from '../../src/cli/initCommand.ts';
+import { runLoad } from '../../src/cli/loadGenerator.ts';
+import { loadGuardianConfig, sqliteLogPath } from '../../src/consensus/config.ts';
+import { replay } from '../../src/projections/replay.ts';
+import { openEventLog } from '../../src/streams/openEventLog.ts';
+import { repeat, type BenchRow, type BenchSuite } from '../report.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SUITE = 'guardian';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+async function query(url: string, seconds: number): Promise<{ p50: number; p99: number; rps: number }> {
+  const result = await autocannon({ url, connections: 8, duration: seconds });
+  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average };
+}
+
+const row = (name: string, unit: string, value: number, note?: string): BenchRow => ({ suite: SUITE, name, unit, value, runs: [value], ...(note === undefined ? {} : { note }) });
+
+const suite: BenchSuite = {
+  name: SUITE,
+  async run() {
+    const seconds = Number(process.env.FEDLOG_BENCH_SECONDS ?? 60);
+    const dir = mkdtempSync(join(tmpdir(), 'fedlog-bench-'));
+    try {
+      const port = await freePort();
+      const { configFiles, adminTokens } = initFederation({ peers: 1, out: dir, sessionSeconds: 5, basePort: port - 1 });
+      const configFile = configFiles[0]!;
+      const raw = JSON.parse(readFileSync(configFile, 'utf8')) as { api: { port: number }; queueCapacity: number };
+      raw.api.port = port;
+      writeFileSync(configFile, JSON.stringify(raw, null, 2));
+      const url = `http://127.0.0.1:${port}`;
+      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'run', '--config', configFile, '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('serving http')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`guardian exited (${code})`)));
+      });
+
+      const load = runLoad({ url, adminToken: adminTokens[0]!, rate: 0, durationSeconds: seconds, chains: 256, seed: 7 });
+      // Queries under load: after a warm-up, a few seconds each while the load runs.
+      const querySeconds = Math.max(2, Math.min(5, Math.floor(seconds / 4)));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5, seconds / 4) * 1000));
+      const audit = await query(`${url}/v1/audit`, querySeconds);
+      const sessions = await query(`${url}/v1/sessions?from=0&limit=20`, querySeconds);
+      const report = await load;
+      child.kill('SIGTERM');
+      await exited;
+
+      const config = loadGuardianConfig(configFile);
+      const replayRow = await repeat(SUITE, 'replay (fedlog replay, from position 0)', 'events/s', 3, async () => {
+        const log = await openEventLog({ kind: 'sqlite', path: sqliteLogPath(config) }, { guardian: 0 });
+        try {
+          const result = await replay(log);
+          if (!result.ok) throw new Error(`replay found mismatches: ${JSON.stringify(result.problems.slice(0, 3))}`);
+          return result.events / (result.durationMs / 1000);
+        } finally {
+          await log.close();
+        }
+      });
+      return [
+        row('accepted 1-input tx/s under fedlog load (256 users, HTTP)', 'tx/s', report.acceptedPerSecond, `${seconds} s; goal >= 3,000; ${report.accepted} accepted, ${report.errors} errors`),
+        row('submit-to-accepted latency p50', 'ms', report.latencyMs.p50),
+        row('submit-to-accepted latency p99', 'ms', report.latencyMs.p99),
+        row('double spends accepted', 'count', report.doubleSpendsAccepted, `of ${report.doubleSpendAttempts} attempts; must be 0`),
+        row('GET /v1/audit p50 under load', 'ms', audit.p50, `${Math.round(audit.rps)} req/s, 8 connections`),
+        row('GET /v1/audit p99 under load', 'ms', audit.p99, 'goal < 20 ms'),
+        row('GET /v1/sessions p50 under load', 'ms', sessions.p50, `${Math.round(sessions.rps)} req/s, 8 connections`),
+        row('GET /v1/sessions p99 under load', 'ms', sessions.p99, 'goal < 20 ms'),
+        { ...replayRow, note: 'goal >= 150,000 events/s' },
+      ];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default suite;
