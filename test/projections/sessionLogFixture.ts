@@ -157,10 +157,13 @@ export async function writeSessionLog(log: EventLog, options: SessionLogOptions)
     await log.append(streams.session(session), batch);
     events += batch.length;
     const headerBytes = sessionHeaderOf(session, leaves);
+    const signature = bytesToHex(keychain.sign(headerBytes));
+    // As the engine records it: its own signature, then the completion, in one append.
     const completed = await log.append(streams.session(session), [
-      newEvent('SessionCompleted', { session, header: bytesToHex(headerBytes), itemCount: leaves.length, signatures: { '0': bytesToHex(keychain.sign(headerBytes)) }, source: 'local' }),
+      newEvent('SignatureRecorded', { session, peer: 0, signature, valid: true }),
+      newEvent('SessionCompleted', { session, header: bytesToHex(headerBytes), itemCount: leaves.length, signatures: { '0': signature }, source: 'local' }),
     ]);
-    events += 1;
+    events += 2;
     completedAt.push(completed.position);
     await options.afterSession?.(session, completed.position);
   }
