@@ -47,7 +47,7 @@ const suite: BenchSuite = {
     const dir = mkdtempSync(join(tmpdir(), 'fedlog-bench-'));
     try {
       const port = await freePort();
-      const { configFiles, adminTokens } = initFederation({ peers: 1, out: dir, sessionSeconds: 5, basePort: port - 1 });
+      const { configFiles, adminTokens } = initFederation({ peers: 1, out: dir, sessionSeconds: 10, basePort: port - 1 });
       const configFile = configFiles[0]!;
       const raw = JSON.parse(readFileSync(configFile, 'utf8')) as { api: { port: number }; queueCapacity: number };
       raw.api.port = port;
