@@ -103,7 +103,19 @@ const ledgerSnapshotSchema = z.object({
   lastItem: z.object({ session: count, index: count }).nullable(),
 });
 
-export function ledgerStateSnapshot(state: LedgerProjectionState) {
+/** The `ledger` and `audit` projections hold the same state objects, so each is serialised once (snapshots run to megabytes). */
+const snapshots = new WeakMap<LedgerProjectionState, ReturnType<typeof buildSnapshot>>();
+
+export function ledgerStateSnapshot(state: LedgerProjectionState): ReturnType<typeof buildSnapshot> {
+  let json = snapshots.get(state);
+  if (json === undefined) {
+    json = buildSnapshot(state);
+    snapshots.set(state, json);
+  }
+  return json;
+}
+
+function buildSnapshot(state: LedgerProjectionState) {
   return {
     config: state.config === undefined ? null : { peerCount: state.config.peerCount, modules: modulesConfigToJson(state.config.modules) },
     ledger: state.rules === undefined || state.ledger === undefined ? null : ledgerStateToJson(state.rules, state.ledger),

@@ -6,7 +6,7 @@ import type { SignatureCheck } from '../domain/signatureBackend.ts';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
-import { decodeSnapshot, readSnapshots } from './checkpointStore.ts';
+import { decodeSnapshot } from './checkpointStore.ts';
 import { stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
 
@@ -58,6 +58,8 @@ export interface ReplayReport {
   snapshotMismatches: number;
   /** Snapshots compared with the rebuilt state. */
   snapshotsChecked: number;
+  /** Snapshots of other versions or projections, or before the start (fromCheckpoint): not comparable. */
+  snapshotsUnchecked: number;
   /** Every finding, in log order (signature findings last). */
   problems: ReplayProblem[];
   ok: boolean;
@@ -72,6 +74,7 @@ interface Entry {
   state: unknown;
   position: Position;
   failed: boolean;
+  history: StateHistory;
 }
 
 interface OpenSession {
@@ -97,15 +100,12 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
   const tag = keys === undefined ? undefined : federationTag(keys);
   const needed = keys === undefined ? 0 : threshold(keys.size);
 
-  // Where each stored snapshot must match: position -> snapshots of any projection taken there.
-  const expected = new Map<Position, Array<{ entry: Entry; snapshot: SnapshotTaken }>>();
   const entries: Entry[] = [];
   for (const projection of projections) {
-    const entry: Entry = { projection, state: projection.initial, position: START, failed: false };
+    const entry: Entry = { projection, state: projection.initial, position: START, failed: false, history: createStateHistory() };
     entries.push(entry);
-    const snapshots = await readSnapshots(log, projection.name);
     if (options.fromCheckpoint !== undefined) {
-      const chosen = snapshots.filter((s) => s.session === options.fromCheckpoint && s.version === projection.version).at(-1);
+      const chosen = await findSnapshot(log, projection.name, (s) => s.session === options.fromCheckpoint && s.version === projection.version);
       const loaded = chosen === undefined ? undefined : decodeSnapshot(projection, chosen);
       if (loaded === undefined || 'reason' in loaded) {
         problems.push({ kind: 'checkpoint', projection: projection.name, detail: `no usable checkpoint at session ${options.fromCheckpoint}${loaded === undefined ? '' : `: ${loaded.reason}`}; rebuilt from position 0` });
@@ -114,32 +114,43 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
         entry.position = loaded.position;
       }
     }
-    for (const snapshot of snapshots) {
-      // Snapshots of another version describe a state this code does not build: nothing to compare.
-      if (snapshot.version !== projection.version) continue;
-      const at = BigInt(snapshot.position);
-      const list = expected.get(at) ?? [];
-      list.push({ entry, snapshot });
-      expected.set(at, list);
-    }
+    entry.history.record(entry.position, entry.state);
   }
+  const byName = new Map(entries.map((e) => [e.projection.name, e]));
   const from = entries.reduce((min, e) => (e.position < min ? e.position : min), entries[0]?.position ?? START);
   const total = await estimateEventCount(log, projections);
 
   let snapshotsChecked = 0;
-  const checkSnapshots = (at: Position) => {
-    const due = expected.get(at);
-    if (due === undefined) return;
-    expected.delete(at);
-    for (const { entry, snapshot } of due) {
-      if (entry.position !== at || entry.failed) continue;
-      snapshotsChecked++;
-      const computed = stateHash(entry.projection.toSnapshot(entry.state) as JsonValue);
-      const own = stateHash(snapshot.state as JsonValue);
-      const where = { kind: 'snapshot' as const, projection: entry.projection.name, session: snapshot.session, position: snapshot.position };
-      if (computed !== snapshot.stateHash) problems.push({ ...where, detail: 'stored state hash differs from the rebuilt state', stored: snapshot.stateHash, computed });
-      else if (own !== snapshot.stateHash) problems.push({ ...where, detail: 'stored state does not match its own state hash', stored: snapshot.stateHash, computed: own });
+  let snapshotsUnchecked = 0;
+  /**
+   * A snapshot is appended shortly after the position it reflects, so the state it must match is
+   * still in the entry's window of recent states when its SnapshotTaken event is read: one pass,
+   * and no snapshot state is held longer than it takes to hash it.
+   */
+  const checkSnapshot = (snapshot: SnapshotTaken) => {
+    const entry = byName.get(snapshot.projection);
+    // Another projection or another version of this one: nothing this code can compare against.
+    if (entry === undefined || entry.failed || snapshot.version !== entry.projection.version) {
+      snapshotsUnchecked++;
+      return;
     }
+    const at = BigInt(snapshot.position);
+    const where = { kind: 'snapshot' as const, projection: entry.projection.name, session: snapshot.session, position: snapshot.position };
+    const own = stateHash(snapshot.state as JsonValue);
+    if (own !== snapshot.stateHash) {
+      snapshotsChecked++;
+      problems.push({ ...where, detail: 'stored state does not match its own state hash', stored: snapshot.stateHash, computed: own });
+      return;
+    }
+    const state = entry.history.at(at);
+    if (state === undefined) {
+      // Before where this projection's replay started, or further back than the window: not comparable.
+      snapshotsUnchecked++;
+      return;
+    }
+    snapshotsChecked++;
+    const computed = stateHash(entry.projection.toSnapshot(state.value) as JsonValue);
+    if (computed !== snapshot.stateHash) problems.push({ ...where, detail: 'stored state hash differs from the rebuilt state', stored: snapshot.stateHash, computed });
   };
 
   const sessions = new Map<number, OpenSession>();
@@ -192,7 +203,7 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
     events++;
     last = event.position;
     apply(entries, event, problems);
-    checkSnapshots(event.position);
+    if (isEvent(event, 'SnapshotTaken')) checkSnapshot(event.data);
     if (isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, acceptedItemBytes(event), event.data.peer);
     else if (isEvent(event, 'SessionCompleted')) onCompleted(event.data);
     if (events % progressEvery === 0) {
@@ -201,13 +212,6 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
     }
   }
   options.onProgress?.({ events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: last });
-
-  for (const [at, due] of expected) {
-    if (at <= from) continue;
-    for (const { entry, snapshot } of due) {
-      problems.push({ kind: 'snapshot', projection: entry.projection.name, session: snapshot.session, position: snapshot.position, detail: `no event at position ${snapshot.position} to compare with` });
-    }
-  }
 
   if (signatureChecks.length > 0) {
     const verifier = options.batchVerifier ?? createBatchVerifier();
@@ -232,6 +236,7 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
     signatureFailures: count('signature'),
     snapshotMismatches: count('snapshot'),
     snapshotsChecked,
+    snapshotsUnchecked,
     problems,
     ok: problems.every((p) => p.kind === 'checkpoint'),
     from,
@@ -250,7 +255,9 @@ function apply(entries: Entry[], event: RecordedEvent, problems: ReplayProblem[]
   for (const entry of entries) {
     if (entry.failed || entry.position >= event.position) continue;
     try {
-      entry.state = entry.projection.evolve(entry.state, event);
+      const next = entry.projection.evolve(entry.state, event);
+      if (next !== entry.state) entry.history.record(event.position, next);
+      entry.state = next;
       entry.position = event.position;
     } catch (error) {
       // One broken projection must not hide what the others and the signature checks find.
@@ -303,4 +310,58 @@ function acceptedItemLeaf(encodedItem: Uint8Array, peer: number): Uint8Array {
   hash.update(peer < 0xfd ? Uint8Array.of(peer) : Uint8Array.of(0xfd, peer >> 8, peer & 0xff));
   const digest = hash.digest();
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
+}
+
+/**
+ * How many state changes back a snapshot can be checked. States are immutable and share structure,
+ * so keeping references costs only what each change allocated; 16,384 changes cover the events the
+ * engine can append between a session's completion and its checkpoint.
+ */
+const HISTORY = 16_384;
+
+interface StateHistory {
+  record(position: Position, state: unknown): void;
+  /** The state after the event at `position`, if still in the window. */
+  at(position: Position): { value: unknown } | undefined;
+}
+
+function createStateHistory(): StateHistory {
+  let positions: Position[] = [];
+  let states: unknown[] = [];
+  return {
+    record(position, state) {
+      positions.push(position);
+      states.push(state);
+      // Trim in halves, not one by one, so recording stays O(1) amortised.
+      if (positions.length > 2 * HISTORY) {
+        positions = positions.slice(-HISTORY);
+        states = states.slice(-HISTORY);
+      }
+    },
+    at(position) {
+      // The newest change at or before `position`: the state did not change in between.
+      if (positions.length === 0 || position < positions[0]!) return undefined;
+      let lo = 0;
+      let hi = positions.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (positions[mid]! <= position) lo = mid;
+        else hi = mid - 1;
+      }
+      return { value: states[lo] };
+    },
+  };
+}
+
+/** The newest SnapshotTaken of `projection` that `matches`, read newest first one at a time (snapshots are large). */
+async function findSnapshot(log: EventLog, projection: string, matches: (snapshot: SnapshotTaken) => boolean): Promise<SnapshotTaken | undefined> {
+  const stream = streams.checkpoint(projection);
+  let revision: number | undefined;
+  for (;;) {
+    const [event] = await log.readStream(stream, { direction: 'backwards', maxCount: 1, ...(revision === undefined ? {} : { fromRevision: revision }) });
+    if (event === undefined) return undefined;
+    if (isEvent(event, 'SnapshotTaken') && matches(event.data)) return event.data;
+    if (event.revision === 0) return undefined;
+    revision = event.revision - 1;
+  }
 }

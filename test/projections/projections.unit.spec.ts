@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { stateHash } from '../../src/projections/projection.ts';
+import fc from 'fast-check';
+import { canonicalJson } from '../../src/domain/canonicalJson.ts';
+import { fastCanonicalJson, stateHash, type JsonValue } from '../../src/projections/projection.ts';
 import { snapshotEventId } from '../../src/projections/checkpointStore.ts';
 import { lookupTransaction, REJECTED_GENERATION, transactionsProjection, type TransactionsState } from '../../src/projections/transactions.ts';
 import { pendingItems, pendingItemsProjection } from '../../src/projections/pendingItems.ts';
@@ -98,5 +100,19 @@ describe('peers', () => {
       { peer: 2, itemsAccepted: 1, itemsRejected: 1, lastContributedSession: 0, lastSignedSession: 0 },
       { peer: 3, itemsAccepted: 0, itemsRejected: 0 },
     ]);
+  });
+});
+
+describe('fastCanonicalJson', () => {
+  it('gives exactly the text of the domain canonicalJson', () => {
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ unit: 'binary' }), tie('array'), tie('object')),
+      array: fc.array(tie('value'), { maxLength: 5 }),
+      object: fc.dictionary(fc.string({ unit: 'binary' }), tie('value'), { maxKeys: 5 }),
+    })).value as fc.Arbitrary<JsonValue>;
+    fc.assert(
+      fc.property(json, (value) => fastCanonicalJson(value) === canonicalJson(value)),
+      { seed: 42, numRuns: 500 },
+    );
   });
 });
