@@ -86,7 +86,7 @@ const suite: BenchSuite = {
         }
       });
       return [
-        row('accepted 1-input tx/s under fedlog load (256 users, HTTP)', 'tx/s', report.acceptedPerSecond, `${seconds} s; goal >= 3,000; ${report.accepted} accepted, ${report.errors} errors`),
+        row('accepted 1-input tx/s under fedlog load (256 users, HTTP)', 'tx/s', report.acceptedPerSecond, `${seconds} s; goal >= 3,000; ${report.accepted} accepted, ${report.errors} errors${report.firstError === undefined ? '' : ` (first: ${report.firstError.slice(0, 80)})`}`),
         row('submit-to-accepted latency p50', 'ms', report.latencyMs.p50),
         row('submit-to-accepted latency p99', 'ms', report.latencyMs.p99),
         row('double spends accepted', 'count', report.doubleSpendsAccepted, `of ${report.doubleSpendAttempts} attempts; must be 0`),

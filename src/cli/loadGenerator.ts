@@ -204,22 +204,26 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     // The deposit is confirmed once its item is recorded; until then the claim's dry run refuses it.
     const claim = build([claimDeposit(hexToBytes(depositId))], [issueNote(depositMsat, owner)], secret);
     for (let attempt = 0; !(await transact(claim, false)); attempt++) {
-      if (attempt > 200 || stop.signal.aborted) throw new Error(`user ${index}: the deposit was never confirmed`);
+      if (stop.signal.aborted) return;
+      if (attempt > 500) throw new Error(`user ${index}: the deposit was never confirmed`);
       await sleep(10);
     }
-    let note = { txid: claim.txid, index: 0 };
+    let note = { txid: claim.txid, index: 0, amount: depositMsat };
     while (!stop.signal.aborted) {
-      const spend = build([spendNote(hexToBytes(note.txid), note.index)], [issueNote(depositMsat, owner)], secret);
+      const spend = build([spendNote(hexToBytes(note.txid), note.index)], [issueNote(note.amount, owner)], secret);
       if (random() < ratio) {
         // Two conflicting spends of one note at once: at most one may be accepted.
-        const rival = build([spendNote(hexToBytes(note.txid), note.index)], [issueNote(depositMsat - 1n, owner)], secret);
+        const rival = build([spendNote(hexToBytes(note.txid), note.index)], [issueNote(note.amount - 1n, owner)], secret);
         report.doubleSpendAttempts++;
         const [a, b] = await Promise.all([transact(spend), transact(rival, false)]);
         if (a && b) report.doubleSpendsAccepted++;
         else report.doubleSpendsRefused++;
-        if (!a && !b) throw new Error(`user ${index}: neither of two conflicting spends was accepted`);
+        if (!a && !b) {
+          if (stop.signal.aborted) return;
+          throw new Error(`user ${index}: neither of two conflicting spends was accepted`);
+        }
         const spent = note;
-        note = { txid: a ? spend.txid : rival.txid, index: 0 };
+        note = a ? { txid: spend.txid, index: 0, amount: note.amount } : { txid: rival.txid, index: 0, amount: note.amount - 1n };
         // Spending the same note again later must be refused too.
         report.doubleSpendAttempts++;
         const replay = build([spendNote(hexToBytes(spent.txid), spent.index)], [issueNote(1n, owner)], secret);
@@ -232,9 +236,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         if (stop.signal.aborted) return;
         throw new Error(`user ${index}: a plain spend of its own note was not accepted`);
       }
-      note = { txid: spend.txid, index: 0 };
+      note = { txid: spend.txid, index: 0, amount: note.amount };
     }
-    const out = build([spendNote(hexToBytes(note.txid), note.index)], [withdraw(hexToBytes('0014' + '00'.repeat(20)), depositMsat - WITHDRAW_FEE)], secret);
+    const out = build([spendNote(hexToBytes(note.txid), note.index)], [withdraw(hexToBytes('0014' + '00'.repeat(20)), note.amount - WITHDRAW_FEE)], secret);
     if (await transact(out, false)) report.withdrawals++;
   };
 
