@@ -1,0 +1,38 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startGuardianProcess } from '../../src/cli/guardianProcess.ts';
+import { initFederation } from '../../src/cli/initCommand.ts';
+import { runLoad } from '../../src/cli/loadGenerator.ts';
+import { loadGuardianConfig } from '../../src/consensus/config.ts';
+import { freePortPair } from '../e2e/spawnGuardian.ts';
+
+describe('fedlog load against a guardian', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedlog-load-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('deposits, claims, spends and withdraws over HTTP, and no double spend gets through', async () => {
+    const { p2p, api } = await freePortPair();
+    const { configFiles, adminTokens } = initFederation({ peers: 1, out: dir, sessionSeconds: 1, basePort: p2p });
+    const loaded = loadGuardianConfig(configFiles[0]!);
+    const lines: string[] = [];
+    const running = await startGuardianProcess({ ...loaded, api: { ...loaded.api, port: api } }, { logLevel: 'silent', print: (line) => lines.push(line) });
+    try {
+      const report = await runLoad({ url: running.apiUrl, adminToken: adminTokens[0]!, rate: 0, durationSeconds: 2.5, chains: 8, doubleSpendRatio: 0.3, seed: 3 });
+      expect(report.errors, report.firstError).toBe(0);
+      expect(report.deposits).toBe(8);
+      expect(report.withdrawals).toBe(8);
+      expect(report.accepted).toBeGreaterThan(16);
+      expect(report.doubleSpendAttempts).toBeGreaterThan(0);
+      expect(report.doubleSpendsAccepted).toBe(0);
+      expect(report.doubleSpendsRefused).toBe(report.doubleSpendAttempts);
+      expect(report.latencyMs.p99).toBeGreaterThanOrEqual(report.latencyMs.p50);
+    } finally {
+      await running.stop();
+    }
+    // One human line per completed session.
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines[0]).toMatch(/^session\s+0\s+items\s+[\d,]+\s+header [0-9a-f]{16}…/);
+  });
+});
