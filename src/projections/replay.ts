@@ -69,6 +69,8 @@ export interface ReplayReport {
   durationMs: number;
 }
 
+const WORKERS_FROM = 512;
+
 interface Entry {
   projection: AnyProjection;
   state: unknown;
@@ -216,7 +218,9 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
   if (signatureChecks.length > 0) {
     const verifier = options.batchVerifier ?? createBatchVerifier();
     try {
-      const valid = await verifier.verifyBatch(signatureChecks, options.signal === undefined ? {} : { signal: options.signal });
+      // Worker threads pay off only for many signatures (a long multi-guardian history); a few are checked inline.
+      const mode = signatureChecks.length < WORKERS_FROM ? 'inline' : 'auto';
+      const valid = await verifier.verifyBatch(signatureChecks, options.signal === undefined ? { mode } : { mode, signal: options.signal });
       for (const { session, checks, peers } of pendingSignatures) {
         const good = peers.filter((_, i) => valid[checks + i]).length;
         if (good < needed) problems.push({ kind: 'signature', session, detail: `${good} valid federation signatures, threshold is ${needed}` });

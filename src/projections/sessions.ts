@@ -39,7 +39,12 @@ export const sessionsProjection: Projection<SessionsState> = {
     const session = data.session;
     if (findCompleted(state, session) !== undefined) return state;
     const current = state.open.find((s) => s.session === session) ?? { session, itemCount: 0, startedAt: event.metadata.recordedAt, status: 'pending' as const };
-    if (event.type === 'ItemAccepted') return { completed: state.completed, open: replaceOpen(state.open, { ...current, itemCount: current.itemCount + 1 }) };
+    if (event.type === 'ItemAccepted') {
+      const counted = { ...current, itemCount: current.itemCount + 1 };
+      // The common case: one open session, the one this item belongs to.
+      const open = state.open.length === 1 && state.open[0]!.session === session ? [counted] : replaceOpen(state.open, counted);
+      return { completed: state.completed, open };
+    }
     if (event.type === 'SessionCompleted') {
       const done: SessionSummary = { ...current, header: data.header!, itemCount: data.itemCount!, completedAt: event.metadata.recordedAt, status: 'complete' };
       return { completed: insertSorted(state.completed, done), open: state.open.filter((s) => s.session !== session) };
