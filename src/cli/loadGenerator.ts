@@ -152,12 +152,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     });
 
   /** POST a transaction; retries on queueFull after Retry-After. */
-  const submit = async (tx: string): Promise<{ status: number; json: Record<string, unknown> }> => {
+  const submit = async (tx: string): Promise<{ status: number; json: Record<string, unknown>; sentAt: number }> => {
     for (;;) {
       await pace();
       report.submitted++;
+      // Latency counts from the moment the request leaves, not from when pacing allowed it.
+      const sentAt = performance.now();
       try {
-        return await call('POST', '/v1/transactions', { tx });
+        return { ...(await call('POST', '/v1/transactions', { tx })), sentAt };
       } catch (error) {
         if (error instanceof HttpError && error.status === 503) {
           report.queueFull++;
@@ -185,8 +187,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   /** Submits and waits for acceptance; returns false when the guardian refused or rejected it. */
   const transact = async (tx: { hex: string; txid: string }, measure = true): Promise<boolean> => {
-    const started = performance.now();
     const submitted = await submit(tx.hex);
+    const started = submitted.sentAt;
     if (submitted.status === 400) return false;
     const final = submitted.status === 200 ? { status: 'accepted' } : await waitFinal(tx.txid);
     if (final.status !== 'accepted') return false;
