@@ -16,7 +16,7 @@ export interface ConsensusMetrics {
   readonly itemProcessingDuration: Histogram<'peer_id'>;
   /** consensus_item_processing_module_audit_duration_seconds{module_id, module_kind}. */
   readonly moduleAuditDuration: Histogram<'module_id' | 'module_kind'>;
-  /** consensus_session_count: sessions completed. */
+  /** consensus_sessions_completed (Fedimint's consensus_session_count, renamed: promtool reserves _count for histograms and summaries). */
   readonly sessionCount: Gauge;
   /** consensus_ordering_latency_seconds: submission to ordering (accepted or rejected). */
   readonly orderingLatency: Histogram;
@@ -30,7 +30,12 @@ export interface ConsensusMetrics {
 
 export function createMetrics(options: { processDefaults?: boolean } = {}): ConsensusMetrics {
   const registry = new Registry();
-  if (options.processDefaults ?? true) collectDefaultMetrics({ register: registry });
+  if (options.processDefaults ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client exposes these gauges with a counter's _total suffix, which promtool rejects; the
+    // same figures are in nodejs_active_handles / nodejs_active_requests / nodejs_active_resources.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
   return {
     registry,
@@ -50,7 +55,7 @@ export function createMetrics(options: { processDefaults?: boolean } = {}): Cons
       buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01],
       registers,
     }),
-    sessionCount: new Gauge({ name: 'consensus_session_count', help: 'Fedimint consensus session count', registers }),
+    sessionCount: new Gauge({ name: 'consensus_sessions_completed', help: 'Sessions completed (sealed with SessionCompleted)', registers }),
     orderingLatency: new Histogram({
       name: 'consensus_ordering_latency_seconds',
       help: 'Duration of ordering a batch of consensus items',
