@@ -14,7 +14,7 @@ const SUITE = 'signatures';
 const REPEATS = 5;
 const DISTINCT = 1_000;
 const BATCH = 10_000;
-const CROSSOVER_SIZES = [2, 4, 8, 16, 32, 64];
+const CROSSOVER_SIZES = [1, 2, 4, 8, 16, 64];
 
 function fixtures(backend: SchnorrBackend): { keys: Uint8Array[]; messages: Uint8Array[]; checks: SignatureCheck[] } {
   const keys: Uint8Array[] = [];

@@ -6,11 +6,15 @@ import { fastestBackend, type FallbackReporter } from './fastest.ts';
 import { TINY_SECP_NAME } from './tinySecpSchnorr.mjs';
 
 /**
- * Batches smaller than this are verified on the calling thread: below it, handing chunks to worker
- * threads and back costs more than it saves. Measured on the 2-core reference machine with warm
- * workers and tiny-secp256k1 (see bench/suites/signatures.ts and the crossover notes in the report).
+ * Batches smaller than this are verified on the calling thread. Measured on the 2-core reference
+ * machine (tiny-secp256k1, warm workers, best of 30, both cores free): 1 check inline 0.23 ms vs
+ * workers 0.27 ms; 2: 0.44 vs 0.29; 4: 0.87 vs 0.51; 8: 1.76 vs 0.99; 64: 14.2 vs 7.3. So workers win
+ * from 2 checks on an idle machine, but when the other core is busy they only add the round trip
+ * (~0.06-0.1 ms; the bench's median crossover then moved between 4 and 64). From 8 checks the gain
+ * when free (~0.8 ms, 45%) far outweighs that worst-case loss (~6%). Re-measure with
+ * `npm run bench -- signatures` (the "worker time / inline time" rows).
  */
-export const INLINE_BELOW = 16;
+export const INLINE_BELOW = 8;
 
 export interface BatchVerifyOptions {
   /** 'auto' (default): inline below the threshold, on worker threads from it. */
