@@ -33,7 +33,8 @@ async function newestCommonCheckpoint(log: EventLog): Promise<number | undefined
   return common;
 }
 
-function locate(data: string): { location: EventLogLocation; guardian: number } {
+/** The log of a guardian data directory: its config's, or a bare log.sqlite (also used by `fedlog verify --data`). */
+export function locate(data: string): { location: EventLogLocation; guardian: number } {
   const configFile = join(data, 'config.json');
   if (existsSync(configFile)) {
     const config = loadGuardianConfig(configFile);
