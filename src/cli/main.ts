@@ -7,8 +7,9 @@ import { loadGuardianConfig } from '../consensus/config.ts';
 import { runDev } from './devCommand.ts';
 import { startGuardianProcess, stopOnSignals } from './guardianProcess.ts';
 import { initFederation } from './initCommand.ts';
-import { printLoadReport, runLoad } from './loadGenerator.ts';
+import { printLoadReport, runLoad, submitModes, type SubmitMode } from './loadGenerator.ts';
 import { runReplay } from './replayCommand.ts';
+import { verifyCommand } from './verifyCommand.ts';
 
 const positiveNumber = (value: string) => {
   const n = Number(value);
@@ -19,6 +20,11 @@ const positiveInteger = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
+};
+
+const submitMode = (value: string): SubmitMode => {
+  if (!(submitModes as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${submitModes.join(', ')}`);
+  return value as SubmitMode;
 };
 
 const program = new Command()
@@ -74,8 +80,9 @@ program
   .option('--duration <s>', 'seconds', positiveNumber, 30)
   .option('--chains <n>', 'concurrent users', positiveInteger, 256)
   .option('--seed <n>', 'seed for when double spends are attempted', positiveInteger, 1)
+  .option('--submit <mode>', "batch: many transactions per request, answered once decided; wait: one POST ?wait= per transaction; classic: POST then GET ?wait= (two requests)", submitMode, 'batch' as SubmitMode)
   .option('--json', 'print the report as JSON')
-  .action(async (options: { url: string; adminToken: string; rate: number; duration: number; chains: number; seed: number; json?: boolean }) => {
+  .action(async (options: { url: string; adminToken: string; rate: number; duration: number; chains: number; seed: number; submit: SubmitMode; json?: boolean }) => {
     const stop = new AbortController();
     stopOnSignals(() => Promise.resolve(stop.abort()));
     const report = await runLoad({
@@ -85,6 +92,7 @@ program
       durationSeconds: options.duration,
       chains: options.chains,
       seed: options.seed,
+      submitMode: options.submit,
       signal: stop.signal,
       onProgress: options.json ? undefined : (p) => process.stderr.write(`  ${p.elapsedSeconds.toFixed(0)} s: ${p.accepted} accepted (${p.acceptedPerSecond.toFixed(0)} tx/s)\n`),
     });
@@ -103,6 +111,8 @@ program
     const ok = await runReplay(options);
     if (!ok) process.exitCode = 1;
   });
+
+program.addCommand(verifyCommand());
 
 try {
   await program.parseAsync(process.argv);
