@@ -4,6 +4,11 @@
  * copying the whole map: the ledger keeps every accepted txid and every unspent note, and the
  * engine must process thousands of items per second, each returning a new state.
  *
+ * Replay folds every accepted item of the log through these maps, so the implementation avoids
+ * allocation it does not need: a map version is one small object whose methods live on a shared
+ * prototype (not seven fresh closures per version), and an update copies only the branch arrays
+ * on its path.
+ *
  * Iteration order depends on key hashes; anything that must be deterministic (JSON snapshots,
  * state hashes) sorts keys first (`sortedEntries`).
  */
@@ -60,7 +65,11 @@ function lookup<V>(node: TrieNode<V> | undefined, hash: number, key: string): Le
   let shift = 0;
   while (node !== undefined) {
     if (node.kind === 0) return node.key === key ? node : undefined;
-    if (node.kind === 2) return node.hash === hash ? node.leaves.find((leaf) => leaf.key === key) : undefined;
+    if (node.kind === 2) {
+      if (node.hash !== hash) return undefined;
+      for (const leaf of node.leaves) if (leaf.key === key) return leaf;
+      return undefined;
+    }
     const bit = 1 << fragment(hash, shift);
     if ((node.bitmap & bit) === 0) return undefined;
     node = node.children[popcount(node.bitmap & (bit - 1))];
@@ -77,42 +86,47 @@ function join<V>(a: Leaf<V> | Collision<V>, b: Leaf<V>, shift: number): TrieNode
   return { kind: 1, bitmap: (1 << fa) | (1 << fb), children: fa < fb ? [a, b] : [b, a] };
 }
 
-function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number, added: { count: number }): TrieNode<V> {
+/** Set by `insert` when it added a key (rather than replacing one): saves an allocation per call. */
+let insertAdded = false;
+
+function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number): TrieNode<V> {
   if (node === undefined) {
-    added.count = 1;
+    insertAdded = true;
     return leaf;
   }
   if (node.kind === 0) {
     if (node.key === leaf.key) return node.value === leaf.value ? node : leaf;
-    added.count = 1;
+    insertAdded = true;
     if (node.hash === leaf.hash) return { kind: 2, hash: leaf.hash, leaves: [node, leaf] };
     return join(node, leaf, shift);
   }
   if (node.kind === 2) {
     if (node.hash !== leaf.hash) {
-      added.count = 1;
+      insertAdded = true;
       return join(node, leaf, shift);
     }
     const index = node.leaves.findIndex((existing) => existing.key === leaf.key);
     if (index < 0) {
-      added.count = 1;
+      insertAdded = true;
       return { kind: 2, hash: node.hash, leaves: [...node.leaves, leaf] };
     }
-    const leaves = [...node.leaves];
+    if (node.leaves[index]!.value === leaf.value) return node;
+    const leaves = node.leaves.slice();
     leaves[index] = leaf;
     return { kind: 2, hash: node.hash, leaves };
   }
   const bit = 1 << fragment(leaf.hash, shift);
   const index = popcount(node.bitmap & (bit - 1));
-  const children = [...node.children];
   if ((node.bitmap & bit) === 0) {
-    added.count = 1;
+    insertAdded = true;
+    const children = node.children.slice();
     children.splice(index, 0, leaf);
     return { kind: 1, bitmap: node.bitmap | bit, children };
   }
-  const child = children[index]!;
-  const updated = insert(child, leaf, shift + 5, added);
+  const child = node.children[index]!;
+  const updated = insert(child, leaf, shift + 5);
   if (updated === child) return node;
+  const children = node.children.slice();
   children[index] = updated;
   return { kind: 1, bitmap: node.bitmap, children };
 }
@@ -132,17 +146,17 @@ function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number):
   const child = node.children[index]!;
   const updated = remove(child, hash, key, shift + 5);
   if (updated === child) return node;
-  const children = [...node.children];
   if (updated === undefined) {
+    if (node.children.length === 1) return undefined;
+    const children = node.children.slice();
     children.splice(index, 1);
-    const bitmap = node.bitmap & ~bit;
-    if (children.length === 0) return undefined;
     // Collapse a branch left with one leaf so lookups stay short and equal maps stay equal-shaped.
     if (children.length === 1 && children[0]!.kind !== 1) return children[0];
-    return { kind: 1, bitmap, children };
+    return { kind: 1, bitmap: node.bitmap & ~bit, children };
   }
+  if (node.children.length === 1 && updated.kind !== 1) return updated;
+  const children = node.children.slice();
   children[index] = updated;
-  if (children.length === 1 && updated.kind !== 1) return updated;
   return { kind: 1, bitmap: node.bitmap, children };
 }
 
@@ -153,28 +167,53 @@ function* walk<V>(node: TrieNode<V> | undefined): Generator<[string, V]> {
   else for (const child of node.children) yield* walk(child);
 }
 
-function make<V>(root: TrieNode<V> | undefined, size: number): PersistentMap<V> {
-  const self: PersistentMap<V> = {
-    size,
-    get: (key) => lookup(root, hashKey(key), key)?.value,
-    has: (key) => lookup(root, hashKey(key), key) !== undefined,
-    set(key, value) {
-      const added = { count: 0 };
-      const next = insert(root, { kind: 0, hash: hashKey(key), key, value }, 0, added);
-      return next === root ? self : make(next, size + added.count);
-    },
-    delete(key) {
-      if (root === undefined) return self;
-      const next = remove(root, hashKey(key), key, 0);
-      return next === root ? self : make(next, size - 1);
-    },
-    entries: () => walk(root),
-    sortedEntries: () => [...walk(root)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-  };
-  return self;
+/** Appends every entry under `node` to `out`: a plain recursion, cheaper than the generator for whole-map reads. */
+function collect<V>(node: TrieNode<V> | undefined, out: [string, V][]): void {
+  if (node === undefined) return;
+  if (node.kind === 0) out.push([node.key, node.value]);
+  else if (node.kind === 2) for (const leaf of node.leaves) out.push([leaf.key, leaf.value]);
+  else for (const child of node.children) collect(child, out);
 }
 
-const EMPTY = make<never>(undefined, 0);
+// A class only for its shared prototype: one object per map version, methods not re-created.
+class TrieMap<V> implements PersistentMap<V> {
+  constructor(
+    private readonly root: TrieNode<V> | undefined,
+    readonly size: number,
+  ) {}
+
+  get(key: string): V | undefined {
+    return lookup(this.root, hashKey(key), key)?.value;
+  }
+
+  has(key: string): boolean {
+    return lookup(this.root, hashKey(key), key) !== undefined;
+  }
+
+  set(key: string, value: V): PersistentMap<V> {
+    insertAdded = false;
+    const next = insert(this.root, { kind: 0, hash: hashKey(key), key, value }, 0);
+    return next === this.root ? this : new TrieMap(next, insertAdded ? this.size + 1 : this.size);
+  }
+
+  delete(key: string): PersistentMap<V> {
+    if (this.root === undefined) return this;
+    const next = remove(this.root, hashKey(key), key, 0);
+    return next === this.root ? this : new TrieMap(next, this.size - 1);
+  }
+
+  entries(): IterableIterator<[string, V]> {
+    return walk(this.root);
+  }
+
+  sortedEntries(): [string, V][] {
+    const out: [string, V][] = [];
+    collect(this.root, out);
+    return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+}
+
+const EMPTY = new TrieMap<never>(undefined, 0);
 
 export function emptyPersistentMap<V>(): PersistentMap<V> {
   return EMPTY as PersistentMap<V>;
