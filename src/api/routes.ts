@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { GuardianHandle, SubmitOutcome } from '../consensus/guardian.ts';
 import { ApiError } from './apiError.ts';
 import type { ItemViewer } from './itemView.ts';
@@ -45,9 +46,28 @@ function submitReply(outcome: SubmitOutcome, queued: (txid: string) => unknown):
   }
 }
 
+type SubmitResult = z.output<typeof s.batchResult>;
+
 export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRoute[] {
   const { guardian, reads } = deps;
   const waitOf = (wait: number | undefined) => Math.min(wait ?? 0, options.maxWaitMs);
+
+  /** A submission's outcome, followed (up to `waitMs`) to accepted or rejected once it was queued. */
+  const settle = async (outcome: SubmitOutcome, waitMs: number, signal: AbortSignal): Promise<SubmitResult> => {
+    switch (outcome.kind) {
+      case 'invalid':
+        return { ...(outcome.txid === undefined ? {} : { txid: outcome.txid }), status: 'invalid', reason: outcome.reason };
+      case 'queueFull':
+        return { status: 'queueFull', retryAfterSeconds: Math.max(1, Math.ceil(outcome.retryAfterSeconds)) };
+      case 'alreadyAccepted':
+      case 'queued': {
+        const known = await guardian.transactionStatus(outcome.txid, outcome.kind === 'queued' ? waitMs : 0, signal);
+        // It was queued, so "unknown" (e.g. the guardian is stopping) still means "not decided yet".
+        if (known.status === 'unknown' || known.status === 'pending') return { txid: outcome.txid, status: outcome.kind === 'alreadyAccepted' ? 'accepted' : 'pending' };
+        return { ...known, status: known.status };
+      }
+    }
+  };
   const defaultPage = Math.min(100, options.maxPage);
   const pageOf = (limit: number | undefined) => Math.max(1, Math.min(limit ?? defaultPage, options.maxPage));
 
@@ -65,15 +85,43 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       method: 'post',
       path: '/v1/transactions',
       tag: 'guardian',
-      summary: 'Submit an encoded transaction; it is dry-run against the current state before being queued',
+      summary:
+        'Submit an encoded transaction; it is dry-run against the current state before being queued. With ?wait= ms the answer waits for the outcome: 200 with status accepted or rejected, or 202 with status pending when the wait ran out',
+      query: s.waitQuery,
       body: s.submitTransactionBody,
       responses: {
-        202: { description: 'queued for ordering', schema: s.txidResponse },
-        200: { description: 'already accepted', schema: s.txidResponse },
+        202: { description: 'queued for ordering (with ?wait=: still pending when the wait ran out)', schema: s.submittedResponse },
+        200: { description: 'already accepted (with ?wait=: accepted or rejected within the wait)', schema: s.submittedResponse },
         400: error('malformed or invalid transaction'),
         503: { ...error('submission queue full'), headers: retryAfter },
       },
-      handle: async ({ body }) => submitReply(await guardian.submitTransaction(body.tx), (txid) => ({ txid })),
+      handle: async ({ query, body, signal }) => {
+        const outcome = await guardian.submitTransaction(body.tx);
+        // Without ?wait the answer is exactly the classic one: { txid }.
+        if (query.wait === undefined) return submitReply(outcome, (txid) => ({ txid }));
+        const settled = await settle(outcome, waitOf(query.wait), signal);
+        if (settled.status === 'invalid' || settled.status === 'queueFull') return submitReply(outcome, (txid) => ({ txid }));
+        return json(settled.status === 'pending' ? 202 : 200, settled);
+      },
+    }),
+
+    defineRoute({
+      method: 'post',
+      path: '/v1/transactions/batch',
+      tag: 'guardian',
+      summary: `Submit up to ${s.MAX_BATCH_TRANSACTIONS} encoded transactions at once, each handled as by POST /v1/transactions; with ?wait= ms the answer waits (once, for all of them) for their outcomes`,
+      query: s.waitQuery,
+      body: s.submitBatchBody,
+      responses: {
+        200: { description: 'one result per transaction, in order', schema: s.submitBatchResponse },
+        400: badRequest,
+      },
+      handle: async ({ query, body, signal }) => {
+        const wait = waitOf(query.wait);
+        // Submitted together, so their signatures are verified as one batch.
+        const outcomes = await Promise.all(body.txs.map((tx) => guardian.submitTransaction(tx)));
+        return json(200, { results: await Promise.all(outcomes.map((outcome) => settle(outcome, wait, signal))) });
+      },
     }),
 
     defineRoute({

@@ -77,12 +77,22 @@ export const historyQuery = z.object({
 
 /** Encoded transactions are at most 50,000 bytes (DESIGN.md); anything longer is refused unread. */
 export const MAX_TRANSACTION_BYTES = 50_000;
-export const submitTransactionBody = z.strictObject({
-  tx: z
-    .string()
-    .max(MAX_TRANSACTION_BYTES * 2, `a transaction is at most ${MAX_TRANSACTION_BYTES} bytes`)
-    .regex(/^(?:[0-9a-fA-F]{2})+$/, 'expected the encoded transaction as hex of whole bytes')
-    .transform((s) => s.toLowerCase()),
+const transactionHex = z
+  .string()
+  .max(MAX_TRANSACTION_BYTES * 2, `a transaction is at most ${MAX_TRANSACTION_BYTES} bytes`)
+  .regex(/^(?:[0-9a-fA-F]{2})+$/, 'expected the encoded transaction as hex of whole bytes')
+  .transform((s) => s.toLowerCase());
+
+export const submitTransactionBody = z.strictObject({ tx: transactionHex });
+
+/** Most transactions in one batch submission: bounds the work (and the waiters) one request can cause. */
+export const MAX_BATCH_TRANSACTIONS = 1000;
+export const submitBatchBody = z.strictObject({
+  txs: z
+    .array(transactionHex)
+    .min(1, 'a batch holds at least one transaction')
+    .max(MAX_BATCH_TRANSACTIONS, `a batch holds at most ${MAX_BATCH_TRANSACTIONS} transactions`)
+    .describe('encoded transactions, each as hex; answered in the same order'),
 });
 
 export const depositBody = z.strictObject({
@@ -113,6 +123,28 @@ export const txStatusResponse = z.object({
   index: z.number().int().optional(),
   reason: z.string().optional(),
 });
+
+/** POST /v1/transactions: `{ txid }`; with `?wait=` also the status reached within the wait. */
+export const submittedResponse = z.object({
+  txid: hex,
+  status: z.enum(['pending', 'accepted', 'rejected']).optional().describe('only with ?wait='),
+  session: z.number().int().optional(),
+  index: z.number().int().optional(),
+  reason: z.string().optional().describe('why the session loop rejected it'),
+});
+
+/** One answer per submitted transaction of a batch, in order. */
+export const batchResult = z.object({
+  txid: hex.optional().describe('absent only when the transaction did not decode'),
+  status: z
+    .enum(['pending', 'accepted', 'rejected', 'invalid', 'queueFull'])
+    .describe('invalid: refused at submission (as 400); queueFull: not taken, retry after retryAfterSeconds (as 503); pending: queued, no outcome within the wait'),
+  session: z.number().int().optional(),
+  index: z.number().int().optional(),
+  reason: z.string().optional(),
+  retryAfterSeconds: z.number().int().optional(),
+});
+export const submitBatchResponse = z.object({ results: z.array(batchResult) });
 
 export const countResponse = z.object({ count: z.number().int().describe('completed sessions') });
 

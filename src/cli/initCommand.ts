@@ -17,6 +17,8 @@ export interface InitOptions {
   host?: string;
   sessionSeconds?: number;
   checkpointRetention?: number;
+  /** Events since the newest checkpoint before a completed session is checkpointed again (default 50,000; 0 = every session). */
+  checkpointMinEvents?: number;
   /** Port of guardian 0's P2P listener; the API is on base + 1, guardian i on base + 2i (default 8173). */
   basePort?: number;
 }
@@ -76,6 +78,7 @@ export function initFederation(options: InitOptions): InitResult {
         modules: { wallet: { withdrawFeeMsat: '1000' }, mint: {} },
       },
       checkpointRetention: options.checkpointRetention ?? 3,
+      checkpointMinEvents: options.checkpointMinEvents ?? 50_000,
       dataDir: '.',
       api: { host, port: ports[i]!.api },
       p2p: { host, port: ports[i]!.p2p },

@@ -44,6 +44,12 @@ export const guardianConfigSchema = z.strictObject({
   }),
   /** Snapshots kept per projection (0 = none). Local policy: not part of the consensus hash. */
   checkpointRetention: z.number().int().min(0).default(3),
+  /**
+   * A completed session is checkpointed only once at least this many events were appended since the
+   * newest checkpoint (0 = every session). Bounds a restart's catch-up without snapshotting the
+   * whole state at every session. Local policy: not part of the consensus hash.
+   */
+  checkpointMinEvents: z.number().int().min(0).default(50_000),
   /** Relative paths are resolved against the config file's directory. */
   dataDir: z.string().min(1),
   api: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port }),

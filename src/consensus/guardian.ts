@@ -17,7 +17,7 @@ import { fastestBackend } from '../domain/signatures/fastest.ts';
 import { ledgerProjection, ledgerSeed } from '../projections/ledger.ts';
 import { startProjections, type ProjectionHost } from '../projections/projectionHost.ts';
 import { lookupTransaction, transactionsProjection } from '../projections/transactions.ts';
-import type { EventLog } from '../streams/eventLog.ts';
+import { START, type EventLog, type Position } from '../streams/eventLog.ts';
 import { isEvent, newEvent, streams, type FederationConfigured } from '../streams/events.ts';
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
 import { ConfigError, consensusConfig, federationKeys, sqliteLogPath, type GuardianConfig } from './config.ts';
@@ -91,6 +91,17 @@ async function ensureFederation(log: EventLog, configured: FederationConfigured)
   return recorded.data;
 }
 
+/** Where the newest checkpoint common to every projection was taken (START when some projection has none). */
+function newestCheckpointPosition(projections: ProjectionHost): Position {
+  let oldest: Position | undefined;
+  for (const { newestCheckpoint } of projections.status()) {
+    if (newestCheckpoint === undefined) return START;
+    const at = BigInt(newestCheckpoint.position);
+    if (oldest === undefined || at < oldest) oldest = at;
+  }
+  return oldest ?? START;
+}
+
 export async function startGuardian(config: GuardianConfig, options: GuardianOptions = {}): Promise<Guardian> {
   const logger = options.logger ?? pino({ name: `guardian-${config.peer}` });
   const location = options.log ?? logLocation(config);
@@ -124,6 +135,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
       sessionSeconds: federation.sessionSeconds,
       queueCapacity: config.queueCapacity,
       ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+      checkpointPolicy: { minEvents: config.checkpointMinEvents, lastPosition: newestCheckpointPosition(projections) },
       metrics,
       logger,
       async seedLedger(position) {

@@ -350,6 +350,94 @@ describe('long-polls', () => {
   });
 });
 
+describe('submitting and waiting in one request', () => {
+  let api: ApiServer;
+  let claimTxid: string;
+  beforeAll(async () => {
+    api = await startApiServer();
+    ({ claimTxid } = await seedHistory(api));
+  });
+  afterAll(async () => {
+    expect(api.failures).toEqual([]);
+    await api.close();
+  });
+  const sealSoon = () => setTimeout(() => void api.guardian.seal(), 50);
+
+  it('POST /v1/transactions?wait= answers 202 pending when the wait runs out', async () => {
+    const tx = reissueTransaction(claimTxid, 70);
+    const response = await api.post('/v1/transactions?wait=100', { tx: tx.hex });
+    expect(response.status).toBe(202);
+    expect(await body(response, s.submittedResponse)).toEqual({ txid: tx.txid, status: 'pending' });
+  });
+
+  it('POST /v1/transactions?wait= answers 200 accepted, with its place, once it is recorded', async () => {
+    await api.guardian.seal(); // records the pending one of the previous case in session 2
+    const first = reissueTransaction(claimTxid, 70);
+    const tx = reissueTransaction(first.txid, 72);
+    sealSoon();
+    const response = await api.post('/v1/transactions?wait=2000', { tx: tx.hex });
+    expect(response.status).toBe(200);
+    expect(await body(response, s.submittedResponse)).toEqual({ txid: tx.txid, status: 'accepted', session: 3, index: 0 });
+    // Already accepted: its place at once.
+    const again = await api.post('/v1/transactions?wait=2000', { tx: first.hex.toUpperCase() });
+    expect(again.status).toBe(200);
+    expect(await body(again, s.submittedResponse)).toEqual({ txid: first.txid, status: 'accepted', session: 2, index: 0 });
+  });
+
+  it('POST /v1/transactions?wait= still refuses an invalid transaction with 400', async () => {
+    const response = await api.post('/v1/transactions?wait=2000', { tx: reissueTransaction('cd'.repeat(32), 71).hex });
+    expect(response.status).toBe(400);
+    expect(await body(response, s.errorBody)).toEqual({ error: 'invalid_transaction', reason: 'input 0: note unknown or already spent' });
+  });
+
+  const second = () => reissueTransaction(reissueTransaction(claimTxid, 70).txid, 72);
+
+  it('POST /v1/transactions/batch answers each transaction in order: accepted, already accepted, invalid, undecodable', async () => {
+    const spent = second();
+    const fresh = reissueTransaction(spent.txid, 76);
+    sealSoon();
+    const response = await api.post('/v1/transactions/batch?wait=2000', { txs: [fresh.hex, spent.hex, reissueTransaction('cd'.repeat(32), 73).hex, '0011'] });
+    expect(response.status).toBe(200);
+    const { results } = await body(response, s.submitBatchResponse);
+    expect(results).toHaveLength(4);
+    expect(results[0]).toEqual({ txid: fresh.txid, status: 'accepted', session: 4, index: 0 });
+    expect(results[1]).toEqual({ txid: spent.txid, status: 'accepted', session: 3, index: 0 });
+    expect(results[2]).toMatchObject({ status: 'invalid', reason: 'input 0: note unknown or already spent' });
+    expect(results[3]).toMatchObject({ status: 'invalid', reason: expect.stringMatching(/undecodable|truncated/) });
+  });
+
+  it('POST /v1/transactions/batch without ?wait= answers pending for queued ones, and queueFull with a retry hint', async () => {
+    const next = reissueTransaction(reissueTransaction(second().txid, 76).txid, 77);
+    const queued = await body(await api.post('/v1/transactions/batch', { txs: [next.hex] }), s.submitBatchResponse);
+    expect(queued.results).toEqual([{ txid: next.txid, status: 'pending' }]);
+    api.guardian.queueFull = true;
+    try {
+      const full = await body(await api.post('/v1/transactions/batch?wait=500', { txs: [reissueTransaction(next.txid, 78).hex] }), s.submitBatchResponse);
+      expect(full.results).toEqual([{ status: 'queueFull', retryAfterSeconds: 2 }]);
+    } finally {
+      api.guardian.queueFull = false;
+    }
+  });
+
+  it.each([
+    ['an empty batch', { txs: [] }, /body\.txs: a batch holds at least one/],
+    ['more than the bound', { txs: Array.from({ length: s.MAX_BATCH_TRANSACTIONS + 1 }, () => '00') }, /at most 1000 transactions/],
+    ['a non-hex entry', { txs: ['00', 'zz'] }, /body\.txs\.1: expected the encoded transaction as hex/],
+    ['txs not an array', { txs: '00' }, /body\.txs/],
+    ['an unknown field', { txs: ['00'], wait: 5 }, /wait/],
+  ])('POST /v1/transactions/batch refuses %s with 400', async (_name, payload, reason) => {
+    const response = await api.post('/v1/transactions/batch', payload);
+    expect(response.status).toBe(400);
+    expect((await body(response, s.errorBody)).reason).toMatch(reason);
+  });
+
+  it('POST /v1/transactions/batch refuses a negative ?wait=', async () => {
+    const response = await api.post('/v1/transactions/batch?wait=-1', { txs: ['00'] });
+    expect(response.status).toBe(400);
+    expect((await body(response, s.errorBody)).reason).toMatch(/query\.wait/);
+  });
+});
+
 async function waitUntil(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {

@@ -20,7 +20,8 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => {
 /** DESIGN.md's REST table for n = 1: [method, OpenAPI path, request body schema, 200/202 response schema]. */
 const endpoints: [string, string, z.ZodType | undefined, z.ZodType | undefined][] = [
   ['get', '/v1/federation', undefined, s.federationResponse],
-  ['post', '/v1/transactions', s.submitTransactionBody, s.txidResponse],
+  ['post', '/v1/transactions', s.submitTransactionBody, s.submittedResponse],
+  ['post', '/v1/transactions/batch', s.submitBatchBody, s.submitBatchResponse],
   ['get', '/v1/transactions/{txid}', undefined, s.txStatusResponse],
   ['get', '/v1/sessions/count', undefined, s.countResponse],
   ['get', '/v1/sessions', undefined, s.sessionsResponse],

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startGuardianProcess } from '../../src/cli/guardianProcess.ts';
 import { initFederation } from '../../src/cli/initCommand.ts';
-import { runLoad } from '../../src/cli/loadGenerator.ts';
+import { runLoad, submitModes } from '../../src/cli/loadGenerator.ts';
 import { loadGuardianConfig } from '../../src/consensus/config.ts';
 import { freePortPair } from '../e2e/spawnGuardian.ts';
 
@@ -12,14 +12,14 @@ describe('fedlog load against a guardian', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fedlog-load-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('deposits, claims, spends and withdraws over HTTP, and no double spend gets through', async () => {
+  it.each(submitModes)('deposits, claims, spends and withdraws over HTTP (%s submissions), and no double spend gets through', async (submitMode) => {
     const { p2p, api } = await freePortPair();
-    const { configFiles, adminTokens } = initFederation({ peers: 1, out: dir, sessionSeconds: 1, basePort: p2p });
+    const { configFiles, adminTokens } = initFederation({ peers: 1, out: join(dir, submitMode), sessionSeconds: 1, basePort: p2p });
     const loaded = loadGuardianConfig(configFiles[0]!);
     const lines: string[] = [];
     const running = await startGuardianProcess({ ...loaded, api: { ...loaded.api, port: api } }, { logLevel: 'silent', print: (line) => lines.push(line) });
     try {
-      const report = await runLoad({ url: running.apiUrl, adminToken: adminTokens[0]!, rate: 0, durationSeconds: 2.5, chains: 8, doubleSpendRatio: 0.3, seed: 3 });
+      const report = await runLoad({ url: running.apiUrl, adminToken: adminTokens[0]!, rate: 0, durationSeconds: 2.5, chains: 8, doubleSpendRatio: 0.3, seed: 3, submitMode });
       expect(report.errors, report.firstError).toBe(0);
       expect(report.deposits).toBe(8);
       expect(report.withdrawals).toBe(8);

@@ -65,8 +65,22 @@ export interface EngineOptions {
   checker: SignatureChecker;
   sessionSeconds: number;
   queueCapacity: number;
-  /** Most items per commit (one append, one fsync). */
+  /** Most items per commit (one append, one fsync). Default 1024. */
   maxBatch?: number;
+  /**
+   * Processing budget of one commit, ms (default 8): the loop stops taking items into a batch once
+   * it spent this long on them, so neither the batch nor its append and projection catch-up hold
+   * the event loop (and every API request behind it) for long.
+   */
+  maxBatchMs?: number;
+  /**
+   * When a completed session is also checkpointed (DESIGN.md: checkpoints are taken when a session
+   * completes): only once at least `minEvents` events were appended since `lastPosition`, the
+   * newest checkpoint's position (START when there is none). A snapshot costs O(state), so one per
+   * session would make the log grow O(sessions x state); this bounds a restart's catch-up to about
+   * `minEvents` events plus one session instead. Default { minEvents: 0 }: every session.
+   */
+  checkpointPolicy?: { minEvents: number; lastPosition: Position };
   /** The ledger state after every event up to and including `position` (the ledger projection). */
   seedLedger(position: Position): Promise<LedgerState>;
   /** After a session completed at `position`: snapshot the projections once they caught up. */
@@ -103,7 +117,10 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const { log, keychain, checker } = options;
   const self = keychain.peer;
   const now = options.now ?? Date.now;
-  const maxBatch = options.maxBatch ?? 4096;
+  const maxBatch = options.maxBatch ?? 1024;
+  const maxBatchMs = options.maxBatchMs ?? 8;
+  const checkpointMinEvents = BigInt(options.checkpointPolicy?.minEvents ?? 0);
+  let lastCheckpointAt = options.checkpointPolicy?.lastPosition ?? 0n;
   const metrics = options.metrics;
   const peerLabel = { peer_id: String(self) };
 
@@ -194,12 +211,17 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   // A full queue drains at roughly one batch per commit; a second is a fair, conservative hint.
   const retryAfter = () => 1;
 
-  const processBatch = async (batch: Submission[]) => {
+  /** Takes queued items into one batch until `maxBatch` items or `maxBatchMs` of processing, then commits them in one append. */
+  const processBatch = async () => {
     const events: EventToAppend[] = [];
     const outcomes: TxStatus[] = [];
     const leaves: Uint8Array[] = [];
+    const batch: Submission[] = [];
     let next = state;
-    for (const submission of batch) {
+    const budgetEnds = performance.now() + maxBatchMs;
+    while (batch.length < maxBatch && queue.size > 0 && (batch.length === 0 || performance.now() < budgetEnds)) {
+      const submission = queue.take(1)[0]!;
+      batch.push(submission);
       preVerified = submission.verified;
       const started = performance.now();
       let outcome;
@@ -297,7 +319,8 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     open.openedAt = new Date(completedAt);
     deadline = completedAt + options.sessionSeconds * 1000;
     const checkpoint = options.checkpoint;
-    if (checkpoint !== undefined) {
+    if (checkpoint !== undefined && result.position - lastCheckpointAt >= checkpointMinEvents) {
+      lastCheckpointAt = result.position;
       // Checkpoints never hold up the next session; they are chained so that they stay in order.
       checkpoints = checkpoints
         .then(() => checkpoint(session, result.position))
@@ -334,7 +357,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         await waitUntilWork();
         continue;
       }
-      await processBatch(queue.take(maxBatch));
+      await processBatch();
     }
   };
 

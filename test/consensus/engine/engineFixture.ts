@@ -87,10 +87,14 @@ export function spendTx(noteTxid: string, index: number, amount: bigint) {
 export function gatedLog(log: EventLog) {
   let gate: Promise<void> = Promise.resolve();
   let open: () => void = () => undefined;
+  const sizes: number[] = [];
   return {
+    /** Events per append, in order. */
+    appendSizes: () => [...sizes],
     log: {
       ...log,
       async append(stream: string, events: readonly EventToAppend[], options?: Parameters<EventLog['append']>[2]): Promise<AppendResult> {
+        sizes.push(events.length);
         await gate;
         return log.append(stream, events, options);
       },

@@ -142,6 +142,56 @@ describe('the single-guardian session loop', () => {
     expect(await engine.submitTransaction(bytesToHex(bytes))).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/signature/) as string });
     await engine.stop();
   });
+
+  it('checkpoints a completed session only once enough events were appended since the previous checkpoint', async () => {
+    const run = async (minEvents: number) => {
+      const log = await configuredLog(0.05);
+      const checkpoints: { session: number; position: bigint }[] = [];
+      const engine = await engineOn(log, 0.05, {
+        checkpointPolicy: { minEvents, lastPosition: 0n },
+        checkpoint: (session, position) => {
+          checkpoints.push({ session, position });
+          return Promise.resolve();
+        },
+      });
+      const completed: number[] = [];
+      const subscription = engine.sessionCompleted$.subscribe((summary) => completed.push(summary.session));
+      while (completed.length < 8) await new Promise((resolve) => setTimeout(resolve, 20));
+      await engine.stop();
+      subscription.unsubscribe();
+      return { checkpoints, completed };
+    };
+    // 0: every session, as DESIGN.md's plain rule.
+    const every = await run(0);
+    expect(every.checkpoints.map((c) => c.session)).toEqual(every.completed);
+    // An empty session appends 2 events (signature, completion): 5 events apart means every third session.
+    const sparse = await run(5);
+    expect(sparse.checkpoints.length).toBeGreaterThanOrEqual(2);
+    expect(sparse.checkpoints.length).toBeLessThan(sparse.completed.length);
+    expect(sparse.checkpoints[0]!.position).toBeGreaterThanOrEqual(5n);
+    for (let i = 1; i < sparse.checkpoints.length; i++) {
+      const gap = sparse.checkpoints[i]!.position - sparse.checkpoints[i - 1]!.position;
+      expect(gap).toBeGreaterThanOrEqual(5n);
+      // ...and no later than the first session completion that reached the threshold.
+      expect(gap).toBeLessThan(7n);
+    }
+  });
+
+  it('commits at most maxBatch items per append', async () => {
+    const base = await configuredLog(3600);
+    const gated = gatedLog(base);
+    const engine = await engineOn(gated.log, 3600, { maxBatch: 2 });
+    gated.close();
+    for (let n = 1; n <= 5; n++) expect((await engine.observeDeposit(deposit(20 + n))).kind).toBe('queued');
+    gated.release();
+    await waitAccepted(engine, base, 0, 5);
+    await engine.stop();
+    const events = await sessionEvents(base, 0);
+    // Items of one append share its commit: count appends by the revisions at which a batch starts.
+    const accepted = events.filter((e) => e.type === 'ItemAccepted');
+    expect(accepted).toHaveLength(5);
+    expect(gated.appendSizes().every((size) => size <= 2)).toBe(true);
+  });
 });
 
 /** Waits until `count` items are recorded as accepted in `session`. */
