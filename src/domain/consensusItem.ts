@@ -3,7 +3,7 @@
  * submit to the atomic broadcast and what a session orders.
  */
 import { z } from 'zod';
-import { decode, encode, readBody, readVariant, writeVariant, type Codec, type DecodeResult } from './encoding.ts';
+import { decode, DecodeFailure, encode, readBody, readVariant, Reader, writeVariant, type Codec, type DecodeResult } from './encoding.ts';
 import { bytesToHex, hexToBytes } from './hashing.ts';
 import type { ModuleCodecRegistry } from './module.ts';
 import { defaultModuleCodecs } from './modules/consensusModules.ts';
@@ -36,6 +36,26 @@ export function encodeConsensusItem(item: ConsensusItem): Uint8Array {
 
 export function decodeConsensusItem(bytes: Uint8Array, registry: ModuleCodecRegistry = defaultModuleCodecs): DecodeResult<ConsensusItem> {
   return decode(registry === defaultModuleCodecs ? defaultConsensusItemCodec : consensusItemCodec(registry), bytes);
+}
+
+/**
+ * The transaction's own encoding inside the bytes of a transaction item (variant 0 then the
+ * length-prefixed body), as a view: for `processItem`, which then hashes it rather than re-encoding
+ * the decoded transaction. Undefined when the bytes do not start like a transaction item; only
+ * meaningful for bytes that `decodeConsensusItem` accepted.
+ */
+export function encodedTransactionOf(itemBytes: Uint8Array): Uint8Array | undefined {
+  if (itemBytes[0] !== 0) return undefined;
+  const reader = new Reader(itemBytes);
+  try {
+    const { variant, body } = readVariant(reader);
+    if (variant !== 0) return undefined;
+    reader.expectEnd();
+    return itemBytes.subarray(body.offset, itemBytes.length);
+  } catch (thrown) {
+    if (thrown instanceof DecodeFailure) return undefined;
+    throw thrown;
+  }
 }
 
 export const consensusItemJsonSchema = z.discriminatedUnion('kind', [

@@ -61,13 +61,17 @@ export function initialLedgerState(rules: LedgerRules): LedgerState {
 /**
  * Processes one ordered item. A rejection leaves `state` untouched (the caller keeps it). Throws
  * AuditFailure, before anything can be recorded, if accepting the item would make net assets negative.
+ *
+ * `encodedTransaction`, for a transaction item, may be the canonical encoding the caller decoded
+ * `item.tx` from (replay reads items as bytes): the ledger then hashes it instead of re-encoding.
+ * It must be exactly that encoding; `encodedTransactionOf` extracts it from the item's bytes.
  */
-export function processItem(rules: LedgerRules, state: LedgerState, item: ConsensusItem, peer: PeerId): ItemOutcome {
-  const outcome = item.kind === 'transaction' ? processTransaction(rules, state, item.tx) : processModuleItem(rules, state, item.module, item.body, peer);
+export function processItem(rules: LedgerRules, state: LedgerState, item: ConsensusItem, peer: PeerId, encodedTransaction?: Uint8Array): ItemOutcome {
+  const outcome = item.kind === 'transaction' ? processTransaction(rules, state, item.tx, encodedTransaction) : processModuleItem(rules, state, item.module, item.body, peer);
   if (!outcome.ok) return outcome;
   const audit = computeAudit(rules.modules, outcome.state.modules);
-  assertSolvent(audit, item.kind === 'transaction' ? `transaction ${bytesToHex(outcome.txid!)}` : `a module ${item.module} item from peer ${peer}`);
-  return { ...outcome, audit };
+  if (audit.netAssets < 0n) assertSolvent(audit, item.kind === 'transaction' ? `transaction ${bytesToHex(outcome.txid!)}` : `a module ${item.module} item from peer ${peer}`);
+  return outcome.txid === undefined ? { ok: true, state: outcome.state, audit } : { ok: true, state: outcome.state, audit, txid: outcome.txid };
 }
 
 type Applied = { ok: true; state: LedgerState; txid?: Uint8Array } | { ok: false; reason: string; txid?: Uint8Array };
@@ -83,45 +87,48 @@ function processModuleItem(rules: LedgerRules, state: LedgerState, id: number, b
 }
 
 /** The transaction rules of DESIGN.md, in its order. */
-function processTransaction(rules: LedgerRules, state: LedgerState, tx: Transaction): Applied {
+function processTransaction(rules: LedgerRules, state: LedgerState, tx: Transaction, known: Uint8Array | undefined): Applied {
   if (tx.inputs.length === 0 || tx.outputs.length === 0) return { ok: false, reason: 'a transaction needs at least one input and one output' };
-  const encoded = encodeTransaction(tx);
+  const encoded = known ?? encodeTransaction(tx);
   const txid = txidOfEncoded(encoded, tx.signatures.length);
-  const reject = (reason: string): Applied => ({ ok: false, reason, txid });
   const modules = new Map(state.modules);
 
   const inputs = processInputs(rules, modules, tx);
-  if (!inputs.ok) return reject(inputs.reason);
+  if (!inputs.ok) return rejected(inputs.reason, txid);
   const { inputSum, signers } = inputs;
 
-  if (tx.signatures.length !== tx.inputs.length) return reject(`expected ${tx.inputs.length} signatures (one per input), got ${tx.signatures.length}`);
+  if (tx.signatures.length !== tx.inputs.length) return rejected(`expected ${tx.inputs.length} signatures (one per input), got ${tx.signatures.length}`, txid);
   for (const [index, signature] of tx.signatures.entries()) {
-    if (!rules.verify(signature, txid, signers[index]!)) return reject(`input ${index}: invalid signature`);
+    if (!rules.verify(signature, txid, signers[index]!)) return rejected(`input ${index}: invalid signature`, txid);
   }
 
   let outputSum = 0n;
   let feeSum = 0n;
   for (const [index, output] of tx.outputs.entries()) {
     const module = rules.modules.get(output.module);
-    if (module === undefined) return reject(`output ${index}: unknown module ${output.module}`);
+    if (module === undefined) return rejected(`output ${index}: unknown module ${output.module}`, txid);
     const decoded = decode(module.codecs.output, output.body);
-    if (!decoded.ok) return reject(`output ${index}: malformed ${module.name} output (${decoded.error.kind})`);
+    if (!decoded.ok) return rejected(`output ${index}: malformed ${module.name} output (${decoded.error.kind})`, txid);
     const result = module.processOutput(modules.get(output.module), decoded.value, { txid, index }, rules.context);
-    if (!result.ok) return reject(`output ${index}: ${result.reason}`);
+    if (!result.ok) return rejected(`output ${index}: ${result.reason}`, txid);
     modules.set(output.module, result.state);
     outputSum += result.amount;
     feeSum += result.fee;
   }
 
   // Amounts are u64 on the wire; a sum beyond u64 would mean something different to a u64 implementation.
-  if (inputSum > U64_MAX || outputSum + feeSum > U64_MAX) return reject('amount overflow');
-  if (inputSum < outputSum + feeSum) return reject(`underfunded: inputs ${inputSum} msat < outputs ${outputSum} + fees ${feeSum} msat`);
+  if (inputSum > U64_MAX || outputSum + feeSum > U64_MAX) return rejected('amount overflow', txid);
+  if (inputSum < outputSum + feeSum) return rejected(`underfunded: inputs ${inputSum} msat < outputs ${outputSum} + fees ${feeSum} msat`, txid);
 
   const txidHex = bytesToHex(txid);
-  if (state.acceptedTxids.has(txidHex)) return reject('transaction already accepted');
-  if (encoded.length > MAX_TRANSACTION_BYTES) return reject(`transaction is ${encoded.length} bytes, more than ${MAX_TRANSACTION_BYTES}`);
+  if (state.acceptedTxids.has(txidHex)) return rejected('transaction already accepted', txid);
+  if (encoded.length > MAX_TRANSACTION_BYTES) return rejected(`transaction is ${encoded.length} bytes, more than ${MAX_TRANSACTION_BYTES}`, txid);
 
   return { ok: true, state: { acceptedTxids: state.acceptedTxids.set(txidHex, true), modules }, txid };
+}
+
+function rejected(reason: string, txid: Uint8Array): Applied {
+  return { ok: false, reason, txid };
 }
 
 /** Processes the inputs in order into `modules` (a private copy); returns their sum and signers. */

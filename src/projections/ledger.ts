@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { auditSummaryFromJson, auditSummaryJsonSchema, auditSummaryToJson, computeAudit, type AuditSummary } from '../domain/audit.ts';
-import { decodeConsensusItem } from '../domain/consensusItem.ts';
+import { decodeConsensusItem, encodedTransactionOf } from '../domain/consensusItem.ts';
 import { initialLedgerState, ledgerRules, ledgerStateFromJson, ledgerStateToJson, processItem, type LedgerRules, type LedgerState, type VerifySignature } from '../domain/ledger.ts';
 import { createModules, modulesConfigFromJson, modulesConfigJsonSchema, modulesConfigToJson, type ModulesConfig } from '../domain/modules/consensusModules.ts';
 import { isEvent } from '../streams/events.ts';
@@ -80,9 +80,11 @@ function step(state: LedgerProjectionState, event: RecordedEvent): LedgerProject
   const { session, index, peer, netAssets } = event.data;
   const where = `session ${session} item ${index} (position ${event.position})`;
   if (state.rules === undefined || state.ledger === undefined) throw new LedgerDivergenceError(`${where} was accepted before the federation was configured`);
-  const decoded = decodeConsensusItem(acceptedItemBytes(event));
+  const bytes = acceptedItemBytes(event);
+  const decoded = decodeConsensusItem(bytes);
   if (!decoded.ok) throw new LedgerDivergenceError(`${where} does not decode: ${decoded.error.kind}`);
-  const outcome = processItem(state.rules, state.ledger, decoded.value, peer);
+  // The item was just decoded from these bytes, so its transaction's encoding is a view of them.
+  const outcome = processItem(state.rules, state.ledger, decoded.value, peer, decoded.value.kind === 'transaction' ? encodedTransactionOf(bytes) : undefined);
   if (!outcome.ok) throw new LedgerDivergenceError(`${where} was accepted but the ledger rejects it: ${outcome.reason}`);
   // The engine recorded the audit's net assets with the item; a different figure means the ledger changed meaning.
   if (outcome.audit.netAssets.toString() !== netAssets) {

@@ -76,7 +76,26 @@ interface Entry {
   state: unknown;
   position: Position;
   failed: boolean;
-  history: StateHistory;
+  /** Where this projection's replay started: snapshots of earlier states cannot be compared. */
+  start: Position;
+  /** Position of the last event that changed the state (the state is the same at every position from there on). */
+  changedAt: Position;
+  /** Stored snapshots of this projection still to compare, ascending by the position they reflect. */
+  pending: StoredSnapshot[];
+  next: number;
+}
+
+/** A SnapshotTaken found before the fold, reduced to what the comparison needs (states run to megabytes). */
+interface StoredSnapshot {
+  /** Position of the SnapshotTaken event itself. */
+  event: Position;
+  /** The position whose state it claims to hold. */
+  at: Position;
+  session: number;
+  position: string;
+  stateHash: string;
+  /** The stored state's own hash, when it differs from `stateHash`. */
+  ownHash?: string;
 }
 
 interface OpenSession {
@@ -104,7 +123,7 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
 
   const entries: Entry[] = [];
   for (const projection of projections) {
-    const entry: Entry = { projection, state: projection.initial, position: START, failed: false, history: createStateHistory() };
+    const entry: Entry = { projection, state: projection.initial, position: START, failed: false, start: START, changedAt: START, pending: [], next: 0 };
     entries.push(entry);
     if (options.fromCheckpoint !== undefined) {
       const chosen = await findSnapshot(log, projection.name, (s) => s.session === options.fromCheckpoint && s.version === projection.version);
@@ -114,9 +133,10 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
       } else {
         entry.state = loaded.state;
         entry.position = loaded.position;
+        entry.start = loaded.position;
+        entry.changedAt = loaded.position;
       }
     }
-    entry.history.record(entry.position, entry.state);
   }
   const byName = new Map(entries.map((e) => [e.projection.name, e]));
   const from = entries.reduce((min, e) => (e.position < min ? e.position : min), entries[0]?.position ?? START);
@@ -124,35 +144,68 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
 
   let snapshotsChecked = 0;
   let snapshotsUnchecked = 0;
+
   /**
-   * A snapshot is appended shortly after the position it reflects, so the state it must match is
-   * still in the entry's window of recent states when its SnapshotTaken event is read: one pass,
-   * and no snapshot state is held longer than it takes to hash it.
+   * Stored snapshots are found first, from the projections' checkpoint streams (newest first, one
+   * at a time: each holds a whole state), and reduced to positions and hashes. The fold then hashes
+   * its state exactly when it reaches a snapshot's position, so it never keeps past states around
+   * (a window of them made every old state survive garbage collection: half of replay's time).
    */
-  const checkSnapshot = (snapshot: SnapshotTaken) => {
-    const entry = byName.get(snapshot.projection);
-    // Another projection or another version of this one: nothing this code can compare against.
-    if (entry === undefined || entry.failed || snapshot.version !== entry.projection.version) {
-      snapshotsUnchecked++;
-      return;
-    }
-    const at = BigInt(snapshot.position);
-    const where = { kind: 'snapshot' as const, projection: entry.projection.name, session: snapshot.session, position: snapshot.position };
-    const own = stateHash(snapshot.state as JsonValue);
-    if (own !== snapshot.stateHash) {
-      snapshotsChecked++;
-      problems.push({ ...where, detail: 'stored state does not match its own state hash', stored: snapshot.stateHash, computed: own });
-      return;
-    }
-    const state = entry.history.at(at);
-    if (state === undefined) {
-      // Before where this projection's replay started, or further back than the window: not comparable.
+  const scanned = new Set<Position>();
+  const comparable = (entry: Entry | undefined, snapshot: SnapshotTaken): entry is Entry => entry !== undefined && snapshot.version === entry.projection.version;
+  for (const entry of entries) {
+    await forEachSnapshot(log, entry.projection.name, from, (event, snapshot) => {
+      scanned.add(event);
+      const owner = byName.get(snapshot.projection);
+      // Another projection or another version of this one: nothing this code can compare against.
+      if (!comparable(owner, snapshot)) {
+        snapshotsUnchecked++;
+        return;
+      }
+      const own = stateHash(snapshot.state as JsonValue);
+      owner.pending.push({ event, at: BigInt(snapshot.position), session: snapshot.session, position: snapshot.position, stateHash: snapshot.stateHash, ...(own === snapshot.stateHash ? {} : { ownHash: own }) });
+    });
+  }
+  for (const entry of entries) entry.pending.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.event < b.event ? -1 : a.event > b.event ? 1 : 0));
+
+  /** Compares `entry`'s current state, which is its state at `snapshot.at`, with a stored snapshot. */
+  const compare = (entry: Entry, snapshot: StoredSnapshot) => {
+    if (entry.failed || snapshot.at < entry.start) {
+      // Before where this projection's replay started, or after it broke: not comparable.
       snapshotsUnchecked++;
       return;
     }
     snapshotsChecked++;
-    const computed = stateHash(entry.projection.toSnapshot(state.value) as JsonValue);
+    const where = { kind: 'snapshot' as const, projection: entry.projection.name, session: snapshot.session, position: snapshot.position };
+    if (snapshot.ownHash !== undefined) {
+      problems.push({ ...where, detail: 'stored state does not match its own state hash', stored: snapshot.stateHash, computed: snapshot.ownHash });
+      return;
+    }
+    const computed = stateHash(entry.projection.toSnapshot(entry.state) as JsonValue);
     if (computed !== snapshot.stateHash) problems.push({ ...where, detail: 'stored state hash differs from the rebuilt state', stored: snapshot.stateHash, computed });
+  };
+
+  /** Every pending snapshot of `entry` that reflects a position before `position`: the state there is the current one. */
+  const compareBefore = (entry: Entry, position: Position | undefined) => {
+    while (entry.next < entry.pending.length) {
+      const snapshot = entry.pending[entry.next]!;
+      if (position !== undefined && snapshot.at >= position) return;
+      entry.next++;
+      compare(entry, snapshot);
+    }
+  };
+
+  /** A SnapshotTaken outside the checkpoint streams scanned above (unusual): comparable only if the state has not changed since. */
+  const checkUnscanned = (event: Position, data: SnapshotTaken) => {
+    if (scanned.has(event)) return;
+    const entry = byName.get(data.projection);
+    const at = BigInt(data.position);
+    if (!comparable(entry, data) || entry.changedAt > at) {
+      snapshotsUnchecked++;
+      return;
+    }
+    const own = stateHash(data.state as JsonValue);
+    compare(entry, { event, at, session: data.session, position: data.position, stateHash: data.stateHash, ...(own === data.stateHash ? {} : { ownHash: own }) });
   };
 
   const sessions = new Map<number, OpenSession>();
@@ -204,8 +257,9 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
   for await (const event of log.readAll(from)) {
     events++;
     last = event.position;
+    for (const entry of entries) if (entry.next < entry.pending.length) compareBefore(entry, event.position);
     apply(entries, event, problems);
-    if (isEvent(event, 'SnapshotTaken')) checkSnapshot(event.data);
+    if (isEvent(event, 'SnapshotTaken')) checkUnscanned(event.position, event.data);
     if (isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, acceptedItemBytes(event), event.data.peer);
     else if (isEvent(event, 'SessionCompleted')) onCompleted(event.data);
     if (events % progressEvery === 0) {
@@ -214,6 +268,8 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
     }
   }
   options.onProgress?.({ events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: last });
+  // Snapshots of the final states (or of positions past the end of the log).
+  for (const entry of entries) compareBefore(entry, undefined);
 
   if (signatureChecks.length > 0) {
     const verifier = options.batchVerifier ?? createBatchVerifier();
@@ -260,7 +316,7 @@ function apply(entries: Entry[], event: RecordedEvent, problems: ReplayProblem[]
     if (entry.failed || entry.position >= event.position) continue;
     try {
       const next = entry.projection.evolve(entry.state, event);
-      if (next !== entry.state) entry.history.record(event.position, next);
+      if (next !== entry.state) entry.changedAt = event.position;
       entry.state = next;
       entry.position = event.position;
     } catch (error) {
@@ -316,47 +372,6 @@ function acceptedItemLeaf(encodedItem: Uint8Array, peer: number): Uint8Array {
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
 }
 
-/**
- * How many state changes back a snapshot can be checked. States are immutable and share structure,
- * so keeping references costs only what each change allocated; 16,384 changes cover the events the
- * engine can append between a session's completion and its checkpoint.
- */
-const HISTORY = 16_384;
-
-interface StateHistory {
-  record(position: Position, state: unknown): void;
-  /** The state after the event at `position`, if still in the window. */
-  at(position: Position): { value: unknown } | undefined;
-}
-
-function createStateHistory(): StateHistory {
-  let positions: Position[] = [];
-  let states: unknown[] = [];
-  return {
-    record(position, state) {
-      positions.push(position);
-      states.push(state);
-      // Trim in halves, not one by one, so recording stays O(1) amortised.
-      if (positions.length > 2 * HISTORY) {
-        positions = positions.slice(-HISTORY);
-        states = states.slice(-HISTORY);
-      }
-    },
-    at(position) {
-      // The newest change at or before `position`: the state did not change in between.
-      if (positions.length === 0 || position < positions[0]!) return undefined;
-      let lo = 0;
-      let hi = positions.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (positions[mid]! <= position) lo = mid;
-        else hi = mid - 1;
-      }
-      return { value: states[lo] };
-    },
-  };
-}
-
 /** The newest SnapshotTaken of `projection` that `matches`, read newest first one at a time (snapshots are large). */
 async function findSnapshot(log: EventLog, projection: string, matches: (snapshot: SnapshotTaken) => boolean): Promise<SnapshotTaken | undefined> {
   const stream = streams.checkpoint(projection);
@@ -366,6 +381,19 @@ async function findSnapshot(log: EventLog, projection: string, matches: (snapsho
     if (event === undefined) return undefined;
     if (isEvent(event, 'SnapshotTaken') && matches(event.data)) return event.data;
     if (event.revision === 0) return undefined;
+    revision = event.revision - 1;
+  }
+}
+
+/** Every SnapshotTaken in `projection`'s checkpoint stream appended after `after`, newest first, one event in memory at a time. */
+async function forEachSnapshot(log: EventLog, projection: string, after: Position, visit: (event: Position, snapshot: SnapshotTaken) => void): Promise<void> {
+  const stream = streams.checkpoint(projection);
+  let revision: number | undefined;
+  for (;;) {
+    const [event] = await log.readStream(stream, { direction: 'backwards', maxCount: 1, ...(revision === undefined ? {} : { fromRevision: revision }) });
+    if (event === undefined || event.position <= after) return;
+    if (isEvent(event, 'SnapshotTaken')) visit(event.position, event.data);
+    if (event.revision === 0) return;
     revision = event.revision - 1;
   }
 }
