@@ -1,0 +1,120 @@
+/**
+ * Hand-compiled checks of the event schemas of events.ts, for the read path only. Replay reads
+ * every event of the log through the schema decorator, and the zod schemas (regexes, refinements,
+ * `z.json()` walking a whole snapshot state through a union) cost more per event than reading it.
+ *
+ * A check here only ever says "certainly valid": `true` means the zod schema accepts `data` and
+ * would return an equal value. Anything else (including unusual but valid data) answers `false`,
+ * and the caller asks zod, which decides and words the error. Tests hold the two to agreement.
+ */
+
+type Data = Record<string, unknown>;
+
+const isCount = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isU16 = (value: unknown): boolean => typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffff;
+const isSignedDecimal = (value: unknown): boolean => typeof value === 'string' && /^(?:0|-?[1-9][0-9]*)$/.test(value);
+const isUnsignedDecimal = (value: unknown): boolean => typeof value === 'string' && /^(?:0|[1-9][0-9]*)$/.test(value);
+
+/** Lowercase hex of whole bytes; `length` in characters when given. */
+function isHex(value: unknown, length?: number): boolean {
+  if (typeof value !== 'string') return false;
+  if (length === undefined ? value.length % 2 !== 0 : value.length !== length) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    // '0'-'9' or 'a'-'f'
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+const isHash = (value: unknown) => isHex(value, 64);
+
+/** A plain JSON object (as JSON.parse builds) with exactly the `required` keys plus any of `optional`. */
+function hasKeys(data: unknown, required: readonly string[], optional: readonly string[] = []): data is Data {
+  if (!isPlainObject(data)) return false;
+  let present = 0;
+  for (const key in data) {
+    if (!Object.hasOwn(data, key)) return false;
+    if (required.includes(key)) present++;
+    else if (!optional.includes(key)) return false;
+  }
+  return present === required.length;
+}
+
+function isPlainObject(data: unknown): data is Data {
+  return typeof data === 'object' && data !== null && !Array.isArray(data) && Object.getPrototypeOf(data) === Object.prototype;
+}
+
+/** A peer id as a JSON object key: decimal without leading zeros, at most 0xffff. */
+function isPeerKey(key: string): boolean {
+  return /^(?:0|[1-9][0-9]{0,4})$/.test(key) && Number(key) <= 0xffff;
+}
+
+/**
+ * A value JSON.parse could have produced, built only of plain objects, arrays and finite numbers.
+ * Iterative, so a deep state cannot overflow the stack; `__proto__` keys go to zod.
+ */
+function isPlainJson(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (value === null || typeof value === 'string' || typeof value === 'boolean') continue;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return false;
+      continue;
+    }
+    if (typeof value !== 'object') return false;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) stack.push(value[i]);
+      continue;
+    }
+    if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key) || key === '__proto__') return false;
+      stack.push((value as Data)[key]);
+    }
+  }
+  return true;
+}
+
+const checks: Record<string, (data: unknown) => boolean> = {
+  ItemAccepted: (d) =>
+    hasKeys(d, ['session', 'index', 'peer', 'item', 'itemHash', 'netAssets'], ['txid']) &&
+    isCount(d.session) &&
+    isCount(d.index) &&
+    isU16(d.peer) &&
+    isHex(d.item) &&
+    isHash(d.itemHash) &&
+    (!('txid' in d) || isHash(d.txid)) &&
+    isSignedDecimal(d.netAssets),
+  ItemRejected: (d) =>
+    hasKeys(d, ['session', 'peer', 'itemHash', 'reason'], ['txid']) && isCount(d.session) && isU16(d.peer) && isHash(d.itemHash) && (!('txid' in d) || isHash(d.txid)) && typeof d.reason === 'string',
+  SignatureRecorded: (d) => hasKeys(d, ['session', 'peer', 'signature', 'valid']) && isCount(d.session) && isU16(d.peer) && isHex(d.signature, 128) && typeof d.valid === 'boolean',
+  SessionCompleted: (d) => {
+    if (!hasKeys(d, ['session', 'header', 'itemCount', 'signatures', 'source'])) return false;
+    if (!isCount(d.session) || !isHex(d.header, 80) || !isCount(d.itemCount) || (d.source !== 'local' && d.source !== 'peer')) return false;
+    const signatures = d.signatures;
+    if (!isPlainObject(signatures)) return false;
+    for (const peer in signatures) if (!Object.hasOwn(signatures, peer) || !isPeerKey(peer) || !isHex(signatures[peer], 128)) return false;
+    return true;
+  },
+  UnitOrdered: (d) => hasKeys(d, ['session', 'creator', 'round', 'hash', 'data']) && isCount(d.session) && isU16(d.creator) && isCount(d.round) && isHash(d.hash) && isHex(d.data),
+  UnitSaved: (d) => hasKeys(d, ['session', 'unit']) && isCount(d.session) && isHex(d.unit),
+  SnapshotTaken: (d) =>
+    hasKeys(d, ['projection', 'version', 'position', 'session', 'state', 'stateHash']) &&
+    typeof d.projection === 'string' &&
+    d.projection.length > 0 &&
+    typeof d.version === 'number' &&
+    Number.isSafeInteger(d.version) &&
+    d.version >= 0 &&
+    isUnsignedDecimal(d.position) &&
+    isCount(d.session) &&
+    isHash(d.stateHash) &&
+    isPlainJson(d.state),
+};
+
+/** True when `data` certainly passes the current schema of `type` (false: ask zod). */
+export function certainlyValid(type: string, data: unknown): boolean {
+  const check = Object.hasOwn(checks, type) ? checks[type] : undefined;
+  return check !== undefined && check(data);
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { eventSchemas, upcastAndValidate, validate } from '../../src/streams/events.ts';
+import { certainlyValid } from '../../src/streams/storedEventCheck.ts';
+import { sampleEvents } from './fixtures/sampleEvents.ts';
+
+/**
+ * The compiled read-path checks may only ever say "valid" where zod says valid; everything else
+ * must fall through to zod. Mutations of valid samples probe every field's boundaries.
+ */
+
+const hexChars = fc.constantFrom(...'0123456789abcdefABCDEFgx'.split(''));
+const fieldValue = fc.oneof(
+  fc.string({ unit: hexChars, maxLength: 130 }),
+  fc.constantFrom('', '0', '-0', '-1', '01', '1e3', '18446744073709551616', 'local', 'peer', 'mars', 'ab'.repeat(32), 'ab'.repeat(40), 'ab'.repeat(64), 'AB'.repeat(32)),
+  fc.integer({ min: -2, max: 70_000 }),
+  fc.constantFrom(0.5, -0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, Number.NaN, Number.POSITIVE_INFINITY),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.array(fc.integer(), { maxLength: 2 }),
+  fc.dictionary(fc.constantFrom('0', '1', '00', '65535', '65536', 'x', '__proto__'), fc.constantFrom('cd'.repeat(64), 'CD'.repeat(64), 'cd', 1), { maxKeys: 3 }),
+  fc.jsonValue({ maxDepth: 2 }),
+);
+
+/** JSON.parse(JSON.stringify(x)) when x has a JSON form: stored data always went through JSON. */
+function throughJson(value: unknown): unknown {
+  const text = JSON.stringify(value);
+  return text === undefined ? undefined : (JSON.parse(text) as unknown);
+}
+
+describe('compiled read-path event checks', () => {
+  it('accept every valid sample, as zod does', () => {
+    for (const event of sampleEvents) {
+      if (event.type === 'FederationConfigured') continue;
+      expect(certainlyValid(event.type, throughJson(event.data)), event.type).toBe(true);
+    }
+  });
+
+  it('never accept what zod refuses (seeded field mutations of valid samples)', () => {
+    const samples = sampleEvents.filter((e) => e.type !== 'FederationConfigured');
+    const mutation = fc.record({
+      sample: fc.integer({ min: 0, max: samples.length - 1 }),
+      field: fc.oneof(fc.constantFrom('session', 'index', 'peer', 'item', 'itemHash', 'txid', 'netAssets', 'reason', 'signature', 'valid', 'header', 'itemCount', 'signatures', 'source', 'creator', 'round', 'hash', 'data', 'unit', 'projection', 'version', 'position', 'state', 'stateHash', 'extra')),
+      value: fieldValue,
+      remove: fc.boolean(),
+      viaJson: fc.boolean(),
+    });
+    let accepted = 0;
+    fc.assert(
+      fc.property(mutation, ({ sample, field, value, remove, viaJson }) => {
+        const { type, data } = samples[sample]!;
+        const mutated: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+        if (remove) delete mutated[field];
+        else mutated[field] = value;
+        const input = viaJson ? throughJson(mutated) : mutated;
+        const zod = validate(type, input);
+        if (certainlyValid(type, input)) {
+          accepted++;
+          expect(zod).toEqual({ ok: true, data: input });
+        }
+      }),
+      { seed: 4242, numRuns: 4000 },
+    );
+    // The probe is only meaningful if it also hit accepted mutations.
+    expect(accepted).toBeGreaterThan(20);
+  });
+
+  it('leave non-JSON snapshot states (and unusual keys) to zod', () => {
+    const snapshot = sampleEvents.find((e) => e.type === 'SnapshotTaken')!.data as Record<string, unknown>;
+    for (const state of [{ a: Number.NaN }, { a: 1n }, { a: undefined }, [() => 1], new Map(), JSON.parse('{"__proto__": 1}') as unknown]) {
+      expect(certainlyValid('SnapshotTaken', { ...snapshot, state })).toBe(false);
+    }
+    expect(certainlyValid('SnapshotTaken', { ...snapshot, state: { deep: [[[{ x: 'y', n: 1.5, b: false, z: null }]]] } })).toBe(true);
+  });
+
+  it('are what upcastAndValidate uses on read, with zod still naming the failing field', () => {
+    const item = sampleEvents.find((e) => e.type === 'ItemAccepted')!;
+    expect(upcastAndValidate('ItemAccepted', eventSchemas.ItemAccepted.version, throughJson(item.data))).toEqual({ ok: true, data: item.data });
+    const bad = upcastAndValidate('ItemAccepted', eventSchemas.ItemAccepted.version, { ...(item.data as object), item: 'XY' });
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.reason).toMatch(/item/);
+  });
+});
