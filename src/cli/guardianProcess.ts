@@ -19,10 +19,14 @@ export interface GuardianProcess {
   done: Promise<void>;
 }
 
+// Built once: toLocaleString builds a new formatter at every call, milliseconds on the thread that serves the API.
+const counts = new Intl.NumberFormat('en-US');
+const rates = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+
 export function sessionLine(summary: SessionSummary): string {
   const seconds = Math.max(summary.durationMs, 1) / 1000;
   const rate = summary.itemCount / seconds;
-  return `session ${String(summary.session).padStart(5)}  items ${summary.itemCount.toLocaleString('en-US').padStart(8)}  header ${summary.header.slice(16, 32)}…  ${rate.toLocaleString('en-US', { maximumFractionDigits: 1 }).padStart(9)} items/s`;
+  return `session ${String(summary.session).padStart(5)}  items ${counts.format(summary.itemCount).padStart(8)}  header ${summary.header.slice(16, 32)}…  ${rates.format(rate).padStart(9)} items/s`;
 }
 
 export async function startGuardianProcess(config: GuardianConfig, options: { logLevel?: string; print?: (line: string) => void } = {}): Promise<GuardianProcess> {

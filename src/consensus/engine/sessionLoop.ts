@@ -14,7 +14,7 @@ import { setMaxListeners } from 'node:events';
 import { Subject, type Observable } from 'rxjs';
 import { AuditFailure } from '../../domain/audit.ts';
 import { encodeConsensusItem, type ConsensusItem } from '../../domain/consensusItem.ts';
-import { bytesToHex, equalBytes, header, hexToBytes } from '../../domain/hashing.ts';
+import { bytesToHex, equalBytes, hexToBytes } from '../../domain/hashing.ts';
 import type { Keychain } from '../../domain/keychain.ts';
 import { isTxidAccepted, processItem, type LedgerRules, type LedgerState } from '../../domain/ledger.ts';
 import { depositObserved } from '../../domain/modules/wallet.ts';
@@ -24,6 +24,7 @@ import { decodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded } from '../../d
 import type { EventLog, EventToAppend, Position } from '../../streams/eventLog.ts';
 import { newEvent, streams } from '../../streams/events.ts';
 import type { ConsensusMetrics } from '../metrics.ts';
+import { createMerkleAccumulator } from './merkleAccumulator.ts';
 import { findOpenSession, type OpenSession } from './openSession.ts';
 import type { SignatureChecker } from './signatureChecks.ts';
 import { createSubmissionQueue, type Submission } from './submissionQueue.ts';
@@ -113,6 +114,14 @@ export class ConsensusFailure extends Error {
 
 const RECENT_OUTCOMES = 200_000;
 
+/** header(i) = u64_big_endian(i) || merkle root (DESIGN.md), from a root accumulated during the session. */
+function sessionHeaderOf(session: number, root: Uint8Array): Uint8Array {
+  const out = new Uint8Array(40);
+  new DataView(out.buffer).setBigUint64(0, BigInt(session));
+  out.set(root, 8);
+  return out;
+}
+
 export async function startEngine(options: EngineOptions): Promise<Engine> {
   const { log, keychain, checker } = options;
   const self = keychain.peer;
@@ -128,6 +137,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const configured = federationEvents[0];
   if (configured === undefined) throw new ConsensusFailure('the log has no FederationConfigured event: start the guardian through startGuardian');
   const open: OpenSession = await findOpenSession(log, configured);
+  let merkle = createMerkleAccumulator(open.leafHashes);
   let state = await options.seedLedger(open.position);
   let deadline = open.openedAt.getTime() + options.sessionSeconds * 1000;
   metrics?.sessionCount.set(open.session);
@@ -266,6 +276,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     open.position = result.position;
     state = next;
     open.leafHashes.push(...leaves);
+    for (const leaf of leaves) merkle.add(leaf);
     queue.settled(batch);
     const committed = performance.now();
     for (const submission of batch) metrics?.orderingLatency.observe((committed - submission.submittedAt) / 1000);
@@ -282,7 +293,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 
   const completeSession = async () => {
     const session = open.session;
-    const sessionHeader = header(session, open.leafHashes);
+    const sessionHeader = sessionHeaderOf(session, merkle.root());
     const events: EventToAppend[] = [];
     let signature = open.signature;
     if (signature === undefined || !keychain.verify(self, sessionHeader, signature)) {
@@ -313,6 +324,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     open.session = session + 1;
     open.revision = 'noStream';
     open.leafHashes = [];
+    merkle = createMerkleAccumulator();
     open.txids = new Set();
     delete open.signature;
     open.position = result.position;

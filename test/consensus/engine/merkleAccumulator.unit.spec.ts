@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { createMerkleAccumulator } from '../../../src/consensus/engine/merkleAccumulator.ts';
+import { merkleRoot, sha256 } from '../../../src/domain/hashing.ts';
+
+const leaf = (i: number) => sha256(new Uint8Array([i & 0xff, (i >> 8) & 0xff, 7]));
+
+describe('the incremental merkle root', () => {
+  it('equals the domain merkle root for every leaf count from 0 to 130, and 1000', () => {
+    for (const n of [...Array.from({ length: 131 }, (_, i) => i), 1000]) {
+      const leaves = Array.from({ length: n }, (_, i) => leaf(i));
+      const accumulator = createMerkleAccumulator();
+      for (const l of leaves) accumulator.add(l);
+      expect(accumulator.count).toBe(n);
+      expect(Buffer.from(accumulator.root()).toString('hex'), `${n} leaves`).toBe(Buffer.from(merkleRoot(leaves)).toString('hex'));
+    }
+  });
+
+  it('can be read at any point and keeps accumulating, also when seeded with recorded leaves', () => {
+    const leaves = Array.from({ length: 37 }, (_, i) => leaf(i));
+    const accumulator = createMerkleAccumulator(leaves.slice(0, 10));
+    for (let n = 10; n < leaves.length; n++) {
+      expect(accumulator.root()).toEqual(merkleRoot(leaves.slice(0, n)));
+      accumulator.add(leaves[n]!);
+    }
+    expect(accumulator.root()).toEqual(merkleRoot(leaves));
+  });
+});
