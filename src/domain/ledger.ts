@@ -37,6 +37,8 @@ export interface LedgerRules {
   readonly context: ModuleContext;
   /** The hot path: the engine may plug in a faster backend, or a cache of batch-verified results. */
   readonly verify: VerifySignature;
+  /** sha256 for txids: replay plugs in the platform's native one (the domain stays free of I/O and platform modules). */
+  readonly sha256?: (data: Uint8Array) => Uint8Array;
 }
 
 export type ItemOutcome =
@@ -48,10 +50,12 @@ export interface LedgerOptions {
   peerCount: number;
   modules?: ModuleRegistry;
   verify?: VerifySignature;
+  /** Another implementation of sha256 (it must be sha256). */
+  sha256?: (data: Uint8Array) => Uint8Array;
 }
 
-export function ledgerRules({ peerCount, modules = createModules(), verify = nobleBackend.verify }: LedgerOptions): LedgerRules {
-  return { modules, context: { peerCount, threshold: threshold(peerCount) }, verify };
+export function ledgerRules({ peerCount, modules = createModules(), verify = nobleBackend.verify, sha256: hash = sha256 }: LedgerOptions): LedgerRules {
+  return { modules, context: { peerCount, threshold: threshold(peerCount) }, verify, sha256: hash };
 }
 
 export function initialLedgerState(rules: LedgerRules): LedgerState {
@@ -90,7 +94,7 @@ function processModuleItem(rules: LedgerRules, state: LedgerState, id: number, b
 function processTransaction(rules: LedgerRules, state: LedgerState, tx: Transaction, known: Uint8Array | undefined): Applied {
   if (tx.inputs.length === 0 || tx.outputs.length === 0) return { ok: false, reason: 'a transaction needs at least one input and one output' };
   const encoded = known ?? encodeTransaction(tx);
-  const txid = txidOfEncoded(encoded, tx.signatures.length);
+  const txid = txidOfEncoded(encoded, tx.signatures.length, rules.sha256);
   const modules = new Map(state.modules);
 
   const inputs = processInputs(rules, modules, tx);

@@ -93,9 +93,9 @@ export function txid(tx: Pick<Transaction, 'inputs' | 'outputs' | 'nonce'>): Uin
  * The txid from a transaction's full encoding: the txid preimage is the encoding minus the
  * trailing signatures Vec, so the ledger encodes once and hashes a prefix.
  */
-export function txidOfEncoded(encoded: Uint8Array, signatureCount: number): Uint8Array {
+export function txidOfEncoded(encoded: Uint8Array, signatureCount: number, hash: (data: Uint8Array) => Uint8Array = sha256): Uint8Array {
   const prefixLength = signatureCount < 0xfd ? 1 : signatureCount <= 0xffff ? 3 : 5;
-  return sha256(encoded.subarray(0, encoded.length - prefixLength - 64 * signatureCount));
+  return hash(encoded.subarray(0, encoded.length - prefixLength - 64 * signatureCount));
 }
 
 export interface BuildTransactionOptions {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { auditSummaryFromJson, auditSummaryJsonSchema, auditSummaryToJson, computeAudit, type AuditSummary } from '../domain/audit.ts';
 import { decodeConsensusItem, encodedTransactionOf } from '../domain/consensusItem.ts';
@@ -94,7 +95,13 @@ function step(state: LedgerProjectionState, event: RecordedEvent): LedgerProject
 }
 
 function rulesFor(config: LedgerConfig): LedgerRules {
-  return ledgerRules({ peerCount: config.peerCount, modules: createModules(config.modules), verify: alreadyVerified });
+  return ledgerRules({ peerCount: config.peerCount, modules: createModules(config.modules), verify: alreadyVerified, sha256: nativeSha256 });
+}
+
+/** Node's sha256 for txids: several times cheaper than the portable one on replay's hot path. */
+function nativeSha256(data: Uint8Array): Uint8Array {
+  const digest = createHash('sha256').update(data).digest();
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
 }
 
 const count = z.number().int().min(0);

@@ -37,16 +37,75 @@ export function stateHash(json: JsonValue): string {
 }
 
 export function fastCanonicalJson(json: JsonValue): string {
-  return JSON.stringify(json, sortKeys);
+  let sorted: unknown;
+  try {
+    sorted = withSortedKeys(json);
+  } catch (error) {
+    // Something the walk does not handle as JSON.stringify would (toJSON, or nesting deeper than
+    // the stack): the replacer gives the reference text.
+    if (error === UNUSUAL || (error instanceof RangeError && error.message.includes('call stack'))) return JSON.stringify(json, sortKeys);
+    throw error;
+  }
+  return JSON.stringify(sorted);
 }
 
+const UNUSUAL = Symbol('not plain JSON');
+
+/**
+ * `value` with every object's keys in code-unit order, as `sortKeys` re-creates them, but
+ * sharing every subtree that is already in order (snapshots build their large maps sorted, and
+ * stored snapshots come back in the order they were written): no copy of a 40,000-key object, and
+ * JSON.stringify then runs without a replacer, which costs a call into JS for every value.
+ */
+function withSortedKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError('canonical JSON has no NaN or Infinity');
+    return value;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') throw UNUSUAL;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const sorted = withSortedKeys(item);
+      if (sorted !== item) {
+        copy ??= value.slice();
+        copy[i] = sorted;
+      }
+    }
+    return copy ?? value;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let inOrder = true;
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      inOrder = false;
+      break;
+    }
+  }
+  let changed: Map<string, unknown> | undefined;
+  for (const key of keys) {
+    const item = record[key];
+    const sorted = withSortedKeys(item);
+    if (sorted !== item) (changed ??= new Map()).set(key, sorted);
+  }
+  // Object.keys order is JSON.stringify's order: when it is already sorted, the object serialises as its sorted copy would.
+  if (inOrder && changed === undefined) return record;
+  if (!inOrder) keys.sort();
+  // No prototype: a key named __proto__ stays an ordinary property, as it is in JSON.
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of keys) copy[key] = changed?.has(key) === true ? changed.get(key) : record[key];
+  return copy;
+}
+
+/** The reference: a JSON.stringify replacer re-creating each object with sorted keys. */
 function sortKeys(this: unknown, _key: string, value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError('canonical JSON has no NaN or Infinity');
     return value;
   }
   const record = value as Record<string, unknown>;
-  // No prototype: a key named __proto__ stays an ordinary property, as it is in JSON.
   const sorted = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(record).sort()) sorted[key] = record[key];
   return sorted;

@@ -115,4 +115,27 @@ describe('fastCanonicalJson', () => {
       { seed: 42, numRuns: 500 },
     );
   });
+
+  it('sorts every object, shares nothing with the caller it would change, and keeps the text of the replacer it replaced', () => {
+    const reference = (value: unknown) =>
+      JSON.stringify(value, (_key, v: unknown) => {
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+        const sorted = Object.create(null) as Record<string, unknown>;
+        for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
+        return sorted;
+      });
+    const cases: JsonValue[] = [
+      { b: 1, a: [{ d: null, c: 'x' }, { c: 1, d: 2 }] },
+      { '10': 1, '9': 2, a: 3 },
+      JSON.parse('{"z": 1, "__proto__": {"y": 2, "x": 1}}') as JsonValue,
+      { already: { a: 1, b: { c: [1, 2, { e: 1, d: 0 }] } } },
+      Array.from({ length: 300 }, (_, i) => ({ [`k${i}`]: i, a: i })),
+    ];
+    for (const value of cases) {
+      const before = JSON.stringify(value);
+      expect(fastCanonicalJson(value)).toBe(reference(value));
+      expect(JSON.stringify(value)).toBe(before);
+    }
+    expect(() => fastCanonicalJson({ a: [Number.NaN] })).toThrow(RangeError);
+  });
 });
