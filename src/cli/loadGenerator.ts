@@ -38,7 +38,7 @@ export interface LoadOptions {
    * GET /v1/transactions/:txid?wait= (two requests per transaction).
    */
   submitMode?: SubmitMode;
-  /** 'batch' mode: most transactions per request (default 64) and requests in flight (default 8). */
+  /** 'batch' mode: most transactions per request (default 32) and requests in flight (default 16). */
   batchSize?: number;
   batchesInFlight?: number;
 }
@@ -165,8 +165,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     });
 
   const mode = options.submitMode ?? 'batch';
-  const batchSize = options.batchSize ?? 64;
-  const batchesInFlight = options.batchesInFlight ?? 8;
+  const batchSize = options.batchSize ?? 32;
+  const batchesInFlight = options.batchesInFlight ?? 16;
   const WAIT_MS = 10_000;
 
   /** A transaction's fate as the guardian reported it: accepted, rejected (in the loop), invalid (refused at the door), pending, unknown. */
