@@ -52,19 +52,18 @@ const EMPTY_AUDIT: AuditSummary = { modules: [], netAssets: 0n };
 export const initialLedgerProjectionState: LedgerProjectionState = { audit: EMPTY_AUDIT };
 
 /**
- * Both `ledger` and `audit` fold the ledger over the same event objects delivered by one host. The
- * fold is pure, so when the second one asks for the same (state, event) step it gets the first
- * one's result instead of processing the item twice. Keyed weakly by the event: entries vanish
- * with the events.
+ * Both `ledger` and `audit` fold the ledger over the same event objects delivered by one host, the
+ * second right after the first. The fold is pure, so when the second one asks for the same
+ * (state, event) step it gets the first one's result instead of processing the item twice. One
+ * step is remembered (no WeakMap per event: its ephemerons are costly to collect).
  */
-const lastStep = new WeakMap<RecordedEvent, { from: LedgerProjectionState; to: LedgerProjectionState }>();
+let lastStep: { event: RecordedEvent; from: LedgerProjectionState; to: LedgerProjectionState } | undefined;
 
 export function evolveLedger(state: LedgerProjectionState, event: RecordedEvent): LedgerProjectionState {
   if (event.type !== 'ItemAccepted' && event.type !== 'FederationConfigured') return state;
-  const memo = lastStep.get(event);
-  if (memo !== undefined && memo.from === state) return memo.to;
+  if (lastStep !== undefined && lastStep.event === event && lastStep.from === state) return lastStep.to;
   const to = step(state, event);
-  lastStep.set(event, { from: state, to });
+  lastStep = { event, from: state, to };
   return to;
 }
 
@@ -79,19 +78,23 @@ function step(state: LedgerProjectionState, event: RecordedEvent): LedgerProject
   }
   if (!isEvent(event, 'ItemAccepted')) return state;
   const { session, index, peer, netAssets } = event.data;
-  const where = `session ${session} item ${index} (position ${event.position})`;
-  if (state.rules === undefined || state.ledger === undefined) throw new LedgerDivergenceError(`${where} was accepted before the federation was configured`);
+  if (state.rules === undefined || state.ledger === undefined) throw new LedgerDivergenceError(`${where(event)} was accepted before the federation was configured`);
   const bytes = acceptedItemBytes(event);
   const decoded = decodeConsensusItem(bytes);
-  if (!decoded.ok) throw new LedgerDivergenceError(`${where} does not decode: ${decoded.error.kind}`);
+  if (!decoded.ok) throw new LedgerDivergenceError(`${where(event)} does not decode: ${decoded.error.kind}`);
   // The item was just decoded from these bytes, so its transaction's encoding is a view of them.
   const outcome = processItem(state.rules, state.ledger, decoded.value, peer, decoded.value.kind === 'transaction' ? encodedTransactionOf(bytes) : undefined);
-  if (!outcome.ok) throw new LedgerDivergenceError(`${where} was accepted but the ledger rejects it: ${outcome.reason}`);
+  if (!outcome.ok) throw new LedgerDivergenceError(`${where(event)} was accepted but the ledger rejects it: ${outcome.reason}`);
   // The engine recorded the audit's net assets with the item; a different figure means the ledger changed meaning.
   if (outcome.audit.netAssets.toString() !== netAssets) {
-    throw new LedgerDivergenceError(`${where}: net assets ${outcome.audit.netAssets} msat, but the log recorded ${netAssets}`);
+    throw new LedgerDivergenceError(`${where(event)}: net assets ${outcome.audit.netAssets} msat, but the log recorded ${netAssets}`);
   }
   return { config: state.config, rules: state.rules, ledger: outcome.state, audit: outcome.audit, lastItem: { session, index } };
+}
+
+/** Where an item is, for an error message (built only then: the fold runs for every accepted item). */
+function where(event: RecordedEvent & { data: { session: number; index: number } }): string {
+  return `session ${event.data.session} item ${event.data.index} (position ${event.position})`;
 }
 
 function rulesFor(config: LedgerConfig): LedgerRules {
