@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { auditSummaryFromJson, auditSummaryJsonSchema, auditSummaryToJson, computeAudit, type AuditSummary } from '../domain/audit.ts';
 import { decodeConsensusItem, encodedTransactionOf } from '../domain/consensusItem.ts';
@@ -7,6 +6,7 @@ import { createModules, modulesConfigFromJson, modulesConfigJsonSchema, modulesC
 import { isEvent } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
+import { nativeSha256 } from './nativeSha256.ts';
 import type { Projection } from './projection.ts';
 
 /**
@@ -101,11 +101,6 @@ function rulesFor(config: LedgerConfig): LedgerRules {
   return ledgerRules({ peerCount: config.peerCount, modules: createModules(config.modules), verify: alreadyVerified, sha256: nativeSha256 });
 }
 
-/** Node's sha256 for txids: several times cheaper than the portable one on replay's hot path. */
-function nativeSha256(data: Uint8Array): Uint8Array {
-  const digest = createHash('sha256').update(data).digest();
-  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
-}
 
 const count = z.number().int().min(0);
 const ledgerSnapshotSchema = z.object({

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import { bytesToHex, header as sessionHeader, hexToBytes, signedDigest } from '../domain/hashing.ts';
+import { bytesToHex, hexToBytes, signedDigest } from '../domain/hashing.ts';
 import { federationTag, threshold } from '../domain/federation.ts';
 import { createBatchVerifier, type BatchVerifier } from '../domain/signatures/batchVerifier.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
+import { nativeSessionHeader, nativeSha256 } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
 import { stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
@@ -233,7 +233,7 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
     sessions.delete(data.session);
     if (!open.complete) return;
     verifiedSessions++;
-    const computed = bytesToHex(sessionHeader(data.session, open.leaves));
+    const computed = bytesToHex(nativeSessionHeader(data.session, open.leaves));
     if (computed !== data.header) problems.push({ kind: 'header', session: data.session, detail: 'stored header differs from the header of the accepted items', stored: data.header, computed });
     else if (data.itemCount !== open.leaves.length) problems.push({ kind: 'header', session: data.session, detail: `itemCount ${data.itemCount}, but ${open.leaves.length} items were accepted` });
     if (keys === undefined || tag === undefined) {
@@ -365,11 +365,13 @@ export async function estimateEventCount(log: EventLog, projections: readonly An
  * The replay tests check it against the domain's header through the fixture's real headers.
  */
 function acceptedItemLeaf(encodedItem: Uint8Array, peer: number): Uint8Array {
-  const hash = createHash('sha256').update(encodedItem);
   // PeerId is u16: BigSize is one byte below 0xfd, else 0xfd and two bytes big-endian.
-  hash.update(peer < 0xfd ? Uint8Array.of(peer) : Uint8Array.of(0xfd, peer >> 8, peer & 0xff));
-  const digest = hash.digest();
-  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
+  const peerBytes = peer < 0xfd ? 1 : 3;
+  const preimage = new Uint8Array(encodedItem.length + peerBytes);
+  preimage.set(encodedItem, 0);
+  if (peerBytes === 1) preimage[encodedItem.length] = peer;
+  else preimage.set([0xfd, peer >> 8, peer & 0xff], encodedItem.length);
+  return nativeSha256(preimage);
 }
 
 /** The newest SnapshotTaken of `projection` that `matches`, read newest first one at a time (snapshots are large). */
