@@ -7,7 +7,7 @@ import { isEvent } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import { nativeSha256 } from './nativeSha256.ts';
-import type { Projection } from './projection.ts';
+import { sharedSnapshotPart, type Projection } from './projection.ts';
 
 /**
  * `ledger`: the domain ledger state after every accepted item, rebuilt by re-applying the
@@ -116,7 +116,7 @@ const snapshots = new WeakMap<LedgerProjectionState, ReturnType<typeof buildSnap
 export function ledgerStateSnapshot(state: LedgerProjectionState): ReturnType<typeof buildSnapshot> {
   let json = snapshots.get(state);
   if (json === undefined) {
-    json = buildSnapshot(state);
+    json = sharedSnapshotPart(buildSnapshot(state));
     snapshots.set(state, json);
   }
   return json;

@@ -33,7 +33,45 @@ export type AnyProjection = Projection<any>;
  * several times faster: snapshots of the ledger run to megabytes and replay hashes every one.
  */
 export function stateHash(json: JsonValue): string {
-  return createHash('sha256').update(fastCanonicalJson(json), 'utf8').digest('hex');
+  return createHash('sha256').update(canonicalText(json), 'utf8').digest('hex');
+}
+
+/**
+ * Snapshot objects that are never changed once built and are part of more than one projection's
+ * snapshot (the ledger's, inside the audit's): their canonical text is computed once.
+ */
+const sharedTexts = new WeakMap<object, string | undefined>();
+
+/** Marks `json` as immutable and shared (see sharedTexts); returns it. */
+export function sharedSnapshotPart<T extends JsonValue & object>(json: T): T {
+  if (!sharedTexts.has(json)) sharedTexts.set(json, undefined);
+  return json;
+}
+
+function canonicalText(json: JsonValue): string {
+  if (json === null || typeof json !== 'object') return fastCanonicalJson(json);
+  if (sharedTexts.has(json)) {
+    let text = sharedTexts.get(json);
+    if (text === undefined) {
+      text = fastCanonicalJson(json);
+      sharedTexts.set(json, text);
+    }
+    return text;
+  }
+  if (Array.isArray(json) || typeof (json as { toJSON?: unknown }).toJSON === 'function') return fastCanonicalJson(json);
+  const keys = Object.keys(json);
+  if (!keys.some((key) => { const child = json[key]; return typeof child === 'object' && child !== null && sharedTexts.has(child); })) return fastCanonicalJson(json);
+  // An object with a shared part: its members in the order the sorted copy would serialise them.
+  const order = Object.create(null) as Record<string, true>;
+  for (const key of keys.sort()) order[key] = true;
+  const members: string[] = [];
+  for (const key of Object.keys(order)) {
+    const child: unknown = json[key];
+    // JSON.stringify leaves such members out of an object.
+    if (child === undefined || typeof child === 'function' || typeof child === 'symbol') continue;
+    members.push(`${JSON.stringify(key)}:${canonicalText(child as JsonValue)}`);
+  }
+  return `{${members.join(',')}}`;
 }
 
 export function fastCanonicalJson(json: JsonValue): string {
