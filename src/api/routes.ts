@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { z } from 'zod';
 import type { GuardianHandle, SubmitOutcome } from '../consensus/guardian.ts';
 import { ApiError } from './apiError.ts';
@@ -118,6 +119,8 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       },
       handle: async ({ query, body, signal }) => {
         const wait = waitOf(query.wait);
+        // Each waiting transaction listens for the client going away: a bounded number, not a leak.
+        setMaxListeners(s.MAX_BATCH_TRANSACTIONS + 8, signal);
         // Submitted together, so their signatures are verified as one batch.
         const outcomes = await Promise.all(body.txs.map((tx) => guardian.submitTransaction(tx)));
         return json(200, { results: await Promise.all(outcomes.map((outcome) => settle(outcome, wait, signal))) });
