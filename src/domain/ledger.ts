@@ -9,7 +9,7 @@
  * previous state (for a dry run or a rejected item) is free.
  */
 import { z } from 'zod';
-import { decode, U64_MAX } from './encoding.ts';
+import { U64_MAX } from './encoding.ts';
 import { bytesToHex, sha256 } from './hashing.ts';
 import { threshold, type PeerId } from './federation.ts';
 import { assertSolvent, computeAudit, type AuditSummary } from './audit.ts';
@@ -19,7 +19,7 @@ import type { JsonValue, ModuleContext, ModuleRegistry } from './module.ts';
 import { createModules } from './modules/consensusModules.ts';
 import { emptyPersistentMap, persistentMapOf, type PersistentMap } from './persistentMap.ts';
 import { nobleBackend } from './signatures/noble.ts';
-import { encodeTransaction, MAX_TRANSACTION_BYTES, txid, txidOfEncoded, type Transaction } from './transaction.ts';
+import { decodeModuleBody, encodeTransaction, MAX_TRANSACTION_BYTES, txid, txidOfEncoded, type Transaction } from './transaction.ts';
 import type { SignatureCheck } from './signatureBackend.ts';
 
 export interface LedgerState {
@@ -83,7 +83,7 @@ type Applied = { ok: true; state: LedgerState; txid?: Uint8Array } | { ok: false
 function processModuleItem(rules: LedgerRules, state: LedgerState, id: number, body: Uint8Array, peer: PeerId): Applied {
   const module = rules.modules.get(id);
   if (module === undefined) return { ok: false, reason: `unknown module ${id}` };
-  const decoded = decode(module.codecs.item, body);
+  const decoded = decodeModuleBody(module.codecs.item, body);
   if (!decoded.ok) return { ok: false, reason: `malformed ${module.name} item: ${decoded.error.kind}` };
   const result = module.processConsensusItem(state.modules.get(id), decoded.value, peer, rules.context);
   if (!result.ok) return { ok: false, reason: `${module.name}: ${result.reason}` };
@@ -111,7 +111,7 @@ function processTransaction(rules: LedgerRules, state: LedgerState, tx: Transact
   for (const [index, output] of tx.outputs.entries()) {
     const module = rules.modules.get(output.module);
     if (module === undefined) return rejected(`output ${index}: unknown module ${output.module}`, txid);
-    const decoded = decode(module.codecs.output, output.body);
+    const decoded = decodeModuleBody(module.codecs.output, output.body);
     if (!decoded.ok) return rejected(`output ${index}: malformed ${module.name} output (${decoded.error.kind})`, txid);
     const result = module.processOutput(modules.get(output.module), decoded.value, { txid, index }, rules.context);
     if (!result.ok) return rejected(`output ${index}: ${result.reason}`, txid);
@@ -142,7 +142,7 @@ function processInputs(rules: LedgerRules, modules: Map<number, unknown>, tx: Tr
   for (const [index, input] of tx.inputs.entries()) {
     const module = rules.modules.get(input.module);
     if (module === undefined) return { ok: false, reason: `input ${index}: unknown module ${input.module}` };
-    const decoded = decode(module.codecs.input, input.body);
+    const decoded = decodeModuleBody(module.codecs.input, input.body);
     if (!decoded.ok) return { ok: false, reason: `input ${index}: malformed ${module.name} input (${decoded.error.kind})` };
     // Inputs are processed against the state left by the previous ones: spending one note twice in a transaction fails.
     const result = module.processInput(modules.get(input.module), decoded.value, rules.context);

@@ -7,7 +7,7 @@ import { describeConsensusItem } from '../../src/domain/itemDescription.ts';
 import { canonicalJson } from '../../src/domain/canonicalJson.ts';
 import { claimDeposit, depositObserved, walletModule, withdraw } from '../../src/domain/modules/wallet.ts';
 import { issueNote, spendNote } from '../../src/domain/modules/mint.ts';
-import { txid, type Transaction } from '../../src/domain/transaction.ts';
+import { decodeTransaction, encodeTransaction, txid, type Transaction } from '../../src/domain/transaction.ts';
 import { depositId, signed, TestLedger, userKey } from './ledgerFixture.ts';
 
 const alice = userKey(1);
@@ -156,6 +156,22 @@ describe('transactions', () => {
     const tx = signed([{ module: 1, body: new Uint8Array([0, 1, 2]) }], [issueNote(1n, bob.publicKey)], [alice.secretKey]);
     expect(reason(ledger.tx(tx))).toMatch(/malformed mint input/);
     expect(reason(ledger.tx(signed([spendNote(noteTxid, 0)], [issueNote(0n, bob.publicKey)], [alice.secretKey])))).toMatch(/positive/);
+  });
+
+  it('processes a decoded transaction by its body bytes, even bytes changed after decoding', () => {
+    const { ledger, noteTxid } = withNote();
+    const built = signed([spendNote(noteTxid, 0)], [issueNote(1_000n, bob.publicKey)], [alice.secretKey]);
+    const decoded = decodeTransaction(encodeTransaction(built));
+    if (!decoded.ok) throw new Error('does not decode');
+    // The output body is garbage now: the ledger must see that, not what decoding saw (signatures
+    // are taken as verified, or the changed txid would be refused first).
+    decoded.value.outputs[0]!.body.fill(0xff);
+    const trusting = { ...ledger.rules, verify: () => true };
+    expect(reason(processItem(trusting, ledger.state, { kind: 'transaction', tx: decoded.value }, 0))).toMatch(/output 0: malformed mint output/);
+    // Unchanged bytes: the same outcome as the transaction that was never encoded.
+    const again = decodeTransaction(encodeTransaction(built));
+    if (!again.ok) throw new Error('does not decode');
+    expect(processItem(ledger.rules, ledger.state, { kind: 'transaction', tx: again.value }, 0)).toEqual(processItem(ledger.rules, ledger.state, { kind: 'transaction', tx: built }, 0));
   });
 
   it('leaves the previous state untouched when it accepts or rejects', () => {
