@@ -69,11 +69,16 @@ export interface EngineOptions {
   /** Most items per commit (one append, one fsync). Default 1024. */
   maxBatch?: number;
   /**
-   * Processing budget of one commit, ms (default 8): the loop stops taking items into a batch once
-   * it spent this long on them, so neither the batch nor its append and projection catch-up hold
-   * the event loop (and every API request behind it) for long.
+   * Longest stretch of item processing without yielding to the event loop, ms (default 8), so the
+   * session loop never holds every API request behind it for long.
    */
   maxBatchMs?: number;
+  /**
+   * How long a busy loop keeps adding slices of items to one commit, ms (default 25). better-sqlite3
+   * fsyncs on the event loop's thread (milliseconds each on a busy disk, almost independent of the
+   * commit's size), so fewer, larger commits block less in total; an idle queue commits at once.
+   */
+  commitWindowMs?: number;
   /**
    * When a completed session is also checkpointed (DESIGN.md: checkpoints are taken when a session
    * completes): only once at least `minEvents` events were appended since `lastPosition`, the
@@ -112,7 +117,9 @@ export class ConsensusFailure extends Error {
   override readonly name = 'ConsensusFailure';
 }
 
-const RECENT_OUTCOMES = 200_000;
+// Outcomes are remembered only until the transactions projection has surely caught up with them
+// (it follows the log within milliseconds); more would only be heap every major GC has to mark.
+const RECENT_OUTCOMES = 20_000;
 
 /** header(i) = u64_big_endian(i) || merkle root (DESIGN.md), from a root accumulated during the session. */
 function sessionHeaderOf(session: number, root: Uint8Array): Uint8Array {
@@ -128,6 +135,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const now = options.now ?? Date.now;
   const maxBatch = options.maxBatch ?? 1024;
   const maxBatchMs = options.maxBatchMs ?? 8;
+  const commitWindowMs = options.commitWindowMs ?? 25;
   const checkpointMinEvents = BigInt(options.checkpointPolicy?.minEvents ?? 0);
   let lastCheckpointAt = options.checkpointPolicy?.lastPosition ?? 0n;
   const metrics = options.metrics;
@@ -221,15 +229,27 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   // A full queue drains at roughly one batch per commit; a second is a fair, conservative hint.
   const retryAfter = () => 1;
 
-  /** Takes queued items into one batch until `maxBatch` items or `maxBatchMs` of processing, then commits them in one append. */
+  /**
+   * Takes queued items into one batch, in slices of at most `maxBatchMs` with a yield between them,
+   * until the queue is empty, `maxBatch` items or `commitWindowMs`; then commits them in one append.
+   * While it yields, submissions keep being dry-run against the committed state: the loop re-checks
+   * every item against the batch's own state, so an item that conflicts with the batch is rejected.
+   */
   const processBatch = async () => {
     const events: EventToAppend[] = [];
     const outcomes: TxStatus[] = [];
     const leaves: Uint8Array[] = [];
     const batch: Submission[] = [];
     let next = state;
-    const budgetEnds = performance.now() + maxBatchMs;
-    while (batch.length < maxBatch && queue.size > 0 && (batch.length === 0 || performance.now() < budgetEnds)) {
+    const windowEnds = performance.now() + commitWindowMs;
+    let sliceEnds = performance.now() + maxBatchMs;
+    while (batch.length < maxBatch && queue.size > 0) {
+      if (batch.length > 0 && performance.now() >= sliceEnds) {
+        if (performance.now() >= windowEnds || stopController.signal.aborted) break;
+        await new Promise((resolve) => setImmediate(resolve));
+        if (queue.size === 0) break;
+        sliceEnds = performance.now() + maxBatchMs;
+      }
       const submission = queue.take(1)[0]!;
       batch.push(submission);
       preVerified = submission.verified;
@@ -244,7 +264,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       const itemHash = bytesToHex(submission.itemHash);
       if (outcome.ok) {
         next = outcome.state;
-        const index = open.leafHashes.length + leaves.length;
+        const index = merkle.count + leaves.length;
         leaves.push(submission.itemHash);
         events.push(
           newEvent('ItemAccepted', {
@@ -275,7 +295,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     open.revision = result.nextExpectedRevision;
     open.position = result.position;
     state = next;
-    open.leafHashes.push(...leaves);
+    // The leaves live on only in the accumulator (open.leafHashes is what a restart recovered).
     for (const leaf of leaves) merkle.add(leaf);
     queue.settled(batch);
     const committed = performance.now();
@@ -283,7 +303,6 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     for (const outcome of outcomes) {
       if (outcome.status === 'accepted') {
         metrics?.itemsProcessed.inc(peerLabel);
-        if (outcome.txid !== undefined) open.txids.add(outcome.txid);
       } else metrics?.itemsRejected.inc(peerLabel);
       remember(outcome);
     }
@@ -302,7 +321,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     }
     const headerHex = bytesToHex(sessionHeader);
     events.push(
-      newEvent('SessionCompleted', { session, header: headerHex, itemCount: open.leafHashes.length, signatures: { [String(self)]: bytesToHex(signature) }, source: 'local' }),
+      newEvent('SessionCompleted', { session, header: headerHex, itemCount: merkle.count, signatures: { [String(self)]: bytesToHex(signature) }, source: 'local' }),
     );
     let result;
     try {
@@ -311,10 +330,10 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       throw new ConsensusFailure(`could not complete session ${session}: ${error instanceof Error ? error.message : String(error)}`);
     }
     const completedAt = now();
-    const summary: SessionSummary = { session, header: headerHex, itemCount: open.leafHashes.length, durationMs: completedAt - (deadline - options.sessionSeconds * 1000) };
+    const summary: SessionSummary = { session, header: headerHex, itemCount: merkle.count, durationMs: completedAt - (deadline - options.sessionSeconds * 1000) };
     if (metrics !== undefined) {
       metrics.sessionCount.set(session + 1);
-      if (open.leafHashes.length > 0) metrics.peerContributionSession.set({ self_id: String(self), peer_id: String(self) }, session);
+      if (merkle.count > 0) metrics.peerContributionSession.set({ self_id: String(self), peer_id: String(self) }, session);
       for (const [id, module] of options.rules.modules) {
         const started = performance.now();
         module.audit(state.modules.get(id));
