@@ -11,6 +11,8 @@ import { sessionHeader, type AcceptedItem } from '../../src/domain/sessionOutcom
 import { initialLedgerState, ledgerRules, processItem, type LedgerRules, type LedgerState } from '../../src/domain/ledger.ts';
 import { claimDeposit, depositObserved } from '../../src/domain/modules/wallet.ts';
 import { issueNote, spendNote } from '../../src/domain/modules/mint.ts';
+import { decodeConsensusItem, encodeConsensusItem, encodedTransactionOf } from '../../src/domain/consensusItem.ts';
+import { nativeSha256 } from '../../src/projections/nativeSha256.ts';
 
 const SUITE = 'domain';
 const RUNS = 5;
@@ -102,6 +104,23 @@ const suite: BenchSuite = {
     const preverified = { ...rules, verify: () => true };
     rows.push(
       await repeat(SUITE, 'ledger processItem, 1-input tx, signatures pre-verified', 'items/s', RUNS, () => processAll(preverified, state, spends), 'upper bound without signature checks'),
+    );
+    // The replay fold's path: items decoded from their bytes, the transaction's own bytes hashed (natively) for its txid.
+    const encodedItems = spends.map((tx) => encodeConsensusItem({ kind: 'transaction', tx }));
+    const replayRules = { ...rules, verify: () => true, sha256: nativeSha256 };
+    rows.push(
+      await repeat(SUITE, 'ledger processItem from item bytes (replay path), pre-verified', 'items/s', RUNS, () => {
+        let current = state;
+        const start = performance.now();
+        for (const bytes of encodedItems) {
+          const decoded = decodeConsensusItem(bytes);
+          if (!decoded.ok) throw new Error(decoded.error.message);
+          const outcome = processItem(replayRules, current, decoded.value, 0, encodedTransactionOf(bytes));
+          if (!outcome.ok) throw new Error(outcome.reason);
+          current = outcome.state;
+        }
+        return encodedItems.length / ((performance.now() - start) / 1000);
+      }, 'decode included'),
     );
     return rows;
   },
