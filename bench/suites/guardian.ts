@@ -117,7 +117,7 @@ const suite: BenchSuite = {
         row('submit-to-accepted latency p50', 'ms', report.latencyMs.p50),
         row('submit-to-accepted latency p99', 'ms', report.latencyMs.p99),
         row('double spends accepted', 'count', report.doubleSpendsAccepted, `of ${report.doubleSpendAttempts} attempts; must be 0`),
-        row('guardian process CPU during load', 'cores', guardianCores, 'of 2; main thread + signature worker'),
+        row('guardian process CPU during load', 'cores', guardianCores, 'of 2; main thread + signature workers'),
         row('fedlog load process CPU during load', 'cores', loaderCores, `of 2; --submit ${submitMode}; includes its start-up`),
         row('GET /v1/audit p50 under load', 'ms', audit.p50, `${Math.round(audit.rps)} req/s, 8 connections`),
         row('GET /v1/audit p99 under load', 'ms', audit.p99, 'goal < 20 ms'),
