@@ -42,14 +42,22 @@ export interface PersistentMap<V> {
   sortedEntries(): [string, V][];
 }
 
+// The ledger asks about one key several times in a row (has, then set; get, then delete): the
+// last key's hash is remembered. Same string object or same content, same hash.
+let lastKey: string | undefined;
+let lastHash = 0;
+
 // FNV-1a over UTF-16 code units: spreads hex keys well. Collisions only cost a linear scan.
 function hashKey(key: string): number {
+  if (key === lastKey) return lastHash;
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return hash >>> 0;
+  lastKey = key;
+  lastHash = hash >>> 0;
+  return lastHash;
 }
 
 function popcount(x: number): number {
