@@ -10,7 +10,6 @@
  * recorded items (openSession.ts), with the write model seeded from the log (the ledger
  * projection), so an item recorded before a crash is neither lost nor accepted twice.
  */
-import { setMaxListeners } from 'node:events';
 import { Subject, type Observable } from 'rxjs';
 import { AuditFailure } from '../../domain/audit.ts';
 import { encodeConsensusItem, type ConsensusItem } from '../../domain/consensusItem.ts';
@@ -175,11 +174,17 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 
   const queue = createSubmissionQueue(options.queueCapacity);
   const recent = new Map<string, TxStatus>();
-  const waiters = new Map<string, Set<(status: TxStatus) => void>>();
+  const waiters = new Map<string, Set<(status: TxStatus | undefined) => void>>();
   const sessionCompleted$ = new Subject<SessionSummary>();
   const stopController = new AbortController();
-  // Every long-poll waiter listens for the stop; thousands of them are expected, not a leak.
-  setMaxListeners(0, stopController.signal);
+  // Long-poll waiters are woken by the stop through one listener, not one each (thousands under load).
+  stopController.signal.addEventListener(
+    'abort',
+    () => {
+      for (const set of [...waiters.values()]) for (const wake of [...set]) wake(undefined);
+    },
+    { once: true },
+  );
   let shutdownAfter: number | undefined;
   let stopping = false;
   let checkpoints: Promise<void> = Promise.resolve();
@@ -442,23 +447,22 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       if (known !== undefined) return Promise.resolve(known);
       if (waitMs <= 0 || signal?.aborted) return Promise.resolve(undefined);
       return new Promise<TxStatus | undefined>((resolve) => {
+        if (stopController.signal.aborted) return resolve(undefined);
         let set = waiters.get(txid);
         if (set === undefined) waiters.set(txid, (set = new Set()));
+        // The stop wakes every waiter through `waiters` (one listener for all, see above).
         const finish = (status: TxStatus | undefined) => {
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
-          stopController.signal.removeEventListener('abort', onAbort);
           const current = waiters.get(txid);
-          current?.delete(wake);
+          current?.delete(finish);
           if (current?.size === 0) waiters.delete(txid);
           resolve(status);
         };
-        const wake = (status: TxStatus) => finish(status);
         const onAbort = () => finish(undefined);
         const timer = setTimeout(onAbort, waitMs);
-        set.add(wake);
+        set.add(finish);
         signal?.addEventListener('abort', onAbort, { once: true });
-        stopController.signal.addEventListener('abort', onAbort, { once: true });
       });
     },
     currentSession: () => open.session,

@@ -177,6 +177,24 @@ describe('the single-guardian session loop', () => {
     }
   });
 
+  it('releases every waiter at once when it stops, and answers later waits at once', async () => {
+    const base = await configuredLog(3600);
+    const gated = gatedLog(base);
+    const engine = await engineOn(gated.log, 3600);
+    gated.close();
+    const queued = await engine.observeDeposit(deposit(40));
+    expect(queued.kind).toBe('queued');
+    const key = (queued as { txid: string }).txid;
+    const started = performance.now();
+    const waits = [engine.waitForOutcome(key, 10_000), engine.waitForOutcome(key, 10_000)];
+    const stopped = engine.stop();
+    gated.release();
+    expect(await Promise.all(waits)).toEqual([undefined, undefined]);
+    await stopped;
+    expect(await engine.waitForOutcome('ab'.repeat(32), 10_000)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   it('commits at most maxBatch items per append', async () => {
     const base = await configuredLog(3600);
     const gated = gatedLog(base);
