@@ -112,6 +112,7 @@ export const federationResponse = z.object({
   peers: z.array(z.object({ id: z.number().int(), pubkey: hex, apiUrl: z.string() })),
   threshold: z.number().int(),
   consensusHash: hex,
+  modules: z.object({ wallet: z.object({ withdrawFeeMsat: z.string().regex(/^(?:0|[1-9][0-9]*)$/) }) }).optional().describe('module settings auditors need to re-run the ledger'),
 });
 
 export const txidResponse = z.object({ txid: hex });

@@ -34,7 +34,13 @@ export interface GuardianHandle {
   readonly log: EventLog;
   readonly projections: ProjectionHost;
   readonly metrics: Registry;
-  federation(): { peers: { id: number; pubkey: string; apiUrl: string }[]; threshold: number; consensusHash: string };
+  federation(): {
+    peers: { id: number; pubkey: string; apiUrl: string }[];
+    threshold: number;
+    consensusHash: string;
+    /** Module settings an auditor needs to re-run the ledger (the wallet's withdraw fee). */
+    modules?: { wallet: { withdrawFeeMsat: string } };
+  };
   submitTransaction(txHex: string): Promise<SubmitOutcome>;
   observeDeposit(d: { depositId: string; amount: bigint; recipient: string }): Promise<SubmitOutcome>;
   transactionStatus(txid: string, waitMs: number, signal?: AbortSignal): Promise<TxStatus>;
@@ -189,6 +195,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
       peers: config.federation.peers.map((p) => ({ id: p.id, pubkey: p.pubkey, apiUrl: p.apiUrl })),
       threshold: federation.threshold,
       consensusHash: federation.consensusHash,
+      modules: { wallet: { withdrawFeeMsat: federation.modules.wallet.withdrawFeeMsat } },
     }),
     submitTransaction: (txHex) => engine.submitTransaction(txHex),
     observeDeposit: (d) => engine.observeDeposit(d),

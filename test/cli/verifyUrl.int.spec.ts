@@ -75,7 +75,8 @@ describe('fedlog verify against a real guardian', () => {
     expect(report!.findings).toEqual([]);
     expect(report!.sessions.length).toBeGreaterThanOrEqual(3);
     expect(report!.sessions.reduce((sum, s) => sum + s.items, 0)).toBeGreaterThan(16);
-    expect(report!.modules.origin).toBe('default');
+    expect(report!.modules.origin).toBe('source');
+    expect(warnings.join('\n')).not.toMatch(/withdraw fee/);
     expect(warnings.join('\n')).toMatch(/keys were taken from the source/);
     const last = report!.range.to!;
     const history = (await (await fetch(`${running.apiUrl}/v1/audit/history?from=0&to=${last}`)).json()) as { sheets: unknown[] };
