@@ -14,6 +14,7 @@ import { claimDeposit, withdraw } from '../domain/modules/wallet.ts';
 import type { SchnorrBackend } from '../domain/signatureBackend.ts';
 import { fastestBackend } from '../domain/signatures/fastest.ts';
 import { buildTransaction, encodeTransaction, type Input, type Output } from '../domain/transaction.ts';
+import { seededRandom } from '../domain/seededRandom.ts';
 
 export interface LoadOptions {
   url: string;
@@ -72,17 +73,6 @@ export interface LoadReport {
 }
 
 const WITHDRAW_FEE = 1_000n;
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;

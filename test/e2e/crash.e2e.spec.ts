@@ -15,7 +15,7 @@ import { buildTransaction, encodeTransaction, txid as txidOf } from '../../src/d
 import { completedSessionCount } from '../../src/consensus/engine/openSession.ts';
 import { readSignedSessionOutcome } from '../../src/projections/signedOutcomes.ts';
 import { openEventLog } from '../../src/streams/openEventLog.ts';
-import { seededRandom } from '../streams/fixtures/seededRandom.ts';
+import { seededRandom } from '../../src/domain/seededRandom.ts';
 import { http, initGuardian, repoRoot, runGuardian, type RunningGuardian } from './spawnGuardian.ts';
 
 const CRASHES = 5;

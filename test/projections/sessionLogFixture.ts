@@ -17,6 +17,7 @@ import { fastestBackend } from '../../src/domain/signatures/fastest.ts';
 import { buildTransaction, type Input, type Output } from '../../src/domain/transaction.ts';
 import type { EventLog, EventToAppend, Position } from '../../src/streams/eventLog.ts';
 import { newEvent, streams, type FederationConfigured } from '../../src/streams/events.ts';
+import { seededRandom } from '../../src/domain/seededRandom.ts';
 
 export const GUARDIAN_SECRET = secret('guardian 0');
 
@@ -38,17 +39,6 @@ export interface SessionLogSummary {
 
 function secret(label: string): Uint8Array {
   return sha256(new TextEncoder().encode(`fedlog fixture ${label}`));
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function federationFor(keychain: Keychain): FederationConfigured {
@@ -75,7 +65,7 @@ interface Note {
 
 export async function writeSessionLog(log: EventLog, options: SessionLogOptions): Promise<SessionLogSummary> {
   const backend = fastestBackend();
-  const random = prng(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const keychain = createKeychain({ federation: new Map([[0, backend.publicKey(GUARDIAN_SECRET)]]), secretKey: GUARDIAN_SECRET, backend });
   const owners = Array.from({ length: 16 }, (_, i) => {
     const secretKey = secret(`owner ${i}`);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/streams/eventLog.ts';
 import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
-import { seededRandom } from './fixtures/seededRandom.ts';
+import { seededRandom } from '../../src/domain/seededRandom.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixture = join(here, 'fixtures', 'appendLoop.ts');

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EventLog, Position } from '../../src/streams/eventLog.ts';
 import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
 import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
-import { seededRandom } from './fixtures/seededRandom.ts';
+import { seededRandom } from '../../src/domain/seededRandom.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedlog-subscription-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -18,7 +18,7 @@ import { validateUnit, type UnitRejection } from './dag/validation.ts';
 import { decodeMessage, encodeMessage, type BroadcastMessage } from './dissemination/messages.ts';
 import { createRequests } from './dissemination/requests.ts';
 import { createExtender } from './extension/extender.ts';
-import { seededRandom } from './network/simulatedNetwork.ts';
+import { seededRandom } from '../../domain/seededRandom.ts';
 import type { Network } from './network/network.ts';
 import type { UnitSigner } from './signer.ts';
 import { combinedHash, coordKey, encodeUnit, withHash, type HashedUnit, type SignedUnit } from './unit.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../src/consensus/broadcast/network/simulatedNetwork.ts';
+import { seededRandom } from '../../../src/domain/seededRandom.ts';
 import { createSimulation, prefixConsistent } from './support/simulation.ts';
 
 describe('random crashes, restarts and partitions', () => {

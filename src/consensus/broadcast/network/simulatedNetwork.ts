@@ -1,17 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { Network } from './network.ts';
-
-/** A small seeded PRNG (mulberry32): the whole simulation replays from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../domain/seededRandom.ts';
 
 /**
  * A byzantine hook on one link: given a message `from` -> `to`, returns what actually goes on the

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createReconstruction, type ReconstructedUnit } from '../../../../src/consensus/broadcast/dag/reconstruction.ts';
 import { commonVote } from '../../../../src/consensus/broadcast/extension/election.ts';
 import { createExtender, orderDag } from '../../../../src/consensus/broadcast/extension/extender.ts';
-import { seededRandom } from '../../../../src/consensus/broadcast/network/simulatedNetwork.ts';
+import { seededRandom } from '../../../../src/domain/seededRandom.ts';
 import { decodeUnit, withHash, type HashedUnit } from '../../../../src/consensus/broadcast/unit.ts';
 import { createSimulation } from '../support/simulation.ts';
 
