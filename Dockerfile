@@ -7,8 +7,8 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-# Full install: the entrypoint runs the TypeScript sources through tsx, which is a devDependency.
-RUN npm ci --no-audit --no-fund
+# Runtime dependencies only: the entrypoint runs the TypeScript sources through tsx, a runtime dependency.
+RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
