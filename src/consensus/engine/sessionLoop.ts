@@ -407,6 +407,8 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     },
     async (error: unknown) => {
       stopping = true;
+      // A halted loop records nothing more: release every long-poll now, not at its timeout.
+      stopController.abort();
       options.logger?.error({ err: error }, 'Consensus failure: the session loop halted');
       await checkpoints;
       sessionCompleted$.error(error);
