@@ -14,6 +14,8 @@ export interface ArmedWait {
 
 export function armWait<T>(events$: Observable<T>, wanted: (event: T) => boolean): ArmedWait {
   let fired = false;
+  // The source completed (the guardian stopped): nothing more can come, so nobody waits for it.
+  let ended = false;
   let wake: (() => void) | undefined;
   const subscription = events$.subscribe({
     next(event) {
@@ -26,11 +28,15 @@ export function armWait<T>(events$: Observable<T>, wanted: (event: T) => boolean
       fired = true;
       wake?.();
     },
+    complete() {
+      ended = true;
+      wake?.();
+    },
   });
   return {
     wait(ms, signal) {
       if (fired) return Promise.resolve(true);
-      if (ms <= 0 || signal.aborted) return Promise.resolve(false);
+      if (ended || ms <= 0 || signal.aborted) return Promise.resolve(false);
       return new Promise<boolean>((resolve) => {
         const finish = () => {
           clearTimeout(timer);
