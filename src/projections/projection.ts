@@ -21,6 +21,11 @@ export interface Projection<S> {
   toSnapshot(state: S): JsonValue;
   /** Inverse of toSnapshot; throws on malformed JSON (the caller then ignores that snapshot). */
   fromSnapshot(json: JsonValue): S;
+  /**
+   * Optional shortcut for `stateHash(toSnapshot(state))`, same result without building the snapshot
+   * objects (replay hashes every rebuilt state; large maps cost more to build than to hash).
+   */
+  stateHash?(state: S): string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -151,5 +156,10 @@ function sortKeys(this: unknown, _key: string, value: unknown): unknown {
 
 /** The hash of a projection's state, through its snapshot form. */
 export function projectionStateHash<S>(projection: Projection<S>, state: S): string {
-  return stateHash(projection.toSnapshot(state));
+  return projection.stateHash === undefined ? stateHash(projection.toSnapshot(state)) : projection.stateHash(state);
+}
+
+/** sha256 hex of canonical JSON text already built (what `stateHash` hashes). */
+export function canonicalTextHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }

@@ -7,7 +7,7 @@ import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from 
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import { nativeSessionHeader, nativeSha256 } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
-import { stateHash, type AnyProjection, type JsonValue } from './projection.ts';
+import { projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
 
 /**
@@ -181,7 +181,7 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
       problems.push({ ...where, detail: 'stored state does not match its own state hash', stored: snapshot.stateHash, computed: snapshot.ownHash });
       return;
     }
-    const computed = stateHash(entry.projection.toSnapshot(entry.state) as JsonValue);
+    const computed = projectionStateHash(entry.projection, entry.state);
     if (computed !== snapshot.stateHash) problems.push({ ...where, detail: 'stored state hash differs from the rebuilt state', stored: snapshot.stateHash, computed });
   };
 
@@ -304,7 +304,7 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
       name: e.projection.name,
       version: e.projection.version,
       position: e.position.toString(),
-      stateHash: e.failed ? '' : stateHash(e.projection.toSnapshot(e.state) as JsonValue),
+      stateHash: e.failed ? '' : projectionStateHash(e.projection, e.state),
     })),
     durationMs: performance.now() - started,
   };

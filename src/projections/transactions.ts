@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { emptyPersistentMap, persistentMapOf, type PersistentMap } from '../domain/persistentMap.ts';
 import { isEvent } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
-import type { JsonValue, Projection } from './projection.ts';
+import { canonicalTextHash, stateHash, type JsonValue, type Projection } from './projection.ts';
 
 /**
  * `transactions`: txid -> where it was accepted, or why it was last rejected.
@@ -62,6 +62,16 @@ export const transactionsProjection: Projection<TransactionsState> = {
     rejected: rejectedJson(state.rejected),
     rejectedOlder: rejectedJson(state.rejectedOlder),
   }),
+  stateHash(state) {
+    // The canonical text of toSnapshot(state), written directly: the accepted map holds one entry per
+    // transaction ever accepted, and building its snapshot object costs several times hashing it.
+    const accepted = mapText(state.accepted, acceptedText);
+    const rejected = mapText(state.rejected, rejectedText);
+    const rejectedOlder = mapText(state.rejectedOlder, rejectedText);
+    if (accepted === undefined || rejected === undefined || rejectedOlder === undefined) return stateHash(transactionsProjection.toSnapshot(state));
+    // Top-level keys in code-unit order, as canonical JSON sorts them.
+    return canonicalTextHash(`{"accepted":${accepted},"rejected":${rejected},"rejectedOlder":${rejectedOlder}}`);
+  },
   fromSnapshot(json) {
     const parsed = snapshotSchema.parse(json);
     const rejected = (r: Record<string, [number, string]>) => persistentMapOf(Object.entries(r).map(([txid, [session, reason]]) => [txid, { session, reason }] as const));
@@ -72,6 +82,33 @@ export const transactionsProjection: Projection<TransactionsState> = {
     };
   },
 };
+
+/** A map's canonical JSON object text (keys in code-unit order, as sortedEntries gives them); undefined if a value holds a number JSON cannot carry. */
+function mapText<V>(map: PersistentMap<V>, valueText: (value: V) => string | undefined): string | undefined {
+  const members: string[] = [];
+  for (const [key, value] of map.sortedEntries()) {
+    const text = valueText(value);
+    if (text === undefined) return undefined;
+    members.push(`${JSON.stringify(key)}:${text}`);
+  }
+  return `{${members.join(',')}}`;
+}
+
+const acceptedText = (a: AcceptedTx) => {
+  const session = numberText(a.session);
+  const index = numberText(a.index);
+  return session === undefined || index === undefined ? undefined : `[${session},${index}]`;
+};
+
+const rejectedText = (r: RejectedTx) => {
+  const session = numberText(r.session);
+  return session === undefined ? undefined : `[${session},${JSON.stringify(r.reason)}]`;
+};
+
+/** JSON.stringify's text for a finite number; undefined for NaN and infinities, which canonical JSON refuses (the slow path then throws as before). */
+function numberText(n: number): string | undefined {
+  return Number.isFinite(n) ? JSON.stringify(n) : undefined;
+}
 
 function rejectedJson(map: PersistentMap<RejectedTx>): JsonValue {
   return Object.fromEntries(map.sortedEntries().map(([txid, r]) => [txid, [r.session, r.reason]]));

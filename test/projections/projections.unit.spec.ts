@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { canonicalJson } from '../../src/domain/canonicalJson.ts';
 import { createHash } from 'node:crypto';
-import { fastCanonicalJson, sharedSnapshotPart, stateHash, type JsonValue } from '../../src/projections/projection.ts';
+import { fastCanonicalJson, projectionStateHash, sharedSnapshotPart, stateHash, type JsonValue } from '../../src/projections/projection.ts';
 import { snapshotEventId } from '../../src/projections/checkpointStore.ts';
 import { lookupTransaction, REJECTED_GENERATION, transactionsProjection, type TransactionsState } from '../../src/projections/transactions.ts';
 import { pendingItems, pendingItemsProjection } from '../../src/projections/pendingItems.ts';
@@ -43,6 +43,22 @@ describe('transactions', () => {
     expect(lookupTransaction(state, txid(1))).toEqual({ status: 'accepted', session: 1, index: 0 });
     expect(lookupTransaction(state, txid(2))).toEqual({ status: 'rejected', session: 1, reason: 'nope' });
     expect(lookupTransaction(state, txid(3))).toEqual({ status: 'unknown' });
+  });
+
+  it('hashes its state directly to the same hash as its snapshot', () => {
+    const state = fold([
+      rejected(0, txid(1), 'input 0: deposit not confirmed'),
+      accepted(1, 0, txid(1)),
+      accepted(1, 7, txid(9)),
+      rejected(1, txid(2), 'quote " backslash \\ and \u2028 é'),
+      accepted(2, 3, txid(4)),
+      rejected(3, txid(5)),
+    ]);
+    expect(state.accepted.size).toBe(3);
+    expect(state.rejected.size).toBe(2);
+    expect(transactionsProjection.stateHash!(state)).toBe(stateHash(transactionsProjection.toSnapshot(state)));
+    expect(transactionsProjection.stateHash!(transactionsProjection.initial)).toBe(stateHash(transactionsProjection.toSnapshot(transactionsProjection.initial)));
+    expect(projectionStateHash(transactionsProjection, state)).toBe(stateHash(transactionsProjection.toSnapshot(state)));
   });
 
   it('remembers at least the newest REJECTED_GENERATION rejections and no more than twice that', () => {
