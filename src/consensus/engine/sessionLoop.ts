@@ -215,7 +215,16 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     const checks = collected;
     collected = [];
     if (!dry.ok) return { kind: 'invalid', reason: dry.reason, ...(txid === undefined ? {} : { txid }) };
-    const results = await checker.verify(checks);
+    let results: boolean[];
+    try {
+      results = await checker.verify(checks);
+    } catch (error) {
+      // The guardian closes its verifier when it stops: a submission caught mid-check gets the stopping answer, not a 500.
+      if (stopping) return { kind: 'queueFull', retryAfterSeconds: 5 };
+      throw error;
+    }
+    // Stopped while verifying: nothing will take the item any more, so do not claim it is queued.
+    if (stopping) return { kind: 'queueFull', retryAfterSeconds: 5 };
     const bad = results.indexOf(false);
     if (bad >= 0) return { kind: 'invalid', reason: `input ${bad}: invalid signature`, ...(txid === undefined ? {} : { txid }) };
     // The state may have moved while verifying: answer duplicates consistently.
