@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
+import { ProjectionHostStoppedError } from '../projections/projectionHost.ts';
+import { EventLogClosedError } from '../streams/errors.ts';
 
 /**
  * Every failure the API reports is `{ error, reason }` with a 4xx/5xx status. Handlers throw
@@ -49,6 +51,8 @@ export function errorHandler(onUnexpected: (error: unknown) => void): ErrorReque
     let failure: ApiError;
     const { type, status } = (typeof error === 'object' && error !== null ? error : {}) as { type?: unknown; status?: unknown };
     if (error instanceof ApiError) failure = error;
+    // The guardian stopped (its log closed) while the server still answers: nothing failed, it is going away.
+    else if (error instanceof EventLogClosedError || error instanceof ProjectionHostStoppedError) failure = new ApiError(503, 'stopping', 'the guardian is stopping; retry later', { 'Retry-After': '5' });
     else if (typeof type === 'string' && type in bodyParserErrors) {
       const known = bodyParserErrors[type]!;
       failure = new ApiError(known.status, known.code, (error as Error).message);
