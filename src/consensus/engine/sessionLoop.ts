@@ -120,6 +120,8 @@ export class ConsensusFailure extends Error {
 // (it follows the log within milliseconds); more would only be heap every major GC has to mark.
 const RECENT_OUTCOMES = 20_000;
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** header(i) = u64_big_endian(i) || merkle root (DESIGN.md), from a root accumulated during the session. */
 function sessionHeaderOf(session: number, root: Uint8Array): Uint8Array {
   const out = new Uint8Array(40);
@@ -384,7 +386,8 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 
   const waitUntilWork = async () => {
     const wait = new AbortController();
-    const timer = setTimeout(() => wait.abort(), Math.max(0, deadline - now()));
+    // setTimeout overflows past 2^31-1 ms (firing at once, every turn); the loop re-checks the deadline anyway.
+    const timer = setTimeout(() => wait.abort(), Math.min(MAX_TIMER_MS, Math.max(0, deadline - now())));
     const onStop = () => wait.abort();
     stopController.signal.addEventListener('abort', onStop, { once: true });
     try {
