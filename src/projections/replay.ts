@@ -366,13 +366,20 @@ export async function estimateEventCount(log: EventLog, projections: readonly An
  */
 function acceptedItemLeaf(encodedItem: Uint8Array, peer: number): Uint8Array {
   // PeerId is u16: BigSize is one byte below 0xfd, else 0xfd and two bytes big-endian.
-  const peerBytes = peer < 0xfd ? 1 : 3;
-  const preimage = new Uint8Array(encodedItem.length + peerBytes);
-  preimage.set(encodedItem, 0);
-  if (peerBytes === 1) preimage[encodedItem.length] = peer;
-  else preimage.set([0xfd, peer >> 8, peer & 0xff], encodedItem.length);
-  return nativeSha256(preimage);
+  const length = encodedItem.length + (peer < 0xfd ? 1 : 3);
+  // One reused buffer for the preimage (hashed at once, never kept): no allocation per item.
+  if (leafPreimage.length < length) leafPreimage = new Uint8Array(Math.max(length, 2 * leafPreimage.length));
+  leafPreimage.set(encodedItem, 0);
+  if (peer < 0xfd) leafPreimage[encodedItem.length] = peer;
+  else {
+    leafPreimage[encodedItem.length] = 0xfd;
+    leafPreimage[encodedItem.length + 1] = peer >> 8;
+    leafPreimage[encodedItem.length + 2] = peer & 0xff;
+  }
+  return nativeSha256(leafPreimage.subarray(0, length));
 }
+
+let leafPreimage = new Uint8Array(1024);
 
 /** The newest SnapshotTaken of `projection` that `matches`, read newest first one at a time (snapshots are large). */
 async function findSnapshot(log: EventLog, projection: string, matches: (snapshot: SnapshotTaken) => boolean): Promise<SnapshotTaken | undefined> {
