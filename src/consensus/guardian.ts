@@ -117,7 +117,18 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
   const logger = options.logger ?? pino({ name: `guardian-${config.peer}` });
   const location = options.log ?? logLocation(config);
   if (location.kind === 'sqlite') mkdirSync(config.dataDir, { recursive: true });
-  const log = await openEventLog(location, { guardian: config.peer });
+  const opened = await openEventLog(location, { guardian: config.peer });
+  // The newest position this guardian appended: the projections' lag is measured against it, so a
+  // projection host that stopped following (a failed projection) shows as lagging, not as current.
+  let appendedHead: Position = START;
+  const log: EventLog = {
+    ...opened,
+    async append(stream, events, appendOptions) {
+      const result = await opened.append(stream, events, appendOptions);
+      if (result.position > appendedHead) appendedHead = result.position;
+      return result;
+    },
+  };
   const closers: (() => Promise<void>)[] = [() => log.close()];
   const closeAll = async () => {
     for (const close of closers.reverse().splice(0)) await close().catch((error: unknown) => logger.warn({ err: error }, 'while closing'));
@@ -135,7 +146,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
     const workers = options.signatureWorkers ?? availableParallelism();
     checker = workers > 0 ? batchingSignatureChecker(createBatchVerifier({ workers, backend })) : inlineSignatureChecker(backend);
     closers.push(() => checker.close());
-    projections = await startProjections(log, { retention: config.checkpointRetention, onSnapshotSkipped: (name, skip) => logger.warn({ projection: name, skip }, 'checkpoint ignored') });
+    projections = await startProjections(log, { retention: config.checkpointRetention, head: () => appendedHead, onSnapshotSkipped: (name, skip) => logger.warn({ projection: name, skip }, 'checkpoint ignored') });
     closers.push(() => projections.stop());
     const rules = ledgerRules({ peerCount: federation.peers.length, modules: createModules(modulesConfigFromJson(federation.modules)), verify: backend.verify });
     engine = await startEngine({
