@@ -16,7 +16,7 @@ import { encodeConsensusItem, type ConsensusItem } from '../../domain/consensusI
 import { bytesToHex, equalBytes, hexToBytes } from '../../domain/hashing.ts';
 import type { Keychain } from '../../domain/keychain.ts';
 import { isTxidAccepted, processItem, type LedgerRules, type LedgerState } from '../../domain/ledger.ts';
-import { depositObserved } from '../../domain/modules/wallet.ts';
+import { depositObserved, WALLET_INSTANCE, type WalletState } from '../../domain/modules/wallet.ts';
 import { acceptedItemHashOfEncoded } from '../../domain/sessionOutcome.ts';
 import type { SignatureCheck } from '../../domain/signatureBackend.ts';
 import { decodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded } from '../../domain/transaction.ts';
@@ -448,7 +448,12 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       if (d.amount <= 0n || d.amount > 0xffff_ffff_ffff_ffffn) return { kind: 'invalid', reason: 'amount must be a positive u64 (msat)' };
       const item = depositObserved({ depositId: hexToBytes(d.depositId), amount: d.amount, recipient: hexToBytes(d.recipient) });
       const encoded = encodeConsensusItem(item);
-      return enqueue(item, encoded, bytesToHex(acceptedItemHashOfEncoded(encoded, self)), undefined);
+      const key = bytesToHex(acceptedItemHashOfEncoded(encoded, self));
+      // A deposit feeder retries after a timeout: the identical deposit, already confirmed, is an
+      // idempotent success; a different amount or recipient under the same id stays a rejection.
+      const confirmed = (state.modules.get(WALLET_INSTANCE) as WalletState | undefined)?.deposits.get(d.depositId);
+      if (confirmed !== undefined && confirmed.amount === d.amount && bytesToHex(confirmed.recipient) === d.recipient) return { kind: 'alreadyAccepted', txid: key };
+      return enqueue(item, encoded, key, undefined);
     },
     knownStatus(txid) {
       const known = recent.get(txid);

@@ -67,7 +67,9 @@ describe('the single-guardian session loop', () => {
     const second = await engineOn(log, 1.5);
     expect(second.currentSession()).toBe(0);
     expect(await second.submitTransaction(claim.hex)).toEqual({ kind: 'alreadyAccepted', txid: claim.txid });
-    expect((await second.observeDeposit(deposit(7))).kind).toBe('invalid');
+    // The identical deposit is an idempotent retry; the same id with another amount is refused.
+    expect((await second.observeDeposit(deposit(7))).kind).toBe('alreadyAccepted');
+    expect(await second.observeDeposit(deposit(7, 20_000n))).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/already confirmed/) });
     const spend = spendTx(claim.txid, 0, 5_000n);
     const completed = firstValueFrom(second.sessionCompleted$);
     await second.submitTransaction(spend.hex);
