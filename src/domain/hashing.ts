@@ -34,8 +34,16 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 const EMPTY_ROOT = new Uint8Array(32);
 
-/** 32 zero bytes for no leaves; else pair up (duplicating the last node of an odd level) until one node. */
-export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
+/** sha256(left || right): one inner node of the merkle tree. */
+export type HashPair = (left: Uint8Array, right: Uint8Array) => Uint8Array;
+
+const portableHashPair: HashPair = (left, right) => sha256Concat(left, right);
+
+/**
+ * 32 zero bytes for no leaves; else pair up (duplicating the last node of an odd level) until one node.
+ * `hashPair` lets a caller with a platform hash (replay, the engine) reuse this tree; it must be sha256(left || right).
+ */
+export function merkleRoot(leaves: readonly Uint8Array[], hashPair: HashPair = portableHashPair): Uint8Array {
   if (leaves.length === 0) return EMPTY_ROOT.slice();
   let level: Uint8Array[] = [...leaves];
   while (level.length > 1) {
@@ -43,7 +51,7 @@ export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
     for (let i = 0; i < level.length; i += 2) {
       const left = level[i]!;
       const right = level[i + 1] ?? left;
-      next.push(sha256Concat(left, right));
+      next.push(hashPair(left, right));
     }
     level = next;
   }
@@ -61,10 +69,10 @@ export function u64BigEndian(value: number | bigint): Uint8Array {
  * header(i) = u64_be(i) || merkle_root(leaf hashes). `leafHashes` are sha256(enc(AcceptedItem_k));
  * see `sessionHeader` in sessionOutcome.ts to build it from the items themselves.
  */
-export function header(session: number | bigint, leafHashes: readonly Uint8Array[]): Uint8Array {
+export function header(session: number | bigint, leafHashes: readonly Uint8Array[], hashPair: HashPair = portableHashPair): Uint8Array {
   const out = new Uint8Array(40);
   out.set(u64BigEndian(session), 0);
-  out.set(merkleRoot(leafHashes), 8);
+  out.set(merkleRoot(leafHashes, hashPair), 8);
   return out;
 }
 

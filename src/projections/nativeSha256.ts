@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { u64BigEndian } from '../domain/hashing.ts';
+import { header, type HashPair } from '../domain/hashing.ts';
 
 /**
  * sha256 through Node's one-shot native hash, for replay's hot paths: txids of every accepted
@@ -14,22 +14,14 @@ export function nativeSha256(data: Uint8Array): Uint8Array {
 
 const pair = new Uint8Array(64);
 
-/** header(i) = u64_be(i) || merkle_root(leaves), as the domain's `header`. */
+/** sha256(left || right) natively for the domain's `merkleRoot` / `header`; merkle nodes are always 32 bytes. */
+export const nativeHashPair: HashPair = (left, right) => {
+  pair.set(left, 0);
+  pair.set(right, 32);
+  return nativeSha256(pair);
+};
+
+/** header(i) = u64_be(i) || merkle_root(leaves): the domain's tree with native hashing. */
 export function nativeSessionHeader(session: number, leaves: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(40);
-  out.set(u64BigEndian(session), 0);
-  if (leaves.length === 0) return out;
-  let level: Uint8Array[] = leaves.slice();
-  while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      // An odd level pairs its last node with itself.
-      pair.set(level[i]!, 0);
-      pair.set(level[i + 1] ?? level[i]!, 32);
-      next.push(nativeSha256(pair));
-    }
-    level = next;
-  }
-  out.set(level[0]!, 8);
-  return out;
+  return header(session, leaves, nativeHashPair);
 }

@@ -4,7 +4,7 @@
  * tens of thousands of leaves, and hashing them in one go held the event loop (and every API
  * request) for tens of milliseconds at each session boundary. Same root as domain `merkleRoot`.
  */
-import { createHash } from 'node:crypto';
+import { nativeHashPair } from '../../projections/nativeSha256.ts';
 
 export interface MerkleAccumulator {
   readonly count: number;
@@ -14,7 +14,7 @@ export interface MerkleAccumulator {
 }
 
 // Native sha256: this runs once per accepted item on the thread that serves the API.
-const hashPair = (left: Uint8Array, right: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(left).update(right).digest());
+const hashPair = nativeHashPair;
 
 export function createMerkleAccumulator(leaves: readonly Uint8Array[] = []): MerkleAccumulator {
   // pending[level]: a completed node still waiting for its right sibling (a binary counter of subtrees).
