@@ -10,7 +10,7 @@ import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
 import type { EventLog, Position, RecordedEvent } from '../../src/streams/eventLog.ts';
 import { newEvent, streams } from '../../src/streams/events.ts';
-import { writeSessionLog } from './sessionLogFixture.ts';
+import { writeSessionLog, checkpointEachSession } from './sessionLogFixture.ts';
 
 
 function memoryLog(): EventLog {
@@ -55,10 +55,7 @@ describe('projection host', () => {
       sessions: 4,
       itemsPerSession: 10,
       seed: 3,
-      afterSession: async (session, position) => {
-        await writer.waitFor(position);
-        await writer.checkpoint(session);
-      },
+      afterSession: checkpointEachSession(writer),
     });
     // More events after the last checkpoint, so the resumed host must catch up.
     await log.append(streams.session(4), [newEvent('ItemRejected', { session: 4, peer: 0, itemHash: 'ab'.repeat(32), txid: 'cd'.repeat(32), reason: 'test' })]);
@@ -104,10 +101,7 @@ describe('projection host', () => {
       sessions: 3,
       itemsPerSession: 4,
       seed: 9,
-      afterSession: async (session, position) => {
-        await writer.waitFor(position);
-        await writer.checkpoint(session);
-      },
+      afterSession: checkpointEachSession(writer),
     });
     await writer.stop();
     // Spoil the two newest (a stored hash that does not match): with retention 2 the good third-newest must not be used.

@@ -16,7 +16,7 @@ import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
 import type { EventLog } from '../../src/streams/eventLog.ts';
 import { newEvent, streams } from '../../src/streams/events.ts';
-import { writeSessionLog, type SessionLogSummary } from './sessionLogFixture.ts';
+import { writeSessionLog, type SessionLogSummary, checkpointEachSession } from './sessionLogFixture.ts';
 
 function memoryLog(): EventLog {
   let tick = 0;
@@ -31,10 +31,7 @@ async function checkpointedLog(sessions = 4): Promise<{ log: EventLog; fixture: 
     sessions,
     itemsPerSession: 10,
     seed: 11,
-    afterSession: async (session, position) => {
-      await host.waitFor(position);
-      await host.checkpoint(session);
-    },
+    afterSession: checkpointEachSession(host),
   });
   await host.stop();
   return { log, fixture };

@@ -8,7 +8,7 @@ import { replay } from '../../src/projections/replay.ts';
 import { standardProjections } from '../../src/projections/standardProjections.ts';
 import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
-import { writeSessionLog } from './sessionLogFixture.ts';
+import { writeSessionLog, checkpointEachSession } from './sessionLogFixture.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -28,10 +28,7 @@ describe('projections over a SQLite log across a restart', () => {
       sessions: 3,
       itemsPerSession: 8,
       seed: 21,
-      afterSession: async (session, position) => {
-        await host.waitFor(position);
-        await host.checkpoint(session);
-      },
+      afterSession: checkpointEachSession(host),
     });
     const before = new Map(standardProjections().map((p) => [p.name, projectionStateHash(p, host.state(p))]));
     await host.stop();

@@ -18,6 +18,7 @@ import { buildTransaction, type Input, type Output } from '../../src/domain/tran
 import type { EventLog, EventToAppend, Position } from '../../src/streams/eventLog.ts';
 import { newEvent, streams, type FederationConfigured } from '../../src/streams/events.ts';
 import { seededRandom } from '../../src/domain/seededRandom.ts';
+import type { ProjectionHost } from '../../src/projections/projectionHost.ts';
 
 export const GUARDIAN_SECRET = secret('guardian 0');
 
@@ -27,6 +28,14 @@ export interface SessionLogOptions {
   seed?: number;
   /** Called after each SessionCompleted is appended (e.g. to take checkpoints). */
   afterSession?: (session: number, position: Position) => Promise<void>;
+}
+
+/** An `afterSession` that checkpoints `host` once it has processed each session's completion. */
+export function checkpointEachSession(host: Pick<ProjectionHost, 'waitFor' | 'checkpoint'>): NonNullable<SessionLogOptions['afterSession']> {
+  return async (session, position) => {
+    await host.waitFor(position);
+    await host.checkpoint(session);
+  };
 }
 
 export interface SessionLogSummary {
