@@ -17,6 +17,13 @@ export interface Projection<S> {
   readonly initial: S;
   /** Pure: never mutates `state`. Events come from the schema-checked log; unknown types are ignored. */
   evolve(state: S, event: RecordedEvent): S;
+  /**
+   * Optional: the fold of `events` (ascending positions) over `state`, equal to calling `evolve` for
+   * each in turn. The states between two events are never observed, so an implementation may update
+   * in place what it created within this call (transient structures); `state` itself and the result
+   * stay immutable. Replay and the projection host call it with whole pages of events.
+   */
+  evolveBatch?(state: S, events: readonly RecordedEvent[]): S;
   /** Deterministic: equal states give equal JSON, whatever path (events or snapshots) built them. */
   toSnapshot(state: S): JsonValue;
   /** Inverse of toSnapshot; throws on malformed JSON (the caller then ignores that snapshot). */
@@ -152,6 +159,14 @@ function sortKeys(this: unknown, _key: string, value: unknown): unknown {
   const sorted = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(record).sort()) sorted[key] = record[key];
   return sorted;
+}
+
+/** `evolveBatch` when the projection has one, else `evolve` over each event. */
+export function evolveAll<S>(projection: Projection<S>, state: S, events: readonly RecordedEvent[]): S {
+  if (projection.evolveBatch !== undefined) return projection.evolveBatch(state, events);
+  let next = state;
+  for (const event of events) next = projection.evolve(next, event);
+  return next;
 }
 
 /** The hash of a projection's state, through its snapshot form. */
