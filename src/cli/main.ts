@@ -107,7 +107,8 @@ program
   .requiredOption('--data <dir>', "a guardian's data directory (with config.json or log.sqlite)")
   .option('--from-checkpoint', 'start from the newest checkpoint instead of position 0')
   .option('--json', 'print the report as JSON')
-  .action(async (options: { data: string; fromCheckpoint?: boolean; json?: boolean }) => {
+  .option('--single-thread', 'fold every projection on one thread (default: the ledger fold runs on a worker thread in parallel)')
+  .action(async (options: { data: string; fromCheckpoint?: boolean; json?: boolean; singleThread?: boolean }) => {
     const ok = await runReplay(options);
     if (!ok) process.exitCode = 1;
   });

@@ -18,6 +18,8 @@ export interface ReplayCommandOptions {
   /** true: the newest session every projection has a checkpoint of; a number: that session. */
   fromCheckpoint?: boolean | number;
   json?: boolean;
+  /** Fold everything on this thread (default: the ledger fold on a worker thread, for any log but a memory one). */
+  singleThread?: boolean;
   /** Where the human report goes (default stdout). */
   print?: (line: string) => void;
 }
@@ -63,6 +65,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<boolean>
     if (showBar) bar.start(total, 0, { rate: 0 });
     report = await replay(log, {
       ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
+      ...(options.singleThread === true ? {} : { parallel: { location, guardian } }),
       onProgress: (p) => {
         if (!showBar) return;
         if (p.total !== undefined && p.total > total) bar.setTotal(p.total);

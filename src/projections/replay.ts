@@ -2,12 +2,14 @@ import { bytesToHex, hexToBytes, signedDigest } from '../domain/hashing.ts';
 import { federationTag, threshold } from '../domain/federation.ts';
 import { createBatchVerifier, type BatchVerifier } from '../domain/signatures/batchVerifier.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
+import { Worker } from 'node:worker_threads';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
+import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import { nativeSessionHeader, nativeSha256 } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
-import { projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
+import { evolveAll, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
 
 /**
@@ -39,7 +41,20 @@ export interface ReplayOptions {
   /** Verifies the session signatures (default: a worker-thread batch verifier over the fastest backend, closed afterwards). */
   batchVerifier?: BatchVerifier;
   signal?: AbortSignal;
+  /**
+   * Where `log` is stored, so that a worker thread can open it too: the `ledger` and `audit` folds
+   * (most of the work) then run there, in parallel with the other projections and the session
+   * checks. Only with the standard projections; not for an in-memory log.
+   */
+  parallel?: { location: EventLogLocation; guardian: number };
+  /** Internal (a worker's share): skip the header and signature checks. */
+  verifySessions?: boolean;
+  /** Internal: projections another share replays; their snapshots are not this share's to count. */
+  elsewhere?: readonly string[];
 }
+
+/** The projections a parallel replay folds on its worker thread: the ledger fold, shared by both. */
+const WORKER_SHARE = ['ledger', 'audit'];
 
 export type ReplayProblem =
   | { kind: 'header'; session: number; detail: string; stored?: string; computed?: string }
@@ -70,6 +85,8 @@ export interface ReplayReport {
 }
 
 const WORKERS_FROM = 512;
+/** Events folded per evolveAll call. */
+const BATCH = 1024;
 
 interface Entry {
   projection: AnyProjection;
@@ -111,8 +128,15 @@ interface PendingSignatures {
 }
 
 export async function replay(log: EventLog, options: ReplayOptions = {}): Promise<ReplayReport> {
+  if (options.parallel !== undefined && options.projections === undefined && options.parallel.location.kind !== 'memory') return parallelReplay(log, options, options.parallel);
+  return replayHere(log, options);
+}
+
+async function replayHere(log: EventLog, options: ReplayOptions): Promise<ReplayReport> {
   const started = performance.now();
   const projections = options.projections ?? standardProjections();
+  const verifySessions = options.verifySessions ?? true;
+  const elsewhere = new Set(options.elsewhere ?? []);
   const problems: ReplayProblem[] = [];
   const progressEvery = options.progressEvery ?? 10_000;
 
@@ -197,7 +221,7 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
 
   /** A SnapshotTaken outside the checkpoint streams scanned above (unusual): comparable only if the state has not changed since. */
   const checkUnscanned = (event: Position, data: SnapshotTaken) => {
-    if (scanned.has(event)) return;
+    if (scanned.has(event) || elsewhere.has(data.projection)) return;
     const entry = byName.get(data.projection);
     const at = BigInt(data.position);
     if (!comparable(entry, data) || entry.changedAt > at) {
@@ -254,19 +278,43 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
 
   let events = 0;
   let last = from;
+  // Events are folded a page at a time (evolveAll: one evolveBatch call per projection), cut
+  // wherever a stored snapshot must be compared, so each comparison still sees the state at its
+  // position. A fresh array per page: projections may remember the array they were given.
+  let batch: RecordedEvent[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    applyBatch(entries, batch, problems);
+    batch = [];
+  };
+  let nextSnapshotAt = nextPendingAt(entries);
   for await (const event of log.readAll(from)) {
     events++;
     last = event.position;
-    for (const entry of entries) if (entry.next < entry.pending.length) compareBefore(entry, event.position);
-    apply(entries, event, problems);
-    if (isEvent(event, 'SnapshotTaken')) checkUnscanned(event.position, event.data);
-    if (isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, acceptedItemBytes(event), event.data.peer);
+    if (nextSnapshotAt !== undefined && event.position > nextSnapshotAt) {
+      flush();
+      for (const entry of entries) if (entry.next < entry.pending.length) compareBefore(entry, event.position);
+      nextSnapshotAt = nextPendingAt(entries);
+    }
+    if (isEvent(event, 'SnapshotTaken')) {
+      // Rare (one per projection per checkpoint), and an unscanned one is compared with the state right here.
+      flush();
+      apply(entries, event, problems);
+      checkUnscanned(event.position, event.data);
+    } else {
+      batch.push(event);
+      if (batch.length >= BATCH) flush();
+    }
+    if (!verifySessions) {
+      // A worker's share: the main share checks the sessions.
+    } else if (isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, acceptedItemBytes(event), event.data.peer);
     else if (isEvent(event, 'SessionCompleted')) onCompleted(event.data);
     if (events % progressEvery === 0) {
       options.onProgress?.({ events, ...(total === undefined ? {} : { total }), position: last });
       options.signal?.throwIfAborted();
     }
   }
+  flush();
   options.onProgress?.({ events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: last });
   // Snapshots of the final states (or of positions past the end of the log).
   for (const entry of entries) compareBefore(entry, undefined);
@@ -311,6 +359,95 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
   return report;
 }
 
+/** What a worker thread is given: everything is plain data (structured clone). */
+export interface ReplayShareRequest {
+  location: EventLogLocation;
+  guardian: number;
+  projections: string[];
+  elsewhere: string[];
+  fromCheckpoint?: number;
+}
+
+/** A worker's share of a parallel replay: its projections only, no session checks. */
+export async function replayShare(request: ReplayShareRequest): Promise<ReplayReport> {
+  const log = await openEventLog(request.location, { guardian: request.guardian });
+  try {
+    return await replayHere(log, {
+      projections: standardProjections().filter((p) => request.projections.includes(p.name)),
+      verifySessions: false,
+      elsewhere: request.elsewhere,
+      ...(request.fromCheckpoint === undefined ? {} : { fromCheckpoint: request.fromCheckpoint }),
+    });
+  } finally {
+    await log.close();
+  }
+}
+
+/**
+ * Replay on two threads: a worker folds the ledger (for `ledger` and `audit`) while this thread
+ * reads the log once more for the other projections, the session headers and signatures, and the
+ * progress. Both read the same log, which is append-only: a worker that started later may see
+ * more events, so its projections can end further on; their positions are in the report.
+ */
+async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: { location: EventLogLocation; guardian: number }): Promise<ReplayReport> {
+  const started = performance.now();
+  const all = standardProjections();
+  const workerNames = all.filter((p) => WORKER_SHARE.includes(p.name)).map((p) => p.name);
+  const mainProjections = all.filter((p) => !WORKER_SHARE.includes(p.name));
+  const request: ReplayShareRequest = {
+    location: parallel.location,
+    guardian: parallel.guardian,
+    projections: workerNames,
+    elsewhere: mainProjections.map((p) => p.name),
+    ...(options.fromCheckpoint === undefined ? {} : { fromCheckpoint: options.fromCheckpoint }),
+  };
+  const worker = new Worker(new URL('./replayWorker.mjs', import.meta.url), { workerData: request });
+  const onAbort = () => void worker.terminate();
+  options.signal?.addEventListener('abort', onAbort);
+  const fromWorker = new Promise<ReplayReport>((resolve, reject) => {
+    worker.once('message', (message: { ok: true; report: ReplayReport } | { ok: false; message: string }) => {
+      if (message.ok) resolve(message.report);
+      else reject(new Error(message.message));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the replay worker stopped (exit code ${code})`)));
+  });
+  // Observed at once, so a worker failure while this thread is busy is not an unhandled rejection.
+  fromWorker.catch(() => undefined);
+  try {
+    const here = await replayHere(log, { ...options, projections: mainProjections, elsewhere: workerNames });
+    let there: ReplayReport;
+    try {
+      there = await fromWorker;
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      const detail = `replay worker failed: ${error instanceof Error ? error.message : String(error)}`;
+      here.problems.push(...workerNames.map((name) => ({ kind: 'projection' as const, projection: name, position: here.from.toString(), detail })));
+      return { ...here, ok: false, durationMs: performance.now() - started };
+    }
+    const problems = [...here.problems, ...there.problems];
+    const count = (kind: ReplayProblem['kind']) => problems.filter((p) => p.kind === kind).length;
+    const byName = new Map([...here.projections, ...there.projections].map((p) => [p.name, p]));
+    return {
+      events: here.events,
+      sessions: here.sessions,
+      headerMismatches: count('header'),
+      signatureFailures: count('signature'),
+      snapshotMismatches: count('snapshot'),
+      snapshotsChecked: here.snapshotsChecked + there.snapshotsChecked,
+      snapshotsUnchecked: here.snapshotsUnchecked + there.snapshotsUnchecked,
+      problems,
+      ok: problems.every((p) => p.kind === 'checkpoint'),
+      from: here.from < there.from ? here.from : there.from,
+      projections: all.map((p) => byName.get(p.name)!),
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await worker.terminate();
+  }
+}
+
 function apply(entries: Entry[], event: RecordedEvent, problems: ReplayProblem[]): void {
   for (const entry of entries) {
     if (entry.failed || entry.position >= event.position) continue;
@@ -325,6 +462,41 @@ function apply(entries: Entry[], event: RecordedEvent, problems: ReplayProblem[]
       problems.push({ kind: 'projection', projection: entry.projection.name, position: event.position.toString(), detail: error instanceof Error ? error.message : String(error) });
     }
   }
+}
+
+/**
+ * Folds a page of events (ascending) into every projection that has not seen them. A projection
+ * whose batch fold throws is folded again event by event from its state before the page (states
+ * are immutable), so the failure is reported at the exact event, as `apply` reports it.
+ */
+function applyBatch(entries: Entry[], batch: readonly RecordedEvent[], problems: ReplayProblem[]): void {
+  const last = batch[batch.length - 1]!;
+  for (const entry of entries) {
+    if (entry.failed || entry.position >= last.position) continue;
+    // Every projection usually starts at the same place: all of them get the same array then.
+    let start = 0;
+    while (batch[start]!.position <= entry.position) start++;
+    const events = start === 0 ? batch : batch.slice(start);
+    try {
+      const next = evolveAll(entry.projection, entry.state, events);
+      // Somewhere in the page; only an unscanned snapshot inside it would need more precision, and it is then counted as unchecked.
+      if (next !== entry.state) entry.changedAt = last.position;
+      entry.state = next;
+      entry.position = last.position;
+    } catch {
+      for (const event of events) apply([entry], event, problems);
+    }
+  }
+}
+
+/** The position of the earliest stored snapshot still to compare, if any. */
+function nextPendingAt(entries: readonly Entry[]): Position | undefined {
+  let at: Position | undefined;
+  for (const entry of entries) {
+    const snapshot = entry.pending[entry.next];
+    if (snapshot !== undefined && (at === undefined || snapshot.at < at)) at = snapshot.at;
+  }
+  return at;
 }
 
 /**

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { bytesToHex, header as sessionHeader } from '../../src/domain/hashing.ts';
 import { decodeConsensusItem } from '../../src/domain/consensusItem.ts';
 import { hexToBytes } from '../../src/domain/hashing.ts';
@@ -14,6 +17,7 @@ import { replay, type ReplayProgress } from '../../src/projections/replay.ts';
 import { readSessionItems, readSignedSessionOutcome } from '../../src/projections/signedOutcomes.ts';
 import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
+import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
 import type { EventLog } from '../../src/streams/eventLog.ts';
 import { newEvent, streams } from '../../src/streams/events.ts';
 import { writeSessionLog, type SessionLogSummary, checkpointEachSession } from './sessionLogFixture.ts';
@@ -151,5 +155,58 @@ describe('replay', () => {
     }
     expect(currentAudit(host.state(auditProjection))).toEqual(history.at(-1));
     await host.stop();
+  });
+});
+
+describe('replay on two threads (a SQLite file log)', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function fileLog(): Promise<{ log: EventLog; path: string; fixture: SessionLogSummary }> {
+    const dir = mkdtempSync(join(tmpdir(), 'fedlog-replay-'));
+    dirs.push(dir);
+    const path = join(dir, 'log.sqlite');
+    let tick = 0;
+    const log = withEventSchemas(createSqliteEventLog(path), { guardian: 0, now: () => new Date(Date.UTC(2026, 0, 1) + 1000 * tick++) });
+    const host = await startProjections(log, { retention: 1 });
+    const fixture = await writeSessionLog(log, { sessions: 3, itemsPerSession: 12, seed: 5, afterSession: checkpointEachSession(host) });
+    await host.stop();
+    return { log, path, fixture };
+  }
+  const parallel = (path: string) => ({ parallel: { location: { kind: 'sqlite' as const, path }, guardian: 0 } });
+
+  it('gives the report of one thread: same states, sessions and snapshots checked', async () => {
+    const { log, path } = await fileLog();
+    const one = await replay(log);
+    const two = await replay(log, parallel(path));
+    expect(one.ok).toBe(true);
+    expect(two.ok).toBe(true);
+    expect(two.projections).toEqual(one.projections);
+    expect(two.projections.map((p) => p.name)).toEqual(['ledger', 'pendingItems', 'sessions', 'transactions', 'audit', 'peers']);
+    expect([two.events, two.sessions, two.snapshotsChecked, two.snapshotsUnchecked]).toEqual([one.events, one.sessions, one.snapshotsChecked, one.snapshotsUnchecked]);
+    expect(two.snapshotsChecked).toBe(3 * 6);
+    const tail = await replay(log, { ...parallel(path), fromCheckpoint: 1 });
+    expect(tail.ok).toBe(true);
+    expect(tail.projections).toEqual(one.projections);
+    await log.close();
+  });
+
+  it('reports what the worker finds: a ledger snapshot that differs and an item the ledger would not reproduce', async () => {
+    const { log, path } = await fileLog();
+    const good = (await readSnapshots(log, 'ledger')).at(-1)!;
+    const state = { config: null, ledger: null, audit: { modules: [], netAssets: '0' }, lastItem: null };
+    await log.append(streams.checkpoint('ledger'), [newEvent('SnapshotTaken', { ...good, session: 9, state, stateHash: stateHash(state) })]);
+    const first = (await readSessionItems(log, 0, { limit: 1 }))[0]!;
+    await log.append(streams.session(3), [newEvent('ItemAccepted', { session: 3, index: 0, peer: 0, item: first.item, itemHash: first.itemHash, netAssets: '0' })]);
+    const one = await replay(log);
+    const two = await replay(log, parallel(path));
+    expect(two.ok).toBe(false);
+    expect(two.snapshotMismatches).toBe(1);
+    expect(two.problems).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'snapshot', projection: 'ledger', session: 9 })]));
+    expect(two.problems.filter((p) => p.kind === 'projection').map((p) => p.kind === 'projection' && p.projection).sort()).toEqual(['audit', 'ledger']);
+    expect([...two.problems].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([...one.problems].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
+    await log.close();
   });
 });
