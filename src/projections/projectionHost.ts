@@ -1,7 +1,7 @@
 import { Subject, Subscription, type Observable } from 'rxjs';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { appendSnapshot, loadNewestSnapshot, type CheckpointRef, type SnapshotSkip } from './checkpointStore.ts';
-import type { AnyProjection, Projection } from './projection.ts';
+import { evolveAll, type AnyProjection, type Projection } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
 
 /**
@@ -79,6 +79,9 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** Events folded per evolveAll call while catching up. */
+const CATCH_UP_PAGE = 1024;
+
 export async function startProjections(log: EventLog, options: ProjectionHostOptions): Promise<ProjectionHost> {
   const retention = options.retention;
   if (!Number.isInteger(retention) || retention < 0) throw new RangeError(`checkpoint retention must be a non-negative integer, got ${retention}`);
@@ -142,8 +145,44 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
     settleWaiters();
   };
 
+  /** Catch-up: a page of events per evolveAll call (see evolveBatch); a failure is located by folding the page again one event at a time. */
+  const applyPage = (page: readonly RecordedEvent[]) => {
+    const last = page[page.length - 1]!.position;
+    for (const entry of entries) {
+      if (entry.position >= last) continue;
+      let start = 0;
+      while (page[start]!.position <= entry.position) start++;
+      const events = start === 0 ? page : page.slice(start);
+      try {
+        entry.state = evolveAll(entry.projection, entry.state, events);
+        entry.position = last;
+      } catch {
+        // The state before the page is intact (evolveBatch never changes its input): the event-by-event fold throws the located error.
+        for (const event of events) {
+          try {
+            entry.state = entry.projection.evolve(entry.state, event);
+          } catch (error) {
+            throw new ProjectionFailedError(entry.projection.name, event.position, error);
+          }
+          entry.position = event.position;
+        }
+      }
+    }
+    position = last;
+    changes$.next({ position });
+  };
+
   // Catch up before resolving, so the caller (the engine seeding its write model) sees the whole log as of start.
-  for await (const event of log.readAll(position)) apply(event);
+  // A fresh array per page: projections may remember the array they were given.
+  let page: RecordedEvent[] = [];
+  for await (const event of log.readAll(position)) {
+    page.push(event);
+    if (page.length === CATCH_UP_PAGE) {
+      applyPage(page);
+      page = [];
+    }
+  }
+  if (page.length > 0) applyPage(page);
 
   live.add(
     log.subscribe(position).subscribe({

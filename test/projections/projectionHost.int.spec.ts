@@ -177,6 +177,49 @@ describe('projection host', () => {
     await host.stop();
   });
 
+  it('catches up with pages through evolveBatch, and locates a failure inside a page at its event', async () => {
+    const log = memoryLog();
+    const { completedAt } = await writeSessionLog(log, { sessions: 3, itemsPerSession: 700, seed: 9 });
+    const pages: number[] = [];
+    const counting: Projection<number> = {
+      name: 'counting',
+      version: 1,
+      initial: 0,
+      evolve: (s) => s + 1,
+      evolveBatch: (s, events) => {
+        pages.push(events.length);
+        return s + events.length;
+      },
+      toSnapshot: (s) => s,
+      fromSnapshot: (j) => j as number,
+    };
+    let count = 0;
+    for await (const _ of log.readAll()) count++;
+    const host = await startProjections(log, { retention: 0, projections: [counting] });
+    expect(host.state(counting)).toBe(count);
+    expect(pages.length).toBeGreaterThan(1);
+    expect(pages.reduce((a, b) => a + b, 0)).toBe(count);
+    await host.stop();
+
+    const failAt = completedAt[1]!;
+    const broken: Projection<number> = {
+      ...counting,
+      name: 'broken',
+      evolve: (s, e) => {
+        if (e.position === failAt) throw new Error('boom');
+        return s + 1;
+      },
+      evolveBatch: (s, events) => {
+        if (events.some((e) => e.position === failAt)) throw new Error('boom somewhere in the page');
+        return s + events.length;
+      },
+    };
+    const failure = await startProjections(log, { retention: 0, projections: [broken] }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ProjectionFailedError);
+    expect((failure as ProjectionFailedError).position).toBe(failAt);
+    expect((failure as Error).message).toContain('boom');
+  });
+
   it('reports lag against the head the caller knows', async () => {
     const log = memoryLog();
     let head: Position = 0n;
