@@ -240,6 +240,15 @@ function countingProjections(): { projections: AnyProjection[]; evolved: Map<str
       evolved.set(p.name, (evolved.get(p.name) ?? 0) + 1);
       return p.evolve(state, event);
     },
+    // Counted per event either way: the host folds catch-up pages through evolveBatch where there is one.
+    ...(p.evolveBatch === undefined
+      ? {}
+      : {
+          evolveBatch: (state: unknown, events: readonly RecordedEvent[]) => {
+            evolved.set(p.name, (evolved.get(p.name) ?? 0) + events.length);
+            return p.evolveBatch!(state, events);
+          },
+        }),
   }));
   return { projections, evolved };
 }
