@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
-import { decideAppend } from './appendDecision.ts';
 import { catchUpSubscription, createAppendNotifier } from './catchUpSubscription.ts';
 import { EventLogClosedError, ExpectedRevisionConflict } from './errors.ts';
 import { START, type AppendResult, type EventLog, type ExpectedRevision, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
 import { readAllInPages } from './pagedRead.ts';
+import { prepareCommit, type CommitOutcome } from './sqliteCommit.mjs';
+import { startSqliteWriter, type SqliteWriter } from './sqliteWriterThread.ts';
 import { decodeEvent, encodeEvents, type StoredEvent } from './storedEvent.ts';
 
 /**
@@ -12,10 +13,16 @@ import { decodeEvent, encodeEvents, type StoredEvent } from './storedEvent.ts';
  * assigned in commit order by the single writer and never reused, so positions are totally
  * ordered and stay comparable across restarts.
  *
- * Group commit: better-sqlite3 is synchronous, so appends are queued and flushed together on the
- * next turn of the event loop (setImmediate), in one transaction. Every append's revision check
- * runs inside that shared transaction against what the earlier appends of the batch wrote, so a
- * conflict fails only its own append; every promise resolves only after the commit returned.
+ * Group commit: appends are queued and flushed together on the next turn of the event loop
+ * (setImmediate), in one transaction; while a commit is in flight, later appends queue up and
+ * form the next one. Every append's revision check runs inside that shared transaction against
+ * what the earlier appends of the batch wrote, so a conflict fails only its own append; every
+ * promise resolves only after the commit returned.
+ *
+ * A log file is written by its own writer thread (sqliteWriterThread.ts, started at the first
+ * append), so the fsync does not block the event loop; reads stay on this thread's connection,
+ * which in WAL mode sees every commit that returned. `:memory:` cannot be shared with another
+ * thread, so a private in-memory log commits on this thread.
  */
 
 interface PendingAppend {
@@ -25,8 +32,6 @@ interface PendingAppend {
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
 }
-
-type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
 
 /** Rows are read as arrays (`.raw()`): building an object per row costs more than decoding it. */
 type EventRow = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string];
@@ -44,12 +49,16 @@ const SCHEMA = `
   ) STRICT;
 `;
 
+/**
+ * The durable log's pragmas, applied to every connection (synchronous is per connection, so the
+ * writer thread applies them to its own). FULL: the WAL is fsynced at every commit, so a resolved
+ * append survives power loss.
+ */
+const PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'cache_size = -65536'] as const;
+
 /** Pragmas and table of the durable log; the benchmark's raw baseline uses exactly these. */
 export function prepareEventsDatabase(db: Database.Database): void {
-  db.pragma('journal_mode = WAL');
-  // FULL: the WAL is fsynced at every commit, so a resolved append survives power loss.
-  db.pragma('synchronous = FULL');
-  db.pragma('cache_size = -65536');
+  for (const pragma of PRAGMAS) db.pragma(pragma);
   db.exec(SCHEMA);
 }
 
@@ -58,9 +67,6 @@ export function createSqliteEventLog(path: string): EventLog {
   const db = new Database(path);
   prepareEventsDatabase(db);
 
-  const lastRevisionOf = db.prepare<[string], { revision: number | null }>('SELECT MAX(revision) AS revision FROM events WHERE stream = ?');
-  const eventAt = db.prepare<[string, number], { id: string; position: number }>('SELECT id, position FROM events WHERE stream = ? AND revision = ?');
-  const insert = db.prepare<[string, number, string, string, string, string]>('INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)');
   const pageAfter = db.prepare<[number, number], EventRow>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?').raw(true);
   const streamForwards = db.prepare<[string, number, number], EventRow>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?').raw(true);
   const streamBackwards = db.prepare<[string, number, number], EventRow>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?').raw(true);
@@ -68,61 +74,56 @@ export function createSqliteEventLog(path: string): EventLog {
   const notifier = createAppendNotifier();
   let queue: PendingAppend[] = [];
   let flushScheduled = false;
+  let inFlight: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
   let closed = false;
+  let writer: SqliteWriter | undefined;
 
   const decode = (row: EventRow): RecordedEvent => decodeEvent(BigInt(row[0]), row[1], row[2], row[3], row[4], row[5], row[6]);
   const assertOpen = () => {
     if (closed) throw new EventLogClosedError();
   };
 
-  /** Applies one append inside the shared transaction; a conflict writes nothing for it. */
-  const applyOne = (append: PendingAppend): Outcome => {
-    const current = lastRevisionOf.get(append.stream)?.revision ?? -1;
-    const decision = decideAppend(
-      append.expected,
-      current,
-      append.events.map((e) => e.givenId),
-      (revision) => {
-        const row = eventAt.get(append.stream, revision);
-        return row === undefined ? undefined : { id: row.id, position: BigInt(row.position) };
-      },
-    );
-    if (decision.kind === 'conflict') return { ok: false, error: new ExpectedRevisionConflict(append.stream, append.expected, decision.actual) };
-    if (decision.kind === 'retry') return { ok: true, result: { nextExpectedRevision: decision.lastRevision, position: decision.position } };
-    if (append.events.length === 0) {
-      const last = current < 0 ? undefined : eventAt.get(append.stream, current);
-      return { ok: true, result: { nextExpectedRevision: current, position: last === undefined ? START : BigInt(last.position) } };
+  const commitInline = prepareCommit(db);
+  const inMemory = path === ':memory:';
+  const commit = (batch: PendingAppend[]): Promise<CommitOutcome[]> => {
+    if (inMemory) {
+      try {
+        return Promise.resolve(commitInline(batch));
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
     }
-    let revision = current;
-    let position = 0;
-    for (const event of append.events) {
-      revision += 1;
-      position = Number(insert.run(append.stream, revision, event.id, event.type, event.data, event.metadata).lastInsertRowid);
-    }
-    return { ok: true, result: { nextExpectedRevision: revision, position: BigInt(position) } };
+    writer ??= startSqliteWriter(path, PRAGMAS);
+    return writer.commit(batch.map(({ stream, expected, events }) => ({ stream, expected, events })));
   };
 
-  const commitBatch = db.transaction((batch: PendingAppend[]) => batch.map(applyOne));
-
-  const flush = () => {
-    flushScheduled = false;
-    const batch = queue;
-    queue = [];
-    if (batch.length === 0) return;
-    let outcomes: Outcome[];
-    try {
-      outcomes = commitBatch(batch);
-    } catch (error) {
-      // The transaction rolled back (disk full, I/O error): nothing of the batch is on disk.
-      for (const append of batch) append.reject(error);
-      return;
-    }
+  const settle = (batch: PendingAppend[], outcomes: CommitOutcome[]) => {
     outcomes.forEach((outcome, i) => {
       const append = batch[i]!;
-      if (outcome.ok) append.resolve(outcome.result);
-      else append.reject(outcome.error);
+      if (outcome.ok) append.resolve({ nextExpectedRevision: outcome.nextExpectedRevision, position: outcome.position });
+      else append.reject(new ExpectedRevisionConflict(append.stream, append.expected, outcome.actual));
     });
     notifier.appended();
+  };
+
+  /** Commits everything queued as one transaction, unless a commit is in flight (its end flushes again). */
+  const flush = () => {
+    flushScheduled = false;
+    if (inFlight !== undefined || queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    inFlight = commit(batch).then(
+      (outcomes) => settle(batch, outcomes),
+      // The transaction rolled back (disk full, I/O error): nothing of the batch is on disk.
+      (error: unknown) => {
+        for (const append of batch) append.reject(error);
+      },
+    );
+    void inFlight.finally(() => {
+      inFlight = undefined;
+      flush();
+    });
   };
 
   const readPage = (after: Position, limit: number): RecordedEvent[] => {
@@ -133,7 +134,7 @@ export function createSqliteEventLog(path: string): EventLog {
   return {
     append(stream, events, options = {}) {
       try {
-        assertOpen();
+        if (closing !== undefined) throw new EventLogClosedError();
         const stored = encodeEvents(stream, events);
         return new Promise<AppendResult>((resolve, reject) => {
           queue.push({ stream, expected: options.expectedRevision ?? 'any', events: stored, resolve, reject });
@@ -165,13 +166,19 @@ export function createSqliteEventLog(path: string): EventLog {
       return catchUpSubscription(readPage, notifier, fromPosition);
     },
 
-    async close() {
-      if (closed) return;
-      // Appends already accepted are committed before the file closes.
-      flush();
-      closed = true;
-      notifier.closed();
-      db.close();
+    close() {
+      closing ??= (async () => {
+        // Appends already accepted are committed before the file closes.
+        while (inFlight !== undefined || queue.length > 0) {
+          flush();
+          await inFlight;
+        }
+        await writer?.close();
+        closed = true;
+        notifier.closed();
+        db.close();
+      })();
+      return closing;
     },
   };
 }

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExpectedRevisionConflict } from '../../src/streams/errors.ts';
+import { EventLogClosedError, ExpectedRevisionConflict } from '../../src/streams/errors.ts';
 import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
+import { SqliteWriteError } from '../../src/streams/sqliteWriterThread.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedlog-sqlite-'));
 let files = 0;
@@ -53,6 +54,35 @@ describe('sqlite event log', () => {
     log = createSqliteEventLog(path);
     expect(await log.readStream('s')).toHaveLength(2);
     await log.close();
+  });
+
+  it('a commit that fails on the writer thread rejects every append of its batch, writes none of them, and the log appends on', async () => {
+    const path = freshPath();
+    const log = createSqliteEventLog(path);
+    await log.append('s', [ev(0)]);
+    // Stands in for an I/O error inside the transaction: any failure rolls the whole batch back.
+    const other = new Database(path);
+    other.exec("CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.type = 'Boom' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+    other.close();
+    const outcomes = await Promise.allSettled([log.append('s', [ev(1)]), log.append('t', [{ type: 'Boom', data: {} }])]);
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(SqliteWriteError);
+      expect(((outcome as PromiseRejectedResult).reason as Error).message).toContain('disk on fire');
+    }
+    expect((await log.readStream('s')).map((e) => (e.data as { n: number }).n)).toEqual([0]);
+    expect(await log.readStream('t')).toEqual([]);
+    await expect(log.append('s', [ev(1)], { expectedRevision: 0 })).resolves.toEqual({ nextExpectedRevision: 1, position: 2n });
+    await log.close();
+  });
+
+  it('refuses appends once closing, and close() is idempotent', async () => {
+    const log = createSqliteEventLog(freshPath());
+    await log.append('s', [ev(0)]);
+    const first = log.close();
+    await expect(log.append('s', [ev(1)])).rejects.toThrow(EventLogClosedError);
+    await Promise.all([first, log.close()]);
+    await expect(log.readStream('s')).rejects.toThrow(EventLogClosedError);
   });
 
   it('refuses data that JSON cannot carry before writing anything', async () => {
