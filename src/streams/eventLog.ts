@@ -63,6 +63,13 @@ export interface EventLog {
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Every event with position strictly greater than `fromPosition`, in global order. */
   readAll(fromPosition?: Position): AsyncIterable<RecordedEvent>;
+  /**
+   * Optional: exactly the events of readAll, a page at a time, for readers that fold whole pages
+   * (one await per page instead of one per event). Every page is a fresh non-empty array of at
+   * most `pageSize` events (default: the adapter's page size), the caller's to keep. A stored
+   * event that cannot be read back ends the iteration with its error, after every event before it.
+   */
+  readAllPages?(fromPosition?: Position, pageSize?: number): AsyncIterable<RecordedEvent[]>;
   /** Catch up from `fromPosition` (exclusive), then live; in order, no gap, no duplicate. Unsubscribing tears down. */
   subscribe(fromPosition?: Position): Observable<RecordedEvent>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@ import { decideAppend } from './appendDecision.ts';
 import { catchUpSubscription, createAppendNotifier } from './catchUpSubscription.ts';
 import { EventLogClosedError, ExpectedRevisionConflict } from './errors.ts';
 import { START, type AppendResult, type EventLog, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
-import { readAllInPages } from './pagedRead.ts';
+import { PAGE_SIZE, readAllInPages, readAllPagesInOrder } from './pagedRead.ts';
 import { decodeEvent, encodeEvents } from './storedEvent.ts';
 
 /**
@@ -77,7 +77,11 @@ export function createMemoryEventLog(): EventLog {
     },
 
     readAll(fromPosition = START) {
-      return readAllInPages(readPage, fromPosition, 1024);
+      return readAllInPages(readPage, fromPosition, PAGE_SIZE);
+    },
+
+    readAllPages(fromPosition = START, pageSize = PAGE_SIZE) {
+      return readAllPagesInOrder(readPage, fromPosition, pageSize);
     },
 
     subscribe(fromPosition = START) {

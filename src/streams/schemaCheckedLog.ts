@@ -2,6 +2,7 @@ import { map } from 'rxjs';
 import { CorruptEventError, InvalidEventError } from './errors.ts';
 import type { EventLog, EventToAppend, RecordedEvent } from './eventLog.ts';
 import { eventSchemas, isFedlogEventType, upcastAndValidate, validate } from './events.ts';
+import { PAGE_SIZE, pagesOf } from './pagedRead.ts';
 
 /**
  * The schema decorator over any raw EventLog: at append every event's data must pass its
@@ -60,15 +61,60 @@ export function withEventSchemas(log: EventLog, options: SchemaOptions): EventLo
       return (await log.readStream(stream, readOptions)).map(decode);
     },
     readAll(fromPosition) {
-      const events = log.readAll(fromPosition);
-      // A bare mapping iterator, not an async generator: it keeps decoding the only per-event cost.
+      const pages = log.readAllPages;
+      if (pages === undefined) return decodeEach(log.readAll(fromPosition), decode);
+      // Over whole pages, a resolved promise per event is the only cost besides decoding.
       return {
         [Symbol.asyncIterator]() {
-          const inner = events[Symbol.asyncIterator]();
-          return {
-            next: () => inner.next().then((result) => (result.done === true ? result : { done: false, value: decode(result.value) })),
-            return: async () => (await inner.return?.()) ?? { done: true, value: undefined },
+          const inner = pages.call(log, fromPosition)[Symbol.asyncIterator]();
+          let page: RecordedEvent[] = [];
+          let index = 0;
+          let failed = false;
+          let failure: unknown;
+          const take = (): Promise<IteratorResult<RecordedEvent>> => {
+            try {
+              return Promise.resolve({ done: false, value: decode(page[index++]!) });
+            } catch (error) {
+              // Sticky: a reader that goes on after a corrupt event gets its error again, never the events after it.
+              failed = true;
+              failure = error;
+              return Promise.reject(error as Error);
+            }
           };
+          const fetch = async (): Promise<IteratorResult<RecordedEvent>> => {
+            for (;;) {
+              const result = await inner.next();
+              if (result.done === true) return { done: true, value: undefined };
+              page = result.value;
+              index = 0;
+              if (page.length > 0) return take();
+            }
+          };
+          return {
+            next: () => (failed ? Promise.reject(failure as Error) : index < page.length ? take() : fetch()),
+            return: async () => {
+              await inner.return?.();
+              return { done: true, value: undefined };
+            },
+          };
+        },
+      };
+    },
+    readAllPages(fromPosition, pageSize) {
+      const pages = log.readAllPages?.(fromPosition, pageSize) ?? pagesOf(log.readAll(fromPosition), pageSize ?? PAGE_SIZE);
+      return {
+        async *[Symbol.asyncIterator]() {
+          for await (const page of pages) {
+            // Decoded in place: the adapter's page is fresh, and decode updates its fresh events.
+            let i = 0;
+            try {
+              for (; i < page.length; i++) page[i] = decode(page[i]!);
+            } catch (error) {
+              if (i > 0) yield page.slice(0, i);
+              throw error;
+            }
+            yield page;
+          }
         },
       };
     },
@@ -76,5 +122,18 @@ export function withEventSchemas(log: EventLog, options: SchemaOptions): EventLo
       return log.subscribe(fromPosition).pipe(map(decode));
     },
     close: () => log.close(),
+  };
+}
+
+/** A bare mapping iterator, not an async generator: it keeps decoding the only per-event cost. */
+function decodeEach(events: AsyncIterable<RecordedEvent>, decode: (event: RecordedEvent) => RecordedEvent): AsyncIterable<RecordedEvent> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = events[Symbol.asyncIterator]();
+      return {
+        next: () => inner.next().then((result) => (result.done === true ? result : { done: false, value: decode(result.value) })),
+        return: async () => (await inner.return?.()) ?? { done: true, value: undefined },
+      };
+    },
   };
 }

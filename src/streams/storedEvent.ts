@@ -27,23 +27,54 @@ export function encodeEvents(stream: string, events: readonly EventToAppend[]): 
   });
 }
 
+/**
+ * Metadata as the schema decorator stamps it, `{"schemaVersion":n,"guardian":n,"recordedAt":"..."}`
+ * with no escapes or control characters in the string: for that exact text JSON.parse returns
+ * exactly these three fields, so they are taken from the match. Anything else goes to JSON.parse.
+ */
+// eslint-disable-next-line no-control-regex -- raw control characters are not JSON, so they must not match
+const STAMPED_METADATA = /^\{"schemaVersion":(0|[1-9][0-9]{0,8}),"guardian":(0|[1-9][0-9]{0,8}),"recordedAt":"([^"\\\x00-\x1f]*)"\}$/;
+
+/**
+ * The last stamped metadata text read and its fields. Events appended together share their
+ * metadata text, so most rows of a log repeat the previous row's: comparing the text is cheaper
+ * than parsing it. Each event still gets its own metadata object.
+ */
+let lastMetadataText = '';
+let lastSchemaVersion = 0;
+let lastGuardian = 0;
+let lastRecordedAt = '';
+
+function parseMetadata(position: Position, metadata: string): EventMetadata {
+  if (metadata === lastMetadataText) return { schemaVersion: lastSchemaVersion, guardian: lastGuardian, recordedAt: lastRecordedAt };
+  const stamped = STAMPED_METADATA.exec(metadata);
+  if (stamped !== null) {
+    lastMetadataText = metadata;
+    lastSchemaVersion = Number(stamped[1]);
+    lastGuardian = Number(stamped[2]);
+    lastRecordedAt = stamped[3]!;
+    return { schemaVersion: lastSchemaVersion, guardian: lastGuardian, recordedAt: lastRecordedAt };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(metadata);
+  } catch (error) {
+    throw new CorruptEventError(position, `metadata is not JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new CorruptEventError(position, 'metadata is not a JSON object');
+  }
+  // Raw adapters return metadata as stored; withEventSchemas is what guarantees it is complete.
+  return parsed as EventMetadata;
+}
+
 /** Rebuilds a recorded event; text that is not JSON is reported with its position, never skipped. */
 export function decodeEvent(position: Position, stream: string, revision: number, id: string, type: string, data: string, metadata: string): RecordedEvent {
   let parsedData: unknown;
-  let parsedMetadata: unknown;
   try {
     parsedData = JSON.parse(data);
   } catch (error) {
     throw new CorruptEventError(position, `data is not JSON (${(error as Error).message})`);
   }
-  try {
-    parsedMetadata = JSON.parse(metadata);
-  } catch (error) {
-    throw new CorruptEventError(position, `metadata is not JSON (${(error as Error).message})`);
-  }
-  if (typeof parsedMetadata !== 'object' || parsedMetadata === null || Array.isArray(parsedMetadata)) {
-    throw new CorruptEventError(position, 'metadata is not a JSON object');
-  }
-  // Raw adapters return metadata as stored; withEventSchemas is what guarantees it is complete.
-  return { id, stream, revision, position, type, data: parsedData, metadata: parsedMetadata as EventMetadata };
+  return { id, stream, revision, position, type, data: parsedData, metadata: parseMetadata(position, metadata) };
 }

@@ -10,6 +10,6 @@ const dir = mkdtempSync(join(tmpdir(), 'fedlog-contract-'));
 let files = 0;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describeEventLogContract('memory', async () => createMemoryEventLog());
-describeEventLogContract('sqlite file', async () => createSqliteEventLog(join(dir, `log-${files++}.sqlite`)));
-describeEventLogContract('sqlite :memory:', async () => createSqliteEventLog(':memory:'));
+describeEventLogContract('memory', async () => createMemoryEventLog(), { readAllPages: true });
+describeEventLogContract('sqlite file', async () => createSqliteEventLog(join(dir, `log-${files++}.sqlite`)), { readAllPages: true });
+describeEventLogContract('sqlite :memory:', async () => createSqliteEventLog(':memory:'), { readAllPages: true });

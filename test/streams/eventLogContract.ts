@@ -10,7 +10,7 @@ import { START, type EventLog, type EventToAppend, type Position, type RecordedE
  * compared (never assumed consecutive), and global reads start after a position this test wrote,
  * so the suite also runs against a shared EventStoreDB.
  */
-export function describeEventLogContract(name: string, open: () => Promise<EventLog>): void {
+export function describeEventLogContract(name: string, open: () => Promise<EventLog>, options: { readAllPages?: boolean } = {}): void {
   describe(`EventLog contract: ${name}`, () => {
     let log: EventLog;
     const run = randomUUID().slice(0, 8);
@@ -210,6 +210,73 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         const seen = await readAllAfter(before, [s]);
         expect(seen).toHaveLength(total);
         expect(ns(seen)).toEqual(Array.from({ length: total }, (_, i) => i));
+      });
+    });
+
+    describe('readAllPages (optional)', () => {
+      /** Every page of readAllPages after `after`, checked for the port's page rules. */
+      const pagesAfter = async (after: Position, pageSize?: number) => {
+        const read = log.readAllPages;
+        expect(typeof read).toBe(options.readAllPages === true ? 'function' : 'undefined');
+        if (read === undefined) return [];
+        const pages: RecordedEvent[][] = [];
+        for await (const page of read.call(log, after, pageSize)) {
+          expect(page.length).toBeGreaterThan(0);
+          if (pageSize !== undefined) expect(page.length).toBeLessThanOrEqual(pageSize);
+          pages.push(page);
+        }
+        return pages;
+      };
+
+      it('hands out exactly the events of readAll, in pages of at most the page size', async () => {
+        const before = await mark();
+        const a = stream('pages-a');
+        const b = stream('pages-b');
+        await log.append(a, [ev(0), ev(1), ev(2)]);
+        await log.append(b, [ev(3), ev(4)]);
+        await log.append(a, [ev(5), ev(6)]);
+        const all: RecordedEvent[] = [];
+        for await (const event of log.readAll(before)) all.push(event);
+        for (const pageSize of [1, 2, 3, 7, undefined]) {
+          const pages = await pagesAfter(before, pageSize);
+          if (options.readAllPages !== true) continue;
+          expect(pages.flat(), `page size ${pageSize}`).toEqual(all);
+          if (pageSize !== undefined) expect(pages.length).toBe(Math.ceil(all.length / pageSize));
+        }
+        // The only events after the last one: none, not an empty page.
+        expect(await pagesAfter(all.at(-1)?.position ?? before, 2)).toEqual([]);
+      });
+
+      it('starts strictly after the given position, and pages are the caller’s to keep', async () => {
+        const s = stream('pages-from');
+        await log.append(s, [ev(0), ev(1), ev(2), ev(3)]);
+        const [first] = await log.readStream(s);
+        const pages = await pagesAfter(first!.position, 2);
+        if (options.readAllPages !== true) return;
+        expect(ns(pages.flat().filter((e) => e.stream === s))).toEqual([1, 2, 3]);
+        pages[0]!.length = 0;
+        (pages.flat()[0]!.data as { n: number }).n = 99;
+        const again = await pagesAfter(first!.position, 2);
+        expect(ns(again.flat().filter((e) => e.stream === s))).toEqual([1, 2, 3]);
+      });
+
+      it('reads more than one of its default pages, in order', async () => {
+        const before = await mark();
+        const s = stream('pages-many');
+        const total = 3000;
+        for (let i = 0; i < total; i += 500) await log.append(s, Array.from({ length: 500 }, (_, k) => ev(i + k)));
+        const pages = await pagesAfter(before);
+        if (options.readAllPages !== true) return;
+        expect(pages.length).toBeGreaterThan(1);
+        expect(ns(pages.flat().filter((e) => e.stream === s))).toEqual(Array.from({ length: total }, (_, i) => i));
+      });
+
+      it('refuses a page size that is not a positive integer', () => {
+        if (options.readAllPages !== true) {
+          expect(log.readAllPages).toBeUndefined();
+          return;
+        }
+        for (const pageSize of [0, -1, 1.5, Number.NaN]) expect(() => log.readAllPages!(START, pageSize)).toThrow(RangeError);
       });
     });
 

@@ -27,6 +27,20 @@ async function readAllOf(log: EventLog): Promise<RecordedEvent[]> {
   return events;
 }
 
+/** What readAll and readAllPages deliver before they fail (and the error), or everything. */
+async function deliveredBy(read: AsyncIterable<RecordedEvent> | AsyncIterable<RecordedEvent[]>): Promise<{ events: RecordedEvent[]; error?: unknown }> {
+  const events: RecordedEvent[] = [];
+  try {
+    for await (const item of read) events.push(...(Array.isArray(item) ? item : [item]));
+  } catch (error) {
+    return { events, error };
+  }
+  return { events };
+}
+
+/** A log that has readAll only, like the EventStoreDB adapter. */
+const withoutPages = (log: EventLog): EventLog => ({ ...log, readAllPages: undefined });
+
 /** Overwrites one stored column of the event at `position`, behind the log's back. */
 function tamper(path: string, position: number, column: 'data' | 'metadata' | 'type', value: string) {
   const db = new Database(path);
@@ -127,6 +141,85 @@ describe('withEventSchemas on read', () => {
     raw = createSqliteEventLog(path);
     await expect(raw.readStream('s')).rejects.toMatchObject({ name: 'CorruptEventError', position: 1n, message: expect.stringMatching(/metadata is not JSON/) as unknown });
     await raw.close();
+  });
+});
+
+describe('withEventSchemas, reading whole pages', () => {
+  const everyType = sampleEvents.map((e) => newEvent(e.type, e.data));
+
+  it('readAllPages and readAll give the same decoded events, with or without the adapter’s readAllPages', async () => {
+    for (const raw of [createMemoryEventLog(), createSqliteEventLog(freshPath())]) {
+      const log = checked(raw);
+      await log.append('session-0', [...everyType, ...everyType]);
+      await raw.append('session-0', [{ type: 'SessionCompleted', data: { session: 1, header: 'ab'.repeat(40), itemCount: 0, signatures: {} }, metadata: { schemaVersion: 1, guardian: 0, recordedAt: 'then' } }]);
+      const expected = await readAllOf(log);
+      expect(expected).toHaveLength(2 * everyType.length + 1);
+      expect(expected.map((e) => e.data)).toEqual([...sampleEvents.map((e) => e.data), ...sampleEvents.map((e) => e.data), { session: 1, header: 'ab'.repeat(40), itemCount: 0, signatures: {}, source: 'local' }]);
+      expect(expected.at(-1)!.metadata.schemaVersion).toBe(2);
+      for (const reader of [log, checked(withoutPages(raw))]) {
+        expect((await readAllOf(reader)).map((e) => [e.position, e.data, e.metadata])).toEqual(expected.map((e) => [e.position, e.data, e.metadata]));
+        for (const pageSize of [1, 4, undefined]) {
+          const pages: RecordedEvent[][] = [];
+          for await (const page of reader.readAllPages!(0n, pageSize)) pages.push(page);
+          expect(pages.flat()).toEqual(expected);
+          if (pageSize !== undefined) expect(pages.every((page) => page.length > 0 && page.length <= pageSize)).toBe(true);
+        }
+        const after = expected[3]!.position;
+        expect(await deliveredBy(reader.readAllPages!(after, 2))).toEqual({ events: expected.slice(4) });
+      }
+      await log.close();
+    }
+  });
+
+  it('deliver every event before a garbage JSON row, then its error with its position, and nothing after it', async () => {
+    const path = freshPath();
+    let log = checked(createSqliteEventLog(path));
+    await log.append('dag-0', [1, 2, 3, 4, 5].map((n) => newEvent('UnitSaved', { session: 0, unit: `0${n}` })));
+    await log.close();
+    tamper(path, 3, 'data', '{"session": 0, "unit": "03"');
+    const raw = createSqliteEventLog(path);
+    log = checked(raw);
+    for (const read of [raw.readAll(), raw.readAllPages!(0n, 4), log.readAll(), log.readAllPages!(0n, 4), log.readAllPages!(0n, 1), checked(withoutPages(raw)).readAll(), checked(withoutPages(raw)).readAllPages!(0n, 4)]) {
+      const { events, error } = await deliveredBy(read);
+      expect(events.map((e) => e.position)).toEqual([1n, 2n]);
+      expect(error).toBeInstanceOf(CorruptEventError);
+      expect(error).toMatchObject({ position: 3n, message: expect.stringMatching(/position 3.*not JSON/) as unknown });
+    }
+    await log.close();
+  });
+
+  it('deliver every event before one that fails its schema or has an unknown type, then its error', async () => {
+    const path = freshPath();
+    let log = checked(createSqliteEventLog(path));
+    await log.append('dag-0', [1, 2, 3, 4].map((n) => newEvent('UnitSaved', { session: 0, unit: `0${n}` })));
+    await log.close();
+    tamper(path, 2, 'data', '{"session": "zero", "unit": "02"}');
+    tamper(path, 4, 'type', 'Martian');
+    const raw = createSqliteEventLog(path);
+    log = checked(raw);
+    for (const read of [log.readAll(), log.readAllPages!(0n, 3), log.readAllPages!(), checked(withoutPages(raw)).readAll(), checked(withoutPages(raw)).readAllPages!(0n, 3)]) {
+      const { events, error } = await deliveredBy(read);
+      expect(events.map((e) => e.position)).toEqual([1n]);
+      expect(error).toMatchObject({ name: 'CorruptEventError', position: 2n, message: expect.stringMatching(/session/) as unknown });
+    }
+    const fromThree = await deliveredBy(log.readAllPages!(2n));
+    expect(fromThree.events.map((e) => e.position)).toEqual([3n]);
+    expect(fromThree.error).toMatchObject({ name: 'CorruptEventError', position: 4n, message: expect.stringMatching(/Martian/) as unknown });
+    await log.close();
+  });
+
+  it('readAll keeps failing at a corrupt event for a reader that goes on calling next', async () => {
+    const path = freshPath();
+    let log = checked(createSqliteEventLog(path));
+    await log.append('dag-0', [1, 2, 3].map((n) => newEvent('UnitSaved', { session: 0, unit: `0${n}` })));
+    await log.close();
+    tamper(path, 2, 'data', '{"session": "zero", "unit": "02"}');
+    log = checked(createSqliteEventLog(path));
+    const events = log.readAll()[Symbol.asyncIterator]();
+    expect((await events.next()).value).toMatchObject({ position: 1n });
+    await expect(events.next()).rejects.toMatchObject({ name: 'CorruptEventError', position: 2n });
+    await expect(events.next()).rejects.toMatchObject({ name: 'CorruptEventError', position: 2n });
+    await log.close();
   });
 });
 

@@ -9,7 +9,8 @@ import { sampleEvents } from './fixtures/sampleEvents.ts';
  * must fall through to zod. Mutations of valid samples probe every field's boundaries.
  */
 
-const hexChars = fc.constantFrom(...'0123456789abcdefABCDEFgx'.split(''));
+// Non-ASCII code units whose low byte is a hex digit ('š' is U+0161, 'İ' U+0130, 'ａ' U+FF41) must not pass as hex.
+const hexChars = fc.constantFrom(...'0123456789abcdefABCDEFgx'.split(''), '\u0161', '\u0130', '\uff41', '\u0661', '\u0000', '\ud83d');
 const fieldValue = fc.oneof(
   fc.string({ unit: hexChars, maxLength: 130 }),
   fc.constantFrom('', '0', '-0', '-1', '01', '1e3', '18446744073709551616', 'local', 'peer', 'mars', 'ab'.repeat(32), 'ab'.repeat(40), 'ab'.repeat(64), 'AB'.repeat(32)),
@@ -64,6 +65,25 @@ describe('compiled read-path event checks', () => {
     );
     // The probe is only meaningful if it also hit accepted mutations.
     expect(accepted).toBeGreaterThan(20);
+  });
+
+  it('refuse hex with any character outside 0-9a-f, at any place, in every hex field', () => {
+    const item = sampleEvents.find((e) => e.type === 'ItemAccepted')!.data as Record<string, unknown>;
+    const valid = 'ab'.repeat(37);
+    expect(certainlyValid('ItemAccepted', { ...item, item: valid })).toBe(true);
+    for (const bad of ['A', 'F', 'g', '/', ':', '`', 'G', ' ', '\u0161', '\u0130', '\uff41', '\u0030\u0300', '\u0000', '\u0130'.normalize('NFD')]) {
+      // Every position of the unrolled loop's phase, and the tail.
+      for (const at of [0, 1, 2, 3, 4, 5, 70, 71, 72]) {
+        const place = (hex: string, i: number) => hex.slice(0, i) + bad + hex.slice(i + bad.length);
+        const item74 = place(valid, Math.min(at, valid.length - bad.length));
+        expect(item74).toHaveLength(valid.length);
+        expect(certainlyValid('ItemAccepted', { ...item, item: item74 }), JSON.stringify([bad, at])).toBe(false);
+        const hash = place(valid.slice(0, 64), Math.min(at, 64 - bad.length));
+        expect(certainlyValid('ItemAccepted', { ...item, itemHash: hash }), JSON.stringify([bad, at])).toBe(false);
+      }
+    }
+    // Odd lengths are not whole bytes.
+    expect(certainlyValid('ItemAccepted', { ...item, item: 'abc' })).toBe(false);
   });
 
   it('leave non-JSON snapshot states (and unusual keys) to zod', () => {
