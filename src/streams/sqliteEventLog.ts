@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { catchUpSubscription, createAppendNotifier } from './catchUpSubscription.ts';
 import { EventLogClosedError, ExpectedRevisionConflict } from './errors.ts';
 import { START, type AppendResult, type EventLog, type ExpectedRevision, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
-import { readAllInPages } from './pagedRead.ts';
+import { PAGE_SIZE, readAllInPages, readAllPagesInOrder } from './pagedRead.ts';
 import { prepareCommit, type CommitOutcome } from './sqliteCommit.mjs';
 import { startSqliteWriter, type SqliteWriter } from './sqliteWriterThread.ts';
 import { decodeEvent, encodeEvents, type StoredEvent } from './storedEvent.ts';
@@ -159,7 +159,11 @@ export function createSqliteEventLog(path: string): EventLog {
     },
 
     readAll(fromPosition = START) {
-      return readAllInPages(readPage, fromPosition, 4096);
+      return readAllInPages(readPage, fromPosition, PAGE_SIZE);
+    },
+
+    readAllPages(fromPosition = START, pageSize = PAGE_SIZE) {
+      return readAllPagesInOrder(readPage, fromPosition, pageSize);
     },
 
     subscribe(fromPosition = START) {
