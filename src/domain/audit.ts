@@ -31,7 +31,7 @@ export class AuditFailure extends Error {
 export function computeAudit(modules: ModuleRegistry, states: ReadonlyMap<number, unknown>): AuditSummary {
   const lines: AuditLine[] = [];
   let netAssets = 0n;
-  for (const id of sortedIds(modules)) {
+  for (const id of sortedModuleIds(modules)) {
     const module = modules.get(id)!;
     for (const line of module.audit(states.get(id))) {
       lines.push({ module: id, name: line.name, msat: line.msat });
@@ -44,7 +44,7 @@ export function computeAudit(modules: ModuleRegistry, states: ReadonlyMap<number
 /** The audit runs after every accepted item: the sorted instance ids are computed once per registry (registries are not changed after creation). */
 const idsOf = new WeakMap<ModuleRegistry, number[]>();
 
-function sortedIds(modules: ModuleRegistry): number[] {
+export function sortedModuleIds(modules: ModuleRegistry): readonly number[] {
   let ids = idsOf.get(modules);
   if (ids === undefined || ids.length !== modules.size) {
     ids = [...modules.keys()].sort((a, b) => a - b);

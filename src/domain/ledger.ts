@@ -12,12 +12,12 @@ import { z } from 'zod';
 import { U64_MAX } from './encoding.ts';
 import { bytesToHex, sha256 } from './hashing.ts';
 import { threshold, type PeerId } from './federation.ts';
-import { assertSolvent, computeAudit, type AuditSummary } from './audit.ts';
+import { assertSolvent, computeAudit, sortedModuleIds, type AuditSummary } from './audit.ts';
 import { canonicalJson } from './canonicalJson.ts';
 import type { ConsensusItem } from './consensusItem.ts';
 import type { JsonValue, ModuleContext, ModuleRegistry } from './module.ts';
 import { createModules } from './modules/consensusModules.ts';
-import { emptyPersistentMap, persistentMapOf, type PersistentMap } from './persistentMap.ts';
+import { emptyPersistentMap, hexKey, persistentMapOf, type PersistentMap } from './persistentMap.ts';
 import { nobleBackend } from './signatures/noble.ts';
 import { decodeModuleBody, encodeTransaction, MAX_TRANSACTION_BYTES, txid, txidOfEncoded, type Transaction } from './transaction.ts';
 import type { SignatureCheck } from './signatureBackend.ts';
@@ -59,7 +59,7 @@ export function ledgerRules({ peerCount, modules = createModules(), verify = nob
 }
 
 export function initialLedgerState(rules: LedgerRules): LedgerState {
-  return { acceptedTxids: emptyPersistentMap(), modules: new Map([...rules.modules].map(([id, module]) => [id, module.initialState])) };
+  return { acceptedTxids: emptyPersistentMap('digest'), modules: new Map([...rules.modules].map(([id, module]) => [id, module.initialState])) };
 }
 
 /**
@@ -71,44 +71,82 @@ export function initialLedgerState(rules: LedgerRules): LedgerState {
  * It must be exactly that encoding; `encodedTransactionOf` extracts it from the item's bytes.
  */
 export function processItem(rules: LedgerRules, state: LedgerState, item: ConsensusItem, peer: PeerId, encodedTransaction?: Uint8Array): ItemOutcome {
-  const outcome = item.kind === 'transaction' ? processTransaction(rules, state, item.tx, encodedTransaction) : processModuleItem(rules, state, item.module, item.body, peer);
+  // The working copy becomes the new state: on a rejection it is dropped (its persistent maps were
+  // only updated path-copying, outside transient edits, so `state` is untouched).
+  const work: WorkingLedgerState = { acceptedTxids: state.acceptedTxids, modules: new Map(state.modules) };
+  const outcome = apply(rules, work, item, peer, encodedTransaction);
   if (!outcome.ok) return outcome;
-  const audit = computeAudit(rules.modules, outcome.state.modules);
-  if (audit.netAssets < 0n) assertSolvent(audit, item.kind === 'transaction' ? `transaction ${bytesToHex(outcome.txid!)}` : `a module ${item.module} item from peer ${peer}`);
-  return outcome.txid === undefined ? { ok: true, state: outcome.state, audit } : { ok: true, state: outcome.state, audit, txid: outcome.txid };
+  const audit = computeAudit(rules.modules, work.modules);
+  if (audit.netAssets < 0n) assertSolvent(audit, solvencyContext(item, peer, outcome.txid));
+  return outcome.txid === undefined ? { ok: true, state: work, audit } : { ok: true, state: work, audit, txid: outcome.txid };
 }
 
-type Applied = { ok: true; state: LedgerState; txid?: Uint8Array } | { ok: false; reason: string; txid?: Uint8Array };
+/** A ledger state that one caller updates in place (`applyItem`). */
+export interface WorkingLedgerState {
+  acceptedTxids: PersistentMap<true>;
+  modules: Map<number, unknown>;
+}
 
-function processModuleItem(rules: LedgerRules, state: LedgerState, id: number, body: Uint8Array, peer: PeerId): Applied {
+export type AppliedItem = { ok: true; netAssets: bigint; txid?: Uint8Array } | { ok: false; reason: string; txid?: Uint8Array };
+
+/**
+ * `processItem` for folds (replay): applies the item to `work` in place and returns the net assets
+ * after it instead of the whole balance sheet (`ledgerAudit` gives that once the fold is done).
+ * Throws AuditFailure as processItem does. On a rejection `work` may be partly updated: the caller
+ * must discard it. Under `withTransientEdits` the persistent maps are then updated in place too,
+ * which is the point: a fold copies each trie path once per batch instead of once per item.
+ */
+export function applyItem(rules: LedgerRules, work: WorkingLedgerState, item: ConsensusItem, peer: PeerId, encodedTransaction?: Uint8Array): AppliedItem {
+  const outcome = apply(rules, work, item, peer, encodedTransaction);
+  if (!outcome.ok) return outcome;
+  const netAssets = netAssetsOf(rules.modules, work.modules);
+  if (netAssets < 0n) assertSolvent(computeAudit(rules.modules, work.modules), solvencyContext(item, peer, outcome.txid));
+  return outcome.txid === undefined ? { ok: true, netAssets } : { ok: true, netAssets, txid: outcome.txid };
+}
+
+function solvencyContext(item: ConsensusItem, peer: PeerId, txid: Uint8Array | undefined): string {
+  return item.kind === 'transaction' ? `transaction ${bytesToHex(txid!)}` : `a module ${item.module} item from peer ${peer}`;
+}
+
+type Applied = { ok: true; txid?: Uint8Array } | { ok: false; reason: string; txid?: Uint8Array };
+
+const APPLIED: Applied = { ok: true };
+
+function apply(rules: LedgerRules, work: WorkingLedgerState, item: ConsensusItem, peer: PeerId, encodedTransaction: Uint8Array | undefined): Applied {
+  return item.kind === 'transaction' ? processTransaction(rules, work, item.tx, encodedTransaction) : processModuleItem(rules, work, item.module, item.body, peer);
+}
+
+function processModuleItem(rules: LedgerRules, work: WorkingLedgerState, id: number, body: Uint8Array, peer: PeerId): Applied {
   const module = rules.modules.get(id);
   if (module === undefined) return { ok: false, reason: `unknown module ${id}` };
   const decoded = decodeModuleBody(module.codecs.item, body);
   if (!decoded.ok) return { ok: false, reason: `malformed ${module.name} item: ${decoded.error.kind}` };
-  const result = module.processConsensusItem(state.modules.get(id), decoded.value, peer, rules.context);
+  const result = module.processConsensusItem(work.modules.get(id), decoded.value, peer, rules.context);
   if (!result.ok) return { ok: false, reason: `${module.name}: ${result.reason}` };
-  return { ok: true, state: { acceptedTxids: state.acceptedTxids, modules: new Map(state.modules).set(id, result.state) } };
+  work.modules.set(id, result.state);
+  return APPLIED;
 }
 
 /** The transaction rules of DESIGN.md, in its order. */
-function processTransaction(rules: LedgerRules, state: LedgerState, tx: Transaction, known: Uint8Array | undefined): Applied {
+function processTransaction(rules: LedgerRules, work: WorkingLedgerState, tx: Transaction, known: Uint8Array | undefined): Applied {
   if (tx.inputs.length === 0 || tx.outputs.length === 0) return { ok: false, reason: 'a transaction needs at least one input and one output' };
   const encoded = known ?? encodeTransaction(tx);
   const txid = txidOfEncoded(encoded, tx.signatures.length, rules.sha256);
-  const modules = new Map(state.modules);
+  const modules = work.modules;
 
   const inputs = processInputs(rules, modules, tx);
   if (!inputs.ok) return rejected(inputs.reason, txid);
   const { inputSum, signers } = inputs;
 
   if (tx.signatures.length !== tx.inputs.length) return rejected(`expected ${tx.inputs.length} signatures (one per input), got ${tx.signatures.length}`, txid);
-  for (const [index, signature] of tx.signatures.entries()) {
-    if (!rules.verify(signature, txid, signers[index]!)) return rejected(`input ${index}: invalid signature`, txid);
+  for (let index = 0; index < tx.signatures.length; index++) {
+    if (!rules.verify(tx.signatures[index]!, txid, signers[index]!)) return rejected(`input ${index}: invalid signature`, txid);
   }
 
   let outputSum = 0n;
   let feeSum = 0n;
-  for (const [index, output] of tx.outputs.entries()) {
+  for (let index = 0; index < tx.outputs.length; index++) {
+    const output = tx.outputs[index]!;
     const module = rules.modules.get(output.module);
     if (module === undefined) return rejected(`output ${index}: unknown module ${output.module}`, txid);
     const decoded = decodeModuleBody(module.codecs.output, output.body);
@@ -117,29 +155,58 @@ function processTransaction(rules: LedgerRules, state: LedgerState, tx: Transact
     if (!result.ok) return rejected(`output ${index}: ${result.reason}`, txid);
     modules.set(output.module, result.state);
     outputSum += result.amount;
-    feeSum += result.fee;
+    if (result.fee !== 0n) feeSum += result.fee;
   }
 
   // Amounts are u64 on the wire; a sum beyond u64 would mean something different to a u64 implementation.
   if (inputSum > U64_MAX || outputSum + feeSum > U64_MAX) return rejected('amount overflow', txid);
   if (inputSum < outputSum + feeSum) return rejected(`underfunded: inputs ${inputSum} msat < outputs ${outputSum} + fees ${feeSum} msat`, txid);
 
-  const txidHex = bytesToHex(txid);
-  if (state.acceptedTxids.has(txidHex)) return rejected('transaction already accepted', txid);
+  const txidHex = hexKey(txid);
+  if (work.acceptedTxids.has(txidHex)) return rejected('transaction already accepted', txid);
   if (encoded.length > MAX_TRANSACTION_BYTES) return rejected(`transaction is ${encoded.length} bytes, more than ${MAX_TRANSACTION_BYTES}`, txid);
 
-  return { ok: true, state: { acceptedTxids: state.acceptedTxids.set(txidHex, true), modules }, txid };
+  work.acceptedTxids = work.acceptedTxids.set(txidHex, true);
+  return { ok: true, txid };
 }
 
 function rejected(reason: string, txid: Uint8Array): Applied {
   return { ok: false, reason, txid };
 }
 
+/**
+ * Net assets as computeAudit sums them, without building the balance sheet: a fold needs only the
+ * figure after each item. A module's figure is remembered with the state object it came from
+ * (states are immutable; most items change one module).
+ */
+function netAssetsOf(modules: ModuleRegistry, states: ReadonlyMap<number, unknown>): bigint {
+  let net = 0n;
+  const ids = sortedModuleIds(modules);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const module = modules.get(id)!;
+    const state = states.get(id);
+    const memo = auditMemo[i];
+    if (memo !== undefined && memo.module === module && memo.state === state) {
+      net += memo.msat;
+      continue;
+    }
+    let msat = 0n;
+    for (const line of module.audit(state)) msat += line.msat;
+    auditMemo[i] = { module, state, msat };
+    net += msat;
+  }
+  return net;
+}
+
+const auditMemo: ({ module: unknown; state: unknown; msat: bigint } | undefined)[] = [];
+
 /** Processes the inputs in order into `modules` (a private copy); returns their sum and signers. */
 function processInputs(rules: LedgerRules, modules: Map<number, unknown>, tx: Transaction): { ok: true; inputSum: bigint; signers: Uint8Array[] } | { ok: false; reason: string } {
   let inputSum = 0n;
   const signers: Uint8Array[] = [];
-  for (const [index, input] of tx.inputs.entries()) {
+  for (let index = 0; index < tx.inputs.length; index++) {
+    const input = tx.inputs[index]!;
     const module = rules.modules.get(input.module);
     if (module === undefined) return { ok: false, reason: `input ${index}: unknown module ${input.module}` };
     const decoded = decodeModuleBody(module.codecs.input, input.body);
@@ -183,7 +250,7 @@ export function ledgerAudit(rules: LedgerRules, state: LedgerState): AuditSummar
 }
 
 export function isTxidAccepted(state: LedgerState, txid: Uint8Array): boolean {
-  return state.acceptedTxids.has(bytesToHex(txid));
+  return state.acceptedTxids.has(hexKey(txid));
 }
 
 // Snapshots: deterministic JSON and its hash.
@@ -217,7 +284,7 @@ export function ledgerStateFromJson(rules: LedgerRules, json: unknown): { ok: tr
       return { ok: false, reason: `invalid ${module.name} state in ledger snapshot: ${error instanceof Error ? error.message : String(error)}` };
     }
   }
-  return { ok: true, state: { acceptedTxids: persistentMapOf(parsed.data.acceptedTxids.map((txid) => [txid, true] as const)), modules } };
+  return { ok: true, state: { acceptedTxids: persistentMapOf(parsed.data.acceptedTxids.map((txid) => [txid, true] as const), 'digest'), modules } };
 }
 
 /** Hex sha256 of the canonical JSON: equal states, equal hashes, however they were reached. */

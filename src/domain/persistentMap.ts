@@ -19,15 +19,19 @@ interface Leaf<V> {
   readonly key: string;
   readonly value: V;
 }
+// Branches and collisions carry the edit token (see withTransientEdits) they were created under;
+// only a node carrying the current token may be changed in place.
 interface Branch<V> {
   readonly kind: 1;
-  readonly bitmap: number;
-  readonly children: readonly TrieNode<V>[];
+  bitmap: number;
+  children: TrieNode<V>[];
+  readonly edit: number;
 }
 interface Collision<V> {
   readonly kind: 2;
   readonly hash: number;
-  readonly leaves: readonly Leaf<V>[];
+  leaves: Leaf<V>[];
+  readonly edit: number;
 }
 type TrieNode<V> = Leaf<V> | Branch<V> | Collision<V>;
 
@@ -40,6 +44,45 @@ export interface PersistentMap<V> {
   entries(): IterableIterator<[string, V]>;
   /** Entries in ascending key order (code-unit order), for deterministic output. */
   sortedEntries(): [string, V][];
+}
+
+const HEX_DIGITS = new Uint8Array(16).map((_, i) => '0123456789abcdef'.charCodeAt(i));
+const hexText = new Uint8Array(128);
+const latin1 = new TextDecoder('latin1');
+const lastHexBytes = new Uint8Array(64);
+let lastHexLength = -1;
+let lastHex = '';
+
+/**
+ * Lowercase hex of `bytes`, the text the ledger's maps use as keys (txids, note OutPoints). One
+ * native decode of ASCII digits into a flat string, and the last result (up to 64 bytes) is
+ * remembered by content: a transaction's txid keys its accepted entry and each of its outputs.
+ */
+export function hexKey(bytes: Uint8Array): string {
+  const length = bytes.length;
+  if (length === lastHexLength) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (bytes[i] !== lastHexBytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastHex;
+  }
+  const text = length <= 64 ? hexText : new Uint8Array(2 * length);
+  for (let i = 0; i < length; i++) {
+    const byte = bytes[i]!;
+    text[2 * i] = HEX_DIGITS[byte >>> 4]!;
+    text[2 * i + 1] = HEX_DIGITS[byte & 15]!;
+  }
+  const hex = latin1.decode(text.subarray(0, 2 * length));
+  if (length <= 64) {
+    lastHexBytes.set(bytes);
+    lastHexLength = length;
+    lastHex = hex;
+  }
+  return hex;
 }
 
 // The ledger asks about one key several times in a row (has, then set; get, then delete): the
@@ -59,6 +102,36 @@ function hashKey(key: string): number {
   lastHash = hash >>> 0;
   return lastHash;
 }
+
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+
+/**
+ * The hash of a key that begins with the lowercase hex of a cryptographic digest (a txid, a note's
+ * "txid:index"): the digest's first 32 bits, no hashing needed. Trie levels take 5 bits from the
+ * low end, so the prefix's groups of 5 bits are laid out there top group first: an in-order walk
+ * of the trie then visits keys in ascending order (keys sharing the 8 hex digits share a
+ * collision node, kept sorted), and `sortedEntries` has nothing left to sort.
+ *
+ * Choosing keys with a common prefix costs a digest grind per key (2^32 hashes for 32 bits), as
+ * it would to collide on any 32-bit hash of the key. Keys not starting with 8 lowercase hex
+ * digits fall back to FNV.
+ */
+function digestKeyHash(key: string): number {
+  if (key.length < 8) return hashKey(key);
+  let prefix = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = key.charCodeAt(i);
+    const digit = c < 128 ? HEX_VALUE[c]! : -1;
+    if (digit < 0) return hashKey(key);
+    prefix = (prefix << 4) | digit;
+  }
+  prefix >>>= 0;
+  return ((prefix >>> 27) | (((prefix >>> 22) & 31) << 5) | (((prefix >>> 17) & 31) << 10) | (((prefix >>> 12) & 31) << 15) | (((prefix >>> 7) & 31) << 20) | (((prefix >>> 2) & 31) << 25) | ((prefix & 3) << 30)) >>> 0;
+}
+
+/** How a map hashes its keys: any text, or keys starting with a digest's hex (see digestKeyHash). */
+export type MapKeys = 'text' | 'digest';
 
 function popcount(x: number): number {
   x -= (x >>> 1) & 0x55555555;
@@ -86,67 +159,131 @@ function lookup<V>(node: TrieNode<V> | undefined, hash: number, key: string): Le
   return undefined;
 }
 
+/**
+ * Transient edits (Clojure's edit tokens). Outside `withTransientEdits` the current token is 0 and
+ * every update copies its path. Inside, updates copy a node the first time they touch it, stamping
+ * the copy with the call's token, and change nodes already carrying that token in place: a fold of
+ * thousands of updates then copies each path once instead of once per update. Nodes created before
+ * the call carry older tokens and are never changed; once the call returns its token is retired, so
+ * every node is immutable again.
+ */
+let currentEdit = 0;
+let nextEdit = 1;
+
+/**
+ * Runs `fn` with transient edits: the maps `fn` starts from (and all earlier versions) stay intact,
+ * but a map version produced inside `fn` may be changed by a later update inside `fn` — only the
+ * versions `fn` returns (the last of each chain of updates) are valid afterwards. Use it only where
+ * the intermediate versions are never observed (a fold). Nested calls share the outer call's edits.
+ */
+export function withTransientEdits<T>(fn: () => T): T {
+  if (currentEdit !== 0) return fn();
+  currentEdit = nextEdit++;
+  try {
+    return fn();
+  } finally {
+    currentEdit = 0;
+  }
+}
+
+function branch<V>(bitmap: number, children: TrieNode<V>[]): Branch<V> {
+  return { kind: 1, bitmap, children, edit: currentEdit };
+}
+
+function collision<V>(hash: number, leaves: Leaf<V>[]): Collision<V> {
+  return { kind: 2, hash, leaves, edit: currentEdit };
+}
+
 /** Two nodes with different hashes under one branch, split at the first differing fragment. */
 function join<V>(a: Leaf<V> | Collision<V>, b: Leaf<V>, shift: number): TrieNode<V> {
   const fa = fragment(a.hash, shift);
   const fb = fragment(b.hash, shift);
-  if (fa === fb) return { kind: 1, bitmap: 1 << fa, children: [join(a, b, shift + 5)] };
-  return { kind: 1, bitmap: (1 << fa) | (1 << fb), children: fa < fb ? [a, b] : [b, a] };
+  if (fa === fb) return branch(1 << fa, [join(a, b, shift + 5)]);
+  return branch((1 << fa) | (1 << fb), fa < fb ? [a, b] : [b, a]);
 }
 
-/** Set by `insert` when it added a key (rather than replacing one): saves an allocation per call. */
-let insertAdded = false;
+/**
+ * +1 after `insert` added a key, -1 after `remove` removed one, else 0: saves an allocation per call.
+ * Under transient edits the root may be changed in place, so an unchanged root does not mean no change.
+ */
+let sizeDelta = 0;
 
 function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number): TrieNode<V> {
   if (node === undefined) {
-    insertAdded = true;
+    sizeDelta = 1;
     return leaf;
   }
   if (node.kind === 0) {
     if (node.key === leaf.key) return node.value === leaf.value ? node : leaf;
-    insertAdded = true;
-    if (node.hash === leaf.hash) return { kind: 2, hash: leaf.hash, leaves: [node, leaf] };
+    sizeDelta = 1;
+    if (node.hash === leaf.hash) return collision(leaf.hash, node.key < leaf.key ? [node, leaf] : [leaf, node]);
     return join(node, leaf, shift);
   }
+  const owned = currentEdit !== 0 && node.edit === currentEdit;
   if (node.kind === 2) {
     if (node.hash !== leaf.hash) {
-      insertAdded = true;
+      sizeDelta = 1;
       return join(node, leaf, shift);
     }
     const index = node.leaves.findIndex((existing) => existing.key === leaf.key);
     if (index < 0) {
-      insertAdded = true;
-      return { kind: 2, hash: node.hash, leaves: [...node.leaves, leaf] };
+      sizeDelta = 1;
+      // Leaves stay in key order (digest maps walk in order).
+      let at = 0;
+      while (at < node.leaves.length && node.leaves[at]!.key < leaf.key) at++;
+      const leaves = owned ? node.leaves : node.leaves.slice();
+      leaves.splice(at, 0, leaf);
+      return owned ? node : collision(node.hash, leaves);
     }
     if (node.leaves[index]!.value === leaf.value) return node;
-    const leaves = node.leaves.slice();
+    const leaves = owned ? node.leaves : node.leaves.slice();
     leaves[index] = leaf;
-    return { kind: 2, hash: node.hash, leaves };
+    return owned ? node : collision(node.hash, leaves);
   }
   const bit = 1 << fragment(leaf.hash, shift);
   const index = popcount(node.bitmap & (bit - 1));
   if ((node.bitmap & bit) === 0) {
-    insertAdded = true;
+    sizeDelta = 1;
+    if (owned) {
+      node.children.splice(index, 0, leaf);
+      node.bitmap |= bit;
+      return node;
+    }
     const children = node.children.slice();
     children.splice(index, 0, leaf);
-    return { kind: 1, bitmap: node.bitmap | bit, children };
+    return branch(node.bitmap | bit, children);
   }
   const child = node.children[index]!;
   const updated = insert(child, leaf, shift + 5);
   if (updated === child) return node;
+  if (owned) {
+    node.children[index] = updated;
+    return node;
+  }
   const children = node.children.slice();
   children[index] = updated;
-  return { kind: 1, bitmap: node.bitmap, children };
+  return branch(node.bitmap, children);
 }
 
 /** Returns the node without `key` (undefined when empty), or the same node if the key is absent. */
 function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number): TrieNode<V> | undefined {
-  if (node.kind === 0) return node.key === key ? undefined : node;
+  if (node.kind === 0) {
+    if (node.key !== key) return node;
+    sizeDelta = -1;
+    return undefined;
+  }
+  const owned = currentEdit !== 0 && node.edit === currentEdit;
   if (node.kind === 2) {
     if (node.hash !== hash) return node;
-    const leaves = node.leaves.filter((leaf) => leaf.key !== key);
-    if (leaves.length === node.leaves.length) return node;
-    return leaves.length === 1 ? leaves[0]! : { kind: 2, hash, leaves };
+    const index = node.leaves.findIndex((leaf) => leaf.key === key);
+    if (index < 0) return node;
+    sizeDelta = -1;
+    if (node.leaves.length === 2) return node.leaves[1 - index]!;
+    if (owned) {
+      node.leaves.splice(index, 1);
+      return node;
+    }
+    return collision(hash, node.leaves.filter((_, i) => i !== index));
   }
   const bit = 1 << fragment(hash, shift);
   if ((node.bitmap & bit) === 0) return node;
@@ -156,16 +293,28 @@ function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number):
   if (updated === child) return node;
   if (updated === undefined) {
     if (node.children.length === 1) return undefined;
+    // Collapse a branch left with one leaf so lookups stay short and equal maps stay equal-shaped.
+    if (node.children.length === 2) {
+      const other = node.children[1 - index]!;
+      if (other.kind !== 1) return other;
+    }
+    if (owned) {
+      node.children.splice(index, 1);
+      node.bitmap &= ~bit;
+      return node;
+    }
     const children = node.children.slice();
     children.splice(index, 1);
-    // Collapse a branch left with one leaf so lookups stay short and equal maps stay equal-shaped.
-    if (children.length === 1 && children[0]!.kind !== 1) return children[0];
-    return { kind: 1, bitmap: node.bitmap & ~bit, children };
+    return branch(node.bitmap & ~bit, children);
   }
   if (node.children.length === 1 && updated.kind !== 1) return updated;
+  if (owned) {
+    node.children[index] = updated;
+    return node;
+  }
   const children = node.children.slice();
   children[index] = updated;
-  return { kind: 1, bitmap: node.bitmap, children };
+  return branch(node.bitmap, children);
 }
 
 function* walk<V>(node: TrieNode<V> | undefined): Generator<[string, V]> {
@@ -186,28 +335,47 @@ function collect<V>(node: TrieNode<V> | undefined, out: [string, V][]): void {
 // A class only for its shared prototype: one object per map version, methods not re-created.
 class TrieMap<V> implements PersistentMap<V> {
   constructor(
-    private readonly root: TrieNode<V> | undefined,
-    readonly size: number,
+    private root: TrieNode<V> | undefined,
+    public size: number,
+    // The edit token this version was created under: inside that edit, updates change it in place.
+    private readonly edit: number,
+    private readonly digestKeys: boolean,
   ) {}
 
+  private hash(key: string): number {
+    return this.digestKeys ? digestKeyHash(key) : hashKey(key);
+  }
+
   get(key: string): V | undefined {
-    return lookup(this.root, hashKey(key), key)?.value;
+    return lookup(this.root, this.hash(key), key)?.value;
   }
 
   has(key: string): boolean {
-    return lookup(this.root, hashKey(key), key) !== undefined;
+    return lookup(this.root, this.hash(key), key) !== undefined;
   }
 
   set(key: string, value: V): PersistentMap<V> {
-    insertAdded = false;
-    const next = insert(this.root, { kind: 0, hash: hashKey(key), key, value }, 0);
-    return next === this.root ? this : new TrieMap(next, insertAdded ? this.size + 1 : this.size);
+    sizeDelta = 0;
+    const next = insert(this.root, { kind: 0, hash: this.hash(key), key, value }, 0);
+    // The same root and no new key: nothing changed, or a value was replaced in place (then `this` is this edit's).
+    if (next === this.root && sizeDelta === 0) return this;
+    return this.updated(next, this.size + sizeDelta);
   }
 
   delete(key: string): PersistentMap<V> {
     if (this.root === undefined) return this;
-    const next = remove(this.root, hashKey(key), key, 0);
-    return next === this.root ? this : new TrieMap(next, this.size - 1);
+    sizeDelta = 0;
+    const next = remove(this.root, this.hash(key), key, 0);
+    return sizeDelta === 0 ? this : this.updated(next, this.size - 1);
+  }
+
+  private updated(root: TrieNode<V> | undefined, size: number): PersistentMap<V> {
+    if (currentEdit !== 0 && this.edit === currentEdit) {
+      this.root = root;
+      this.size = size;
+      return this;
+    }
+    return new TrieMap(root, size, currentEdit, this.digestKeys);
   }
 
   entries(): IterableIterator<[string, V]> {
@@ -217,18 +385,29 @@ class TrieMap<V> implements PersistentMap<V> {
   sortedEntries(): [string, V][] {
     const out: [string, V][] = [];
     collect(this.root, out);
-    return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // A digest-keyed map is walked in key order already; any other is sorted here.
+    for (let i = 1; i < out.length; i++) if (out[i - 1]![0] > out[i]![0]) return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return out;
   }
 }
 
-const EMPTY = new TrieMap<never>(undefined, 0);
+const EMPTY = new TrieMap<never>(undefined, 0, 0, false);
+const EMPTY_DIGEST_KEYED = new TrieMap<never>(undefined, 0, 0, true);
 
-export function emptyPersistentMap<V>(): PersistentMap<V> {
-  return EMPTY as PersistentMap<V>;
+/**
+ * `keys: 'digest'` for maps keyed by the hex of cryptographic digests (optionally followed by
+ * more text, as in "txid:index"): cheaper hashing and an ordered walk (see digestKeyHash). Other
+ * keys still work in such a map, only slower.
+ */
+export function emptyPersistentMap<V>(keys: MapKeys = 'text'): PersistentMap<V> {
+  return (keys === 'digest' ? EMPTY_DIGEST_KEYED : EMPTY) as PersistentMap<V>;
 }
 
-export function persistentMapOf<V>(entries: Iterable<readonly [string, V]>): PersistentMap<V> {
-  let result = emptyPersistentMap<V>();
-  for (const [key, value] of entries) result = result.set(key, value);
-  return result;
+export function persistentMapOf<V>(entries: Iterable<readonly [string, V]>, keys: MapKeys = 'text'): PersistentMap<V> {
+  // The versions between the first and the last are never seen: build in place.
+  return withTransientEdits(() => {
+    let result = emptyPersistentMap<V>(keys);
+    for (const [key, value] of entries) result = result.set(key, value);
+    return result;
+  });
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { auditSummaryFromJson, auditSummaryJsonSchema, auditSummaryToJson, type AuditSummary, type AuditSummaryJson } from '../domain/audit.ts';
 import { isEvent } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
-import { evolveLedger, initialLedgerProjectionState, ledgerStateFromSnapshot, ledgerStateSnapshot, type LedgerProjectionState } from './ledger.ts';
+import { evolveLedger, evolveLedgerPage, initialLedgerProjectionState, ledgerStateFromSnapshot, ledgerStateSnapshot, type LedgerProjectionState } from './ledger.ts';
 import type { Projection } from './projection.ts';
 
 /**
@@ -44,6 +44,22 @@ export const auditProjection: Projection<AuditState> = {
     }
     const ledger = evolveLedger(state.ledger, event);
     return ledger === state.ledger ? state : { ledger, history: state.history };
+  },
+
+  evolveBatch(state, events) {
+    // The ledger's page fold (shared with the `ledger` projection) also gives the sheet at each SessionCompleted.
+    const { to, sessionAudits } = evolveLedgerPage(state.ledger, events);
+    let history = state.history;
+    let completed = 0;
+    for (const event of events) {
+      if (!isEvent(event, 'SessionCompleted')) continue;
+      const audit = sessionAudits[completed++]!;
+      const { session, itemCount } = event.data;
+      const last = history.at(-1);
+      if (last !== undefined && last.session >= session) continue;
+      history = [...history, { session, itemCount, audit }];
+    }
+    return to === state.ledger && history === state.history ? state : { ledger: to, history };
   },
 
   toSnapshot: (state) => ({

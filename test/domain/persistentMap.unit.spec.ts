@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { emptyPersistentMap, persistentMapOf } from '../../src/domain/persistentMap.ts';
+import { emptyPersistentMap, hexKey, persistentMapOf, withTransientEdits, type MapKeys, type PersistentMap } from '../../src/domain/persistentMap.ts';
 
 describe('persistent map', () => {
   it('behaves like a Map under random sets and deletes, and never changes older versions', () => {
@@ -41,5 +41,87 @@ describe('persistent map', () => {
     for (let i = 0; i < 100_000; i++) map = map.set(i.toString(16).padStart(64, '0'), i);
     expect(map.size).toBe(100_000);
     expect(map.get((77_777).toString(16).padStart(64, '0'))).toBe(77_777);
+  });
+
+  // Digest-style keys: 8 hex digits (a few values, so prefixes collide) then a suffix, and some keys that are not hex at all.
+  const digestKeyArb = fc.oneof(
+    fc.tuple(fc.constantFrom('00000000', '0000001f', 'ffffffff', '8000a001', 'c0ffee00'), fc.constantFrom('', ':0', ':1', ':10', ':2', 'ab')).map(([a, b]) => a + b),
+    fc.string({ unit: fc.constantFrom('a', 'G', '0', ':'), maxLength: 9 }),
+  );
+
+  for (const keys of ['text', 'digest'] as MapKeys[]) {
+    it(`(${keys} keys) inside withTransientEdits behaves like a Map, leaves the starting version intact, and is immutable afterwards`, () => {
+      const opArb = fc.tuple(fc.boolean(), digestKeyArb, fc.integer());
+      fc.assert(
+        fc.property(fc.array(opArb, { maxLength: 120 }), fc.array(opArb, { maxLength: 120 }), fc.array(opArb, { maxLength: 20 }), (before, during, after) => {
+          const model = new Map<string, number>();
+          const apply = (map: PersistentMap<number>, [isSet, key, value]: [boolean, string, number]) => {
+            if (isSet) model.set(key, value);
+            else model.delete(key);
+            return isSet ? map.set(key, value) : map.delete(key);
+          };
+          let start = emptyPersistentMap<number>(keys);
+          for (const op of before) start = apply(start, op);
+          const startEntries = start.sortedEntries();
+          const startSize = start.size;
+          const result = withTransientEdits(() => {
+            let map = start;
+            for (const op of during) map = apply(map, op);
+            return map;
+          });
+          expect(start.size).toBe(startSize);
+          expect(start.sortedEntries()).toEqual(startEntries);
+          const atResult = [...model].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+          expect(result.size).toBe(model.size);
+          expect(result.sortedEntries()).toEqual(atResult);
+          for (const [key, value] of model) expect(result.get(key)).toBe(value);
+          // Updates after the edit copy again: the result stays as it was.
+          let later = result;
+          for (const op of after) later = apply(later, op);
+          expect(result.sortedEntries()).toEqual(atResult);
+          expect(later.sortedEntries()).toEqual([...model].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+        }),
+        { seed: 7, numRuns: 300 },
+      );
+    });
+  }
+
+  it('nested withTransientEdits share the outer edit, and the edit ends when the callback throws', () => {
+    const start = persistentMapOf([['a', 1]]);
+    expect(() =>
+      withTransientEdits(() => {
+        const inner = withTransientEdits(() => start.set('b', 2));
+        expect(inner.set('c', 3)).toBe(inner); // still the outer edit: changed in place
+        throw new Error('stop');
+      }),
+    ).toThrow('stop');
+    const next = start.set('b', 2);
+    expect(next.set('c', 3)).not.toBe(next);
+    expect(start.sortedEntries()).toEqual([['a', 1]]);
+  });
+
+  it('walks a digest-keyed map in key order', () => {
+    const keys: string[] = [];
+    let seed = 1;
+    for (let i = 0; i < 5000; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      keys.push(`${seed.toString(16).padStart(8, '0')}${'ab'.repeat(28)}:${i % 3}`);
+    }
+    const map = persistentMapOf(keys.map((key, i) => [key, i] as const), 'digest');
+    expect(map.size).toBe(new Set(keys).size);
+    expect([...map.entries()].map(([key]) => key)).toEqual([...new Set(keys)].sort());
+  });
+
+  it('hexKey gives lowercase hex, also right after another input of the same length', () => {
+    const a = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
+    const b = a.slice();
+    b[31] = 0xff;
+    expect(hexKey(a)).toBe(Buffer.from(a).toString('hex'));
+    expect(hexKey(b)).toBe(Buffer.from(b).toString('hex'));
+    b[0] = 0xab; // same object, changed content
+    expect(hexKey(b)).toBe(Buffer.from(b).toString('hex'));
+    expect(hexKey(new Uint8Array(0))).toBe('');
+    const long = Uint8Array.from({ length: 100 }, (_, i) => 255 - i);
+    expect(hexKey(long)).toBe(Buffer.from(long).toString('hex'));
   });
 });

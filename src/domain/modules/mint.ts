@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { bytes32, encode as encodeBody, readVariant, struct, u64, versioned, type Codec } from '../encoding.ts';
 import { bytesToHex, hexToBytes } from '../hashing.ts';
-import { emptyPersistentMap, persistentMapOf, type PersistentMap } from '../persistentMap.ts';
+import { emptyPersistentMap, hexKey, persistentMapOf, type PersistentMap } from '../persistentMap.ts';
 import { reject, type JsonValue, type Module, type OutPoint } from '../module.ts';
 import type { Input, Output } from '../transaction.ts';
 
@@ -50,7 +50,7 @@ export interface MintState {
   readonly outstandingMsat: bigint;
 }
 
-export const noteKey = (txid: Uint8Array, index: bigint | number) => `${bytesToHex(txid)}:${index}`;
+export const noteKey = (txid: Uint8Array, index: bigint | number) => `${hexKey(txid)}:${index}`;
 
 const decimal = z.string().regex(/^(0|[1-9][0-9]*)$/);
 const mintJsonSchema = z.object({
@@ -63,7 +63,7 @@ export function mintModule(): Module<MintState, never, SpendNote, IssueNote> {
     instance: MINT_INSTANCE,
     name: 'mint',
     codecs: mintCodecs,
-    initialState: { notes: emptyPersistentMap(), outstandingMsat: 0n },
+    initialState: { notes: emptyPersistentMap('digest'), outstandingMsat: 0n },
     processConsensusItem: () => reject('the mint has no consensus items'),
     processInput(state, input) {
       const key = noteKey(input.txid, input.index);
@@ -99,7 +99,7 @@ export function mintModule(): Module<MintState, never, SpendNote, IssueNote> {
     fromJson(json) {
       const parsed = mintJsonSchema.parse(json);
       return {
-        notes: persistentMapOf(Object.entries(parsed.notes).map(([key, n]) => [key, { amount: BigInt(n.amount), owner: hexToBytes(n.owner) }] as const)),
+        notes: persistentMapOf(Object.entries(parsed.notes).map(([key, n]) => [key, { amount: BigInt(n.amount), owner: hexToBytes(n.owner) }] as const), 'digest'),
         outstandingMsat: BigInt(parsed.outstandingMsat),
       };
     },

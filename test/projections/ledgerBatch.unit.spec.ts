@@ -1,0 +1,106 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { auditProjection, type AuditState } from '../../src/projections/audit.ts';
+import { evolveLedgerPage, ledgerProjection, LedgerDivergenceError, type LedgerProjectionState } from '../../src/projections/ledger.ts';
+import { evolveAll, projectionStateHash, stateHash, type Projection } from '../../src/projections/projection.ts';
+import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
+import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
+import type { RecordedEvent } from '../../src/streams/eventLog.ts';
+import { writeSessionLog } from './sessionLogFixture.ts';
+
+let events: RecordedEvent[] = [];
+
+beforeAll(async () => {
+  let tick = 0;
+  const log = withEventSchemas(createMemoryEventLog(), { guardian: 0, now: () => new Date(Date.UTC(2026, 0, 1) + 1000 * tick++) });
+  await writeSessionLog(log, { sessions: 6, itemsPerSession: 40, seed: 11 });
+  for await (const event of log.readAll()) events.push(event);
+  events = events.slice();
+});
+
+function oneByOne<S>(projection: Projection<S>, from: S, list: readonly RecordedEvent[]): S {
+  let state = from;
+  for (const event of list) state = projection.evolve(state, event);
+  return state;
+}
+
+/** Page boundaries from sorted cut points. */
+function pages(list: readonly RecordedEvent[], cuts: readonly number[]): RecordedEvent[][] {
+  const bounds = [...new Set([0, ...cuts.map((cut) => cut % (list.length + 1)), list.length])].sort((a, b) => a - b);
+  const out: RecordedEvent[][] = [];
+  for (let i = 1; i < bounds.length; i++) out.push(list.slice(bounds[i - 1], bounds[i]));
+  return out;
+}
+
+const hashOf = <S>(projection: Projection<S>, state: S) => projectionStateHash(projection, state);
+
+describe('ledger and audit evolveBatch', () => {
+  it('the fixture has items, sessions and transactions to fold', () => {
+    expect(events.filter((e) => e.type === 'ItemAccepted').length).toBeGreaterThan(200);
+    expect(events.filter((e) => e.type === 'SessionCompleted').length).toBe(6);
+  });
+
+  it('folds any cut into pages to the state evolve gives event by event, for both projections, in either order', () => {
+    const ledgerExpected = oneByOne(ledgerProjection, ledgerProjection.initial, events);
+    const auditExpected = oneByOne(auditProjection, auditProjection.initial, events);
+    const ledgerHash = hashOf(ledgerProjection, ledgerExpected);
+    const auditHash = hashOf(auditProjection, auditExpected);
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 12 }), fc.constantFrom('ledger first', 'audit first', 'own cuts'), (cuts, auditCuts, order) => {
+        let ledger: LedgerProjectionState = ledgerProjection.initial;
+        let audit: AuditState = auditProjection.initial;
+        const ledgerPages = pages(events, cuts);
+        for (const page of ledgerPages) {
+          if (order === 'audit first') audit = evolveAll(auditProjection, audit, page);
+          ledger = evolveAll(ledgerProjection, ledger, page);
+          if (order === 'ledger first') audit = evolveAll(auditProjection, audit, page);
+        }
+        if (order === 'own cuts') for (const page of pages(events, auditCuts)) audit = evolveAll(auditProjection, audit, page);
+        expect(hashOf(ledgerProjection, ledger)).toBe(ledgerHash);
+        expect(hashOf(auditProjection, audit)).toBe(auditHash);
+        expect(stateHash(ledgerProjection.toSnapshot(ledger))).toBe(ledgerHash);
+        expect(audit.history).toEqual(auditExpected.history);
+        expect(ledger.lastItem).toEqual(ledgerExpected.lastItem);
+        expect(ledger.audit).toEqual(ledgerExpected.audit);
+      }),
+      { seed: 42, numRuns: 40 },
+    );
+  });
+
+  it('never changes the state a page starts from, and resumes from snapshots to the same hash', () => {
+    const middle = Math.floor(events.length / 2);
+    const start = evolveAll(ledgerProjection, ledgerProjection.initial, events.slice(0, middle));
+    const before = stateHash(ledgerProjection.toSnapshot({ ...start }));
+    const end = evolveAll(ledgerProjection, start, events.slice(middle));
+    // A second, different page from the same state: its in-place updates must not reach `end` or `start`.
+    evolveAll(ledgerProjection, start, events.slice(middle, middle + 30));
+    expect(stateHash(ledgerProjection.toSnapshot({ ...start }))).toBe(before);
+    const restored = ledgerProjection.fromSnapshot(ledgerProjection.toSnapshot(start));
+    const viaSnapshot = evolveAll(ledgerProjection, restored, events.slice(middle));
+    expect(hashOf(ledgerProjection, viaSnapshot)).toBe(hashOf(ledgerProjection, end));
+    expect(hashOf(ledgerProjection, end)).toBe(hashOf(ledgerProjection, oneByOne(ledgerProjection, ledgerProjection.initial, events)));
+  });
+
+  it('throws LedgerDivergenceError for a wrong net assets figure inside a page, leaving the starting state intact', () => {
+    const middle = Math.floor(events.length / 2);
+    const start = evolveAll(ledgerProjection, ledgerProjection.initial, events.slice(0, middle));
+    const before = stateHash(ledgerProjection.toSnapshot({ ...start }));
+    const rest = events.slice(middle);
+    const at = rest.findIndex((e, i) => i > 10 && e.type === 'ItemAccepted');
+    const original = rest[at]! as RecordedEvent & { data: { netAssets: string } };
+    rest[at] = { ...original, data: { ...original.data, netAssets: (BigInt(original.data.netAssets) + 1n).toString() } };
+    expect(() => evolveLedgerPage(start, rest)).toThrow(LedgerDivergenceError);
+    expect(() => evolveAll(auditProjection, { ledger: start, history: [] }, rest)).toThrow(LedgerDivergenceError);
+    expect(stateHash(ledgerProjection.toSnapshot({ ...start }))).toBe(before);
+    // A corrupted item (not decodable) diverges too.
+    rest[at] = { ...original, data: { ...original.data, item: 'ff' } };
+    expect(() => evolveLedgerPage(start, rest)).toThrow(LedgerDivergenceError);
+  });
+
+  it('returns the same state for a page with nothing for the ledger', () => {
+    const state = evolveAll(ledgerProjection, ledgerProjection.initial, events.slice(0, 5));
+    const nothing = events.filter((e) => e.type === 'SessionCompleted');
+    expect(evolveAll(ledgerProjection, state, nothing)).toBe(state);
+    expect(evolveAll(ledgerProjection, state, [])).toBe(state);
+  });
+});
