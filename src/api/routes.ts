@@ -5,6 +5,7 @@ import { ApiError } from './apiError.ts';
 import type { ItemViewer } from './itemView.ts';
 import { armWait } from './longPoll.ts';
 import type { ReadModels } from './readModels.ts';
+import { createReplyCache } from './replyCache.ts';
 import { defineRoute, json, type AnyRoute, type Reply } from './route.ts';
 import * as s from './schemas.ts';
 
@@ -73,6 +74,8 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
     }
   };
   const defaultPage = Math.min(100, options.maxPage);
+  const sessionsReplies = createReplyCache(() => guardian.projections.position('sessions'));
+  const auditReplies = createReplyCache(() => guardian.projections.position('audit'));
   const pageOf = (limit: number | undefined) => Math.max(1, Math.min(limit ?? defaultPage, options.maxPage));
 
   return [
@@ -168,7 +171,7 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       handle: ({ query }) => {
         const from = query.from ?? 0;
         const limit = pageOf(query.limit);
-        return json(200, { from, limit, sessions: reads.sessions(from, limit) });
+        return sessionsReplies.reply(`${from}:${limit}`, () => ({ from, limit, sessions: reads.sessions(from, limit) }));
       },
     }),
 
@@ -226,7 +229,7 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       tag: 'analyst',
       summary: 'The balance sheet now: per module line and net assets (msat as decimal strings)',
       responses: { 200: { description: 'the balance sheet', schema: s.auditResponse } },
-      handle: () => json(200, reads.audit()),
+      handle: () => auditReplies.reply('', () => reads.audit()),
     }),
 
     defineRoute({
