@@ -69,11 +69,11 @@ describe('compiled read-path event checks', () => {
 
   it('refuse hex with any character outside 0-9a-f, at any place, in every hex field', () => {
     const item = sampleEvents.find((e) => e.type === 'ItemAccepted')!.data as Record<string, unknown>;
-    const valid = 'ab'.repeat(37);
+    for (const valid of ['ab'.repeat(37), '0123456789abcdef'.repeat(20)]) {
     expect(certainlyValid('ItemAccepted', { ...item, item: valid })).toBe(true);
     for (const bad of ['A', 'F', 'g', '/', ':', '`', 'G', ' ', '\u0161', '\u0130', '\uff41', '\u0030\u0300', '\u0000', '\u0130'.normalize('NFD')]) {
       // Every position of the unrolled loop's phase, and the tail.
-      for (const at of [0, 1, 2, 3, 4, 5, 70, 71, 72]) {
+      for (const at of [0, 1, 2, 3, 4, 5, 70, 71, 72, valid.length - 3, valid.length - 2, valid.length - 1]) {
         const place = (hex: string, i: number) => hex.slice(0, i) + bad + hex.slice(i + bad.length);
         const item74 = place(valid, Math.min(at, valid.length - bad.length));
         expect(item74).toHaveLength(valid.length);
@@ -82,8 +82,31 @@ describe('compiled read-path event checks', () => {
         expect(certainlyValid('ItemAccepted', { ...item, itemHash: hash }), JSON.stringify([bad, at])).toBe(false);
       }
     }
+    }
     // Odd lengths are not whole bytes.
     expect(certainlyValid('ItemAccepted', { ...item, item: 'abc' })).toBe(false);
+  });
+
+  it('agree with the hex regex on every UTF-16 code unit, in short and long hex (both ways of checking)', () => {
+    const zodHex = /^(?:[0-9a-f]{2})*$/;
+    for (const length of [6, 300]) {
+      const valid = '0123456789abcdef'.repeat(40).slice(0, length);
+      // Positions in each byte of a 32-bit word, and in the last (padded) word.
+      const places = [0, 1, 2, 3, 5, length - 3, length - 2, length - 1];
+      for (let unit = 0; unit < 0x10000; unit++) {
+        const char = String.fromCharCode(unit);
+        for (const at of places) {
+          const unitHex = valid.slice(0, at) + char + valid.slice(at + 1);
+          const accepted = certainlyValid('UnitSaved', { session: 0, unit: unitHex });
+          if (accepted !== zodHex.test(unitHex)) expect.fail(`code unit ${unit.toString(16)} at ${at} of ${length}: ${String(accepted)}`);
+        }
+      }
+    }
+    // A non-ASCII character may carry into its neighbour's byte: it still fails.
+    expect(certainlyValid('UnitSaved', { session: 0, unit: '\u00ff\u00ff' + 'ab'.repeat(100) })).toBe(false);
+    expect(certainlyValid('UnitSaved', { session: 0, unit: 'ab'.repeat(100) + '\ud83d\ude00' })).toBe(false);
+    expect(certainlyValid('UnitSaved', { session: 0, unit: 'ab'.repeat(40_000) })).toBe(true);
+    expect(certainlyValid('UnitSaved', { session: 0, unit: 'ab'.repeat(40_000) + 'g0' })).toBe(false);
   });
 
   it('leave non-JSON snapshot states (and unusual keys) to zod', () => {
