@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isEvent } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
-import type { Projection } from './projection.ts';
+import { canonicalHashWriter, type Projection } from './projection.ts';
 
 /**
  * `pendingItems`: the items accepted in sessions not yet sealed by SessionCompleted, in order. This
@@ -55,6 +55,34 @@ export const pendingItemsProjection: Projection<PendingItemsState> = {
   toSnapshot: (state) => ({
     items: pendingItems(state).map((p) => ({ session: p.session, index: p.index, peer: p.peer, item: p.item, itemHash: p.itemHash, ...(p.txid === undefined ? {} : { txid: p.txid }) })),
   }),
+  stateHash(state) {
+    // The canonical text of toSnapshot(state) (each item's keys sorted), written straight from the list.
+    const items = pendingItems(state);
+    let expected = 64;
+    for (const p of items) expected += p.item.length + 250;
+    const out = canonicalHashWriter(expected);
+    out.raw('{"items":[');
+    for (let i = 0; i < items.length; i++) {
+      const p = items[i]!;
+      out.raw(i === 0 ? '{"index":' : ',{"index":');
+      out.number(p.index);
+      out.raw(',"item":');
+      out.hex(p.item);
+      out.raw(',"itemHash":');
+      out.hex(p.itemHash);
+      out.raw(',"peer":');
+      out.number(p.peer);
+      out.raw(',"session":');
+      out.number(p.session);
+      if (p.txid !== undefined) {
+        out.raw(',"txid":');
+        out.hex(p.txid);
+      }
+      out.raw('}');
+    }
+    out.raw(']}');
+    return out.digest();
+  },
   fromSnapshot: (json) => fromList(snapshotSchema.parse(json).items),
 };
 

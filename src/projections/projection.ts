@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { canonicalJson } from '../domain/canonicalJson.ts';
 import type { JsonValue } from '../domain/module.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
@@ -177,4 +177,131 @@ export function projectionStateHash<S>(projection: Projection<S>, state: S): str
 /** sha256 hex of canonical JSON text already built (what `stateHash` hashes). */
 export function canonicalTextHash(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * Canonical JSON written straight into bytes and hashed: for projections whose state hash would
+ * otherwise build a large snapshot (or a large string) only to hash it. The caller writes the
+ * members in canonical order (keys sorted); the writer makes each string and number exactly as
+ * JSON.stringify would.
+ */
+export interface CanonicalHashWriter {
+  /** Text written as is: punctuation and keys the caller knows are canonical JSON in ASCII. */
+  raw(text: string): void;
+  /** A JSON string literal. */
+  string(value: string): void;
+  /**
+   * A JSON string literal of a string the caller knows needs no escaping: hex digits the event and
+   * snapshot schemas have checked (txids, encoded items). Written unchecked, the hot path of hashing.
+   */
+  hex(value: string): void;
+  /** A finite number, as JSON.stringify writes it; NaN and infinities throw, as in stateHash. */
+  number(value: number): void;
+  /** sha256 hex of everything written, as stateHash of the same JSON gives. */
+  digest(): string;
+  /** Feeds everything written to `hash` (to continue a hash of the text before it). */
+  writeTo(hash: Hash): void;
+}
+
+export function canonicalHashWriter(expectedBytes = 1 << 16): CanonicalHashWriter {
+  return new BufferHashWriter(expectedBytes);
+}
+
+// A class for its shared prototype: the methods are called once per value of a large state, and
+// one set of functions keeps those calls monomorphic and inlined.
+class BufferHashWriter implements CanonicalHashWriter {
+  private bytes: Buffer;
+  private length = 0;
+
+  constructor(expectedBytes: number) {
+    this.bytes = Buffer.allocUnsafe(Math.max(64, expectedBytes));
+  }
+
+  raw(text: string): void {
+    const n = text.length;
+    this.room(n * 3);
+    if (n > 16) {
+      this.length += this.bytes.write(text, this.length, 'utf8');
+      return;
+    }
+    // Short ASCII (punctuation, keys) byte by byte: cheaper than a call into Buffer.write.
+    const out = this.bytes;
+    let at = this.length;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f) {
+        this.length += out.write(text, this.length, 'utf8');
+        return;
+      }
+      out[at++] = c;
+    }
+    this.length = at;
+  }
+
+  string(value: string): void {
+    const n = value.length;
+    this.room(n + 2);
+    const out = this.bytes;
+    let at = this.length;
+    out[at++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      // Printable ASCII other than quote and backslash is its own JSON text; anything else takes JSON.stringify's escaping.
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        this.raw(JSON.stringify(value));
+        return;
+      }
+      out[at++] = c;
+    }
+    out[at++] = 0x22;
+    this.length = at;
+  }
+
+  hex(value: string): void {
+    const n = value.length;
+    this.room(n + 2);
+    const out = this.bytes;
+    const at = this.length;
+    out[at] = 0x22;
+    // One native copy: a JS loop costs twice as much for a 64-digit txid.
+    out.write(value, at + 1, n, 'latin1');
+    out[at + n + 1] = 0x22;
+    this.length = at + n + 2;
+  }
+
+  number(value: number): void {
+    // Small non-negative integers (sessions, indexes, peers) digit by digit; -0 is written 0, as JSON does.
+    if (value >= 0 && value < 1e9 && Math.floor(value) === value) {
+      this.room(10);
+      const out = this.bytes;
+      if (value < 10) {
+        out[this.length++] = 0x30 + value;
+        return;
+      }
+      let digits = 0;
+      for (let v = value; v > 0; v = Math.floor(v / 10)) digits++;
+      let at = this.length + digits;
+      this.length = at;
+      for (let v = value; v > 0; v = Math.floor(v / 10)) out[--at] = 0x30 + (v % 10);
+      return;
+    }
+    if (!Number.isFinite(value)) throw new RangeError('canonical JSON has no NaN or Infinity');
+    // String(n) is JSON's text for every other finite number.
+    this.raw(String(value));
+  }
+
+  digest(): string {
+    return createHash('sha256').update(this.bytes.subarray(0, this.length)).digest('hex');
+  }
+
+  writeTo(hash: Hash): void {
+    hash.update(this.bytes.subarray(0, this.length));
+  }
+
+  private room(more: number): void {
+    if (this.length + more <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.length + more));
+    this.bytes.copy(grown, 0, 0, this.length);
+    this.bytes = grown;
+  }
 }
