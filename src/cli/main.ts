@@ -22,6 +22,12 @@ const positiveInteger = (value: string) => {
   return n;
 };
 
+const nonNegativeInteger = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+};
+
 const submitMode = (value: string): SubmitMode => {
   if (!(submitModes as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${submitModes.join(', ')}`);
   return value as SubmitMode;
@@ -81,8 +87,9 @@ program
   .option('--chains <n>', 'concurrent users', positiveInteger, 256)
   .option('--seed <n>', 'seed for when double spends are attempted', positiveInteger, 1)
   .option('--submit <mode>', "batch: many transactions per request, answered once decided; wait: one POST ?wait= per transaction; classic: POST then GET ?wait= (two requests)", submitMode, 'batch' as SubmitMode)
+  .option('--sign-ahead <n>', 'transactions each user signs before the clock starts (0 = sign each when needed); takes the client\'s signing out of the measured window', nonNegativeInteger, 0)
   .option('--json', 'print the report as JSON')
-  .action(async (options: { url: string; adminToken: string; rate: number; duration: number; chains: number; seed: number; submit: SubmitMode; json?: boolean }) => {
+  .action(async (options: { url: string; adminToken: string; rate: number; duration: number; chains: number; seed: number; submit: SubmitMode; signAhead: number; json?: boolean }) => {
     const stop = new AbortController();
     stopOnSignals(() => Promise.resolve(stop.abort()));
     const report = await runLoad({
@@ -93,6 +100,7 @@ program
       chains: options.chains,
       seed: options.seed,
       submitMode: options.submit,
+      signAhead: options.signAhead,
       signal: stop.signal,
       onProgress: options.json ? undefined : (p) => process.stderr.write(`  ${p.elapsedSeconds.toFixed(0)} s: ${p.accepted} accepted (${p.acceptedPerSecond.toFixed(0)} tx/s)\n`),
     });

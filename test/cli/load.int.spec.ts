@@ -35,4 +35,29 @@ describe('fedlog load against a guardian', () => {
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(lines[0]).toMatch(/^session\s+0\s+items\s+[\d,]+\s+header [0-9a-f]{16}…/);
   });
+
+  it('signs ahead before the clock starts, follows its chains, and signs on as it goes where a rival won or a chain ran out', async () => {
+    const { p2p, api } = await freePortPair();
+    const { configFiles, adminTokens } = initFederation({ peers: 1, out: join(dir, 'sign-ahead'), sessionSeconds: 1, basePort: p2p });
+    const loaded = loadGuardianConfig(configFiles[0]!);
+    const running = await startGuardianProcess({ ...loaded, api: { ...loaded.api, port: api } }, { logLevel: 'silent', print: () => undefined });
+    try {
+      // Few steps ahead and many double spends: the run outlives the signed chains and meets rivals.
+      const report = await runLoad({ url: running.apiUrl, adminToken: adminTokens[0]!, rate: 0, durationSeconds: 2.5, chains: 8, doubleSpendRatio: 0.3, seed: 3, signAhead: 20 });
+      expect(report.errors, report.firstError).toBe(0);
+      // A claim and 20 steps per user, each step a spend or a spend, a rival and a replay.
+      expect(report.signedAhead).toBe(8 * 21);
+      expect(report.signAheadSeconds).toBeGreaterThan(0);
+      // Most chains were followed (a user leaves its chain only where a rival won).
+      expect(report.signedAheadStepsUsed).toBeGreaterThan(8 * 10);
+      expect(report.deposits).toBe(8);
+      expect(report.withdrawals).toBe(8);
+      expect(report.accepted).toBeGreaterThan(8 * 21);
+      expect(report.doubleSpendAttempts).toBeGreaterThan(0);
+      expect(report.doubleSpendsAccepted).toBe(0);
+      expect(report.doubleSpendsRefused).toBe(report.doubleSpendAttempts);
+    } finally {
+      await running.stop();
+    }
+  });
 });
