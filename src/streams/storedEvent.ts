@@ -68,8 +68,20 @@ function parseMetadata(position: Position, metadata: string): EventMetadata {
   return parsed as EventMetadata;
 }
 
+/**
+ * The previous row's type and stream. A row read from storage brings new copies of these short
+ * strings; handing out one string per run of equal ones lets the copies die at once, and each
+ * lookup keyed by the type (schema, check, upcaster) finds a key it has seen before.
+ */
+let lastType = '';
+let lastStream = '';
+
 /** Rebuilds a recorded event; text that is not JSON is reported with its position, never skipped. */
 export function decodeEvent(position: Position, stream: string, revision: number, id: string, type: string, data: string, metadata: string): RecordedEvent {
+  if (type === lastType) type = lastType;
+  else lastType = type;
+  if (stream === lastStream) stream = lastStream;
+  else lastStream = stream;
   let parsedData: unknown;
   try {
     parsedData = JSON.parse(data);
