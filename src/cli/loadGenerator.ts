@@ -32,6 +32,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Called about once a second. */
   onProgress?: (progress: LoadProgress) => void;
+  /** Called once when the measured window starts (after signing ahead, before the first request). */
+  onClockStarted?: () => void;
   /**
    * How transactions travel (default 'batch'): 'batch' coalesces the users' transactions into
    * POST /v1/transactions/batch?wait= (one request answers many); 'wait' sends one
@@ -394,8 +396,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   // Round by round over the users, so that a run stopped early still has every chain signed equally far.
   for (let k = 0; k < ahead && !stop.signal.aborted; k++) for (const u of users) signAhead(u, 1);
   const signAheadSeconds = ahead > 0 ? (performance.now() - signStarted) / 1000 : 0;
-  const signedAhead = ahead > 0 ? users.reduce((sum, u) => sum + 1 + u.planned.length, 0) : 0;
+  // Transactions: a claim per user, and per step a spend, or a spend, a rival and a replay.
+  const signedAhead = ahead > 0 ? users.reduce((sum, u) => sum + 1 + u.planned.reduce((steps, p) => steps + (p.step.double === undefined ? 1 : 3), 0), 0) : 0;
 
+  options.onClockStarted?.();
   const started = performance.now();
   // Infinity (run until aborted) would overflow setTimeout's 2^31 ms range and fire at once.
   const timer = Number.isFinite(options.durationSeconds) ? setTimeout(() => stop.abort(), options.durationSeconds * 1000) : undefined;

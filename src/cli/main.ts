@@ -102,6 +102,8 @@ program
       submitMode: options.submit,
       signAhead: options.signAhead,
       signal: stop.signal,
+      // A harness measuring the client's CPU in the window learns where the window starts (JSON lines).
+      onClockStarted: options.json ? () => console.log(JSON.stringify({ clockStarted: true })) : undefined,
       onProgress: options.json ? undefined : (p) => process.stderr.write(`  ${p.elapsedSeconds.toFixed(0)} s: ${p.accepted} accepted (${p.acceptedPerSecond.toFixed(0)} tx/s)\n`),
     });
     if (options.json) console.log(JSON.stringify(report));

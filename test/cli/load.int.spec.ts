@@ -45,8 +45,9 @@ describe('fedlog load against a guardian', () => {
       // Few steps ahead and many double spends: the run outlives the signed chains and meets rivals.
       const report = await runLoad({ url: running.apiUrl, adminToken: adminTokens[0]!, rate: 0, durationSeconds: 2.5, chains: 8, doubleSpendRatio: 0.3, seed: 3, signAhead: 20 });
       expect(report.errors, report.firstError).toBe(0);
-      // A claim and 20 steps per user, each step a spend or a spend, a rival and a replay.
-      expect(report.signedAhead).toBe(8 * 21);
+      // A claim and 20 steps per user, each step a spend, or (30% of them here) a spend, a rival and a replay.
+      expect(report.signedAhead).toBeGreaterThan(8 * 21);
+      expect(report.signedAhead).toBeLessThan(8 * 61);
       expect(report.signAheadSeconds).toBeGreaterThan(0);
       // Most chains were followed (a user leaves its chain only where a rival won).
       expect(report.signedAheadStepsUsed).toBeGreaterThan(8 * 10);
