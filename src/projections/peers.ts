@@ -48,6 +48,45 @@ export const peersProjection: Projection<PeersState> = {
     return state;
   },
 
+  evolveBatch(state, events) {
+    // A copy of the list and of each entry, made on the first change and then updated in place.
+    let peers: PeerActivity[] | undefined;
+    const entry = (peer: number): PeerActivity => {
+      peers ??= state.peers.map((p) => ({ ...p }));
+      for (let i = 0; i < peers.length; i++) {
+        const p = peers[i]!;
+        if (p.peer === peer) return p;
+        if (p.peer > peer) {
+          const created: PeerActivity = { peer, itemsAccepted: 0, itemsRejected: 0 };
+          peers.splice(i, 0, created);
+          return created;
+        }
+      }
+      const created: PeerActivity = { peer, itemsAccepted: 0, itemsRejected: 0 };
+      peers.push(created);
+      return created;
+    };
+    // The entry of the last item's peer: pages are mostly items, from few peers.
+    let last: PeerActivity | undefined;
+    for (const event of events) {
+      if (isEvent(event, 'ItemAccepted')) {
+        const { peer, session } = event.data;
+        const p = last !== undefined && last.peer === peer ? last : (last = entry(peer));
+        p.lastContributedSession = session;
+        p.itemsAccepted++;
+      } else if (isEvent(event, 'ItemRejected')) {
+        const { peer } = event.data;
+        const p = last !== undefined && last.peer === peer ? last : (last = entry(peer));
+        p.itemsRejected++;
+      } else if (isEvent(event, 'SessionCompleted')) {
+        for (const peer of Object.keys(event.data.signatures)) entry(Number(peer)).lastSignedSession = event.data.session;
+      } else if (isEvent(event, 'FederationConfigured')) {
+        for (const { id } of event.data.peers) entry(id);
+      }
+    }
+    return peers === undefined ? state : { peers };
+  },
+
   toSnapshot: (state) => ({
     peers: state.peers.map((p) => ({
       peer: p.peer,

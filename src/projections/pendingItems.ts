@@ -52,6 +52,25 @@ export const pendingItemsProjection: Projection<PendingItemsState> = {
     return state;
   },
 
+  evolveBatch(state, events) {
+    // Cells are linked as in evolve; only the state object at the end is new.
+    let newest = state.newest;
+    let count = state.count;
+    for (const event of events) {
+      if (isEvent(event, 'ItemAccepted')) {
+        const { session, index, peer, item, itemHash, txid } = event.data;
+        newest = { item: txid === undefined ? { session, index, peer, item, itemHash } : { session, index, peer, item, itemHash, txid }, next: newest };
+        count++;
+      } else if (isEvent(event, 'SessionCompleted') && count !== 0) {
+        const sealed = event.data.session;
+        const all = pendingItems({ newest, count });
+        const kept = all.filter((p) => p.session > sealed);
+        if (kept.length !== count) ({ newest, count } = fromList(kept));
+      }
+    }
+    return newest === state.newest && count === state.count ? state : { newest, count };
+  },
+
   toSnapshot: (state) => ({
     items: pendingItems(state).map((p) => ({ session: p.session, index: p.index, peer: p.peer, item: p.item, itemHash: p.itemHash, ...(p.txid === undefined ? {} : { txid: p.txid }) })),
   }),

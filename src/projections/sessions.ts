@@ -52,6 +52,58 @@ export const sessionsProjection: Projection<SessionsState> = {
     return current === state.open.find((s) => s.session === session) ? state : { completed: state.completed, open: replaceOpen(state.open, current) };
   },
 
+  evolveBatch(state, events) {
+    // Copies of the lists and of the open summaries, made on first change and then updated in place.
+    let completed = state.completed;
+    let completedOwned = false;
+    let open = state.open as SessionSummary[];
+    let openOwned = false;
+    // The summary the last item went to: in a page, nearly every event is an item of that session.
+    let counting: SessionSummary | undefined;
+    for (const event of events) {
+      const type = event.type;
+      if (type === 'ItemAccepted' && counting !== undefined && (event.data as { session: number }).session === counting.session) {
+        counting.itemCount++;
+        continue;
+      }
+      if (!SESSION_EVENTS.has(type)) continue;
+      const data = event.data as { session: number; itemCount?: number; header?: string };
+      const session = data.session;
+      const newestCompleted = completed.at(-1);
+      if (newestCompleted !== undefined && session <= newestCompleted.session && findCompleted({ completed, open }, session) !== undefined) continue;
+      let current = open.find((s) => s.session === session);
+      if (current === undefined || !openOwned) {
+        if (!openOwned) {
+          open = open.map((s) => ({ ...s }));
+          openOwned = true;
+          current = open.find((s) => s.session === session);
+        }
+        if (current === undefined) {
+          current = { session, itemCount: 0, startedAt: event.metadata.recordedAt, status: 'pending' };
+          const at = open.findIndex((s) => s.session > session);
+          open.splice(at < 0 ? open.length : at, 0, current);
+        }
+      }
+      if (type === 'ItemAccepted') {
+        current.itemCount++;
+        counting = current;
+      } else if (type === 'SessionCompleted') {
+        const done: SessionSummary = { ...current, header: data.header!, itemCount: data.itemCount!, completedAt: event.metadata.recordedAt, status: 'complete' };
+        open.splice(open.indexOf(current), 1);
+        if (counting === current) counting = undefined;
+        if (!completedOwned) {
+          completed = completed.slice();
+          completedOwned = true;
+        }
+        const list = completed as SessionSummary[];
+        const at = list.findLastIndex((s) => s.session < session) + 1;
+        list.splice(at, 0, done);
+      }
+    }
+    if (!openOwned && !completedOwned) return state;
+    return { completed, open };
+  },
+
   toSnapshot: (state) => ({ completed: state.completed.map(summaryJson), open: state.open.map(summaryJson) }),
   fromSnapshot: (json) => sessionsSnapshotSchema.parse(json),
 };

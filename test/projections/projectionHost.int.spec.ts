@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lastValueFrom, toArray, take } from 'rxjs';
-import { projectionStateHash, type AnyProjection, type Projection } from '../../src/projections/projection.ts';
+import { evolveAll, projectionStateHash, type AnyProjection, type Projection } from '../../src/projections/projection.ts';
 import { startProjections, ProjectionFailedError, type ProjectionHost } from '../../src/projections/projectionHost.ts';
 import { standardProjections } from '../../src/projections/standardProjections.ts';
 import { sessionsProjection, sessionCount } from '../../src/projections/sessions.ts';
@@ -84,7 +84,8 @@ describe('projection host', () => {
 
     const v2: Projection<unknown> = { ...(sessionsProjection as Projection<unknown>), version: 2 };
     let folded = 0;
-    const counting: Projection<unknown> = { ...v2, evolve: (s, e) => (folded++, v2.evolve(s, e)) };
+    // Counts the events folded one by one and in pages (sessions has an evolveBatch the host uses).
+    const counting: Projection<unknown> = { ...v2, evolve: (s, e) => (folded++, v2.evolve(s, e)), evolveBatch: (s, events) => ((folded += events.length), evolveAll(v2, s, events)) };
     const skipped: string[] = [];
     const host = await startProjections(log, { retention: 1, projections: [counting], onSnapshotSkipped: (name, skip) => skipped.push(`${name}: ${skip.reason}`) });
     expect(skipped).toEqual(['sessions: version 1, this code is version 2']);
