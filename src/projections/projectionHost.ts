@@ -1,5 +1,6 @@
 import { Subject, Subscription, type Observable } from 'rxjs';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
+import { pagesOf } from '../streams/pagedRead.ts';
 import { appendSnapshot, loadNewestSnapshot, type CheckpointRef, type SnapshotSkip } from './checkpointStore.ts';
 import { evolveAll, type AnyProjection, type Projection } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
@@ -173,16 +174,10 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
   };
 
   // Catch up before resolving, so the caller (the engine seeding its write model) sees the whole log as of start.
-  // A fresh array per page: projections may remember the array they were given.
-  let page: RecordedEvent[] = [];
-  for await (const event of log.readAll(position)) {
-    page.push(event);
-    if (page.length === CATCH_UP_PAGE) {
-      applyPage(page);
-      page = [];
-    }
+  // Pages are fresh arrays (the caller's to keep): projections may remember the array they were given.
+  for await (const page of log.readAllPages?.(position, CATCH_UP_PAGE) ?? pagesOf(log.readAll(position), CATCH_UP_PAGE)) {
+    if (page.length > 0) applyPage(page);
   }
-  if (page.length > 0) applyPage(page);
 
   live.add(
     log.subscribe(position).subscribe({

@@ -5,6 +5,7 @@ import type { SignatureCheck } from '../domain/signatureBackend.ts';
 import { Worker } from 'node:worker_threads';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
+import { pagesOf } from '../streams/pagedRead.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import { nativeSessionHeader, nativeSha256 } from './nativeSha256.ts';
@@ -288,7 +289,7 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
     batch = [];
   };
   let nextSnapshotAt = nextPendingAt(entries);
-  for await (const event of log.readAll(from)) {
+  const onEvent = (event: RecordedEvent) => {
     events++;
     last = event.position;
     if (nextSnapshotAt !== undefined && event.position > nextSnapshotAt) {
@@ -313,6 +314,10 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
       options.onProgress?.({ events, ...(total === undefined ? {} : { total }), position: last });
       options.signal?.throwIfAborted();
     }
+  };
+  // A page per await where the log offers it (no promise per event).
+  for await (const page of log.readAllPages?.(from, BATCH) ?? pagesOf(log.readAll(from), BATCH)) {
+    for (const event of page) onEvent(event);
   }
   flush();
   options.onProgress?.({ events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: last });
