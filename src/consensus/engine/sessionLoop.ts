@@ -73,9 +73,10 @@ export interface EngineOptions {
    */
   maxBatchMs?: number;
   /**
-   * How long a busy loop keeps adding slices of items to one commit, ms (default 25). better-sqlite3
-   * fsyncs on the event loop's thread (milliseconds each on a busy disk, almost independent of the
-   * commit's size), so fewer, larger commits block less in total; an idle queue commits at once.
+   * How long a busy loop keeps adding slices of items to one commit, ms (default 25). A commit's
+   * fsync costs milliseconds on a busy disk almost independently of its size (on the sqlite log's
+   * writer thread, no longer on the event loop's), so fewer, larger commits cost less in total; an
+   * idle queue commits at once.
    */
   commitWindowMs?: number;
   /**
