@@ -75,16 +75,51 @@ function isHexWordwise(value: string): boolean {
 
 const isHash = (value: unknown) => isHex(value, 64);
 
-/** A plain JSON object (as JSON.parse builds) with exactly the `required` keys plus any of `optional`. */
-function hasKeys(data: unknown, required: readonly string[], optional: readonly string[] = []): data is Data {
-  if (!isPlainObject(data)) return false;
+/** The keys of a schema in its order (the order JSON.stringify writes its output in), and which are optional. */
+interface Keys {
+  order: readonly string[];
+  required: readonly string[];
+  optional: readonly string[];
+}
+
+/** `keys('a', 'b?')`: key `a` required, `b` optional. */
+function keys(...spec: string[]): Keys {
+  const order = spec.map((key) => key.replace(/\?$/, ''));
+  return { order, required: order.filter((_, i) => !spec[i]!.endsWith('?')), optional: order.filter((_, i) => spec[i]!.endsWith('?')) };
+}
+
+/** A plain JSON object (as JSON.parse builds) with exactly the required keys plus any of the optional ones. */
+function hasKeys(data: unknown, expected: Keys): data is Data {
+  return isPlainObject(data) && (hasKeysInOrder(data, expected) || hasKeysInAnyOrder(data, expected));
+}
+
+/**
+ * The stored case: the object's own keys are the schema's, in its order (absent optional keys
+ * skipped). Comparing each key with the one expected next is cheaper than looking it up.
+ */
+function hasKeysInOrder(data: Data, expected: Keys): boolean {
+  const order = expected.order;
+  let i = 0;
+  for (const key in data) {
+    while (i < order.length && order[i] !== key) {
+      if (!expected.optional.includes(order[i]!)) return false;
+      i++;
+    }
+    if (i === order.length || !Object.hasOwn(data, key)) return false;
+    i++;
+  }
+  for (; i < order.length; i++) if (!expected.optional.includes(order[i]!)) return false;
+  return true;
+}
+
+function hasKeysInAnyOrder(data: Data, expected: Keys): boolean {
   let present = 0;
   for (const key in data) {
     if (!Object.hasOwn(data, key)) return false;
-    if (required.includes(key)) present++;
-    else if (!optional.includes(key)) return false;
+    if (expected.required.includes(key)) present++;
+    else if (!expected.optional.includes(key)) return false;
   }
-  return present === required.length;
+  return present === expected.required.length;
 }
 
 function isPlainObject(data: unknown): data is Data {
@@ -123,9 +158,17 @@ function isPlainJson(root: unknown): boolean {
   return true;
 }
 
+const ITEM_ACCEPTED = keys('session', 'index', 'peer', 'item', 'itemHash', 'txid?', 'netAssets');
+const ITEM_REJECTED = keys('session', 'peer', 'itemHash', 'txid?', 'reason');
+const SIGNATURE_RECORDED = keys('session', 'peer', 'signature', 'valid');
+const SESSION_COMPLETED = keys('session', 'header', 'itemCount', 'signatures', 'source');
+const UNIT_ORDERED = keys('session', 'creator', 'round', 'hash', 'data');
+const UNIT_SAVED = keys('session', 'unit');
+const SNAPSHOT_TAKEN = keys('projection', 'version', 'position', 'session', 'state', 'stateHash');
+
 const checks: Record<string, (data: unknown) => boolean> = {
   ItemAccepted: (d) =>
-    hasKeys(d, ['session', 'index', 'peer', 'item', 'itemHash', 'netAssets'], ['txid']) &&
+    hasKeys(d, ITEM_ACCEPTED) &&
     isCount(d.session) &&
     isCount(d.index) &&
     isU16(d.peer) &&
@@ -134,20 +177,20 @@ const checks: Record<string, (data: unknown) => boolean> = {
     (!('txid' in d) || isHash(d.txid)) &&
     isSignedDecimal(d.netAssets),
   ItemRejected: (d) =>
-    hasKeys(d, ['session', 'peer', 'itemHash', 'reason'], ['txid']) && isCount(d.session) && isU16(d.peer) && isHash(d.itemHash) && (!('txid' in d) || isHash(d.txid)) && typeof d.reason === 'string',
-  SignatureRecorded: (d) => hasKeys(d, ['session', 'peer', 'signature', 'valid']) && isCount(d.session) && isU16(d.peer) && isHex(d.signature, 128) && typeof d.valid === 'boolean',
+    hasKeys(d, ITEM_REJECTED) && isCount(d.session) && isU16(d.peer) && isHash(d.itemHash) && (!('txid' in d) || isHash(d.txid)) && typeof d.reason === 'string',
+  SignatureRecorded: (d) => hasKeys(d, SIGNATURE_RECORDED) && isCount(d.session) && isU16(d.peer) && isHex(d.signature, 128) && typeof d.valid === 'boolean',
   SessionCompleted: (d) => {
-    if (!hasKeys(d, ['session', 'header', 'itemCount', 'signatures', 'source'])) return false;
+    if (!hasKeys(d, SESSION_COMPLETED)) return false;
     if (!isCount(d.session) || !isHex(d.header, 80) || !isCount(d.itemCount) || (d.source !== 'local' && d.source !== 'peer')) return false;
     const signatures = d.signatures;
     if (!isPlainObject(signatures)) return false;
     for (const peer in signatures) if (!Object.hasOwn(signatures, peer) || !isPeerKey(peer) || !isHex(signatures[peer], 128)) return false;
     return true;
   },
-  UnitOrdered: (d) => hasKeys(d, ['session', 'creator', 'round', 'hash', 'data']) && isCount(d.session) && isU16(d.creator) && isCount(d.round) && isHash(d.hash) && isHex(d.data),
-  UnitSaved: (d) => hasKeys(d, ['session', 'unit']) && isCount(d.session) && isHex(d.unit),
+  UnitOrdered: (d) => hasKeys(d, UNIT_ORDERED) && isCount(d.session) && isU16(d.creator) && isCount(d.round) && isHash(d.hash) && isHex(d.data),
+  UnitSaved: (d) => hasKeys(d, UNIT_SAVED) && isCount(d.session) && isHex(d.unit),
   SnapshotTaken: (d) =>
-    hasKeys(d, ['projection', 'version', 'position', 'session', 'state', 'stateHash']) &&
+    hasKeys(d, SNAPSHOT_TAKEN) &&
     typeof d.projection === 'string' &&
     d.projection.length > 0 &&
     typeof d.version === 'number' &&

@@ -109,6 +109,24 @@ describe('compiled read-path event checks', () => {
     expect(certainlyValid('UnitSaved', { session: 0, unit: 'ab'.repeat(40_000) + 'g0' })).toBe(false);
   });
 
+  it('answer the same whatever the order of the keys (stored order is only the fast case)', () => {
+    const reversed = (data: object) => Object.fromEntries(Object.entries(data).reverse());
+    for (const { type, data } of sampleEvents) {
+      if (type === 'FederationConfigured') continue;
+      const json = throughJson(data) as Record<string, unknown>;
+      expect(certainlyValid(type, reversed(json)), type).toBe(true);
+      const [first] = Object.keys(json);
+      const { [first!]: _dropped, ...withoutFirst } = json;
+      for (const variant of [{ ...json, extra: 1 }, { extra: 1, ...json }, reversed({ ...json, extra: 1 }), withoutFirst, reversed(withoutFirst), { ...withoutFirst, [first!]: undefined }]) {
+        expect(certainlyValid(type, variant), `${type} ${JSON.stringify(Object.keys(variant))}`).toBe(false);
+      }
+    }
+    const item = throughJson(sampleEvents.find((e) => e.type === 'ItemAccepted')!.data) as Record<string, unknown>;
+    const { txid: _txid, ...withoutTxid } = item;
+    expect(certainlyValid('ItemAccepted', withoutTxid)).toBe(true);
+    expect(certainlyValid('ItemAccepted', reversed(withoutTxid))).toBe(true);
+  });
+
   it('leave non-JSON snapshot states (and unusual keys) to zod', () => {
     const snapshot = sampleEvents.find((e) => e.type === 'SnapshotTaken')!.data as Record<string, unknown>;
     for (const state of [{ a: Number.NaN }, { a: 1n }, { a: undefined }, [() => 1], new Map(), JSON.parse('{"__proto__": 1}') as unknown]) {
