@@ -193,7 +193,12 @@ function netAssetsOf(modules: ModuleRegistry, states: ReadonlyMap<number, unknow
     }
     let msat = 0n;
     for (const line of module.audit(state)) msat += line.msat;
-    auditMemo[i] = { module, state, msat };
+    if (memo === undefined) auditMemo[i] = { module, state, msat };
+    else {
+      memo.module = module;
+      memo.state = state;
+      memo.msat = msat;
+    }
     net += msat;
   }
   return net;
@@ -268,7 +273,7 @@ export type LedgerStateJson = z.infer<typeof ledgerStateJsonSchema>;
 export function ledgerStateToJson(rules: LedgerRules, state: LedgerState): JsonValue {
   const modules: Record<string, JsonValue> = {};
   for (const id of [...rules.modules.keys()].sort((a, b) => a - b)) modules[String(id)] = rules.modules.get(id)!.toJson(state.modules.get(id));
-  return { version: LEDGER_JSON_VERSION, acceptedTxids: state.acceptedTxids.sortedEntries().map(([txid]) => txid), modules };
+  return { version: LEDGER_JSON_VERSION, acceptedTxids: state.acceptedTxids.sortedKeys(), modules };
 }
 
 export function ledgerStateFromJson(rules: LedgerRules, json: unknown): { ok: true; state: LedgerState } | { ok: false; reason: string } {

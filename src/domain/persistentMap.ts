@@ -44,10 +44,14 @@ export interface PersistentMap<V> {
   entries(): IterableIterator<[string, V]>;
   /** Entries in ascending key order (code-unit order), for deterministic output. */
   sortedEntries(): [string, V][];
+  /** The keys in ascending order (code-unit order). */
+  sortedKeys(): string[];
 }
 
 const HEX_DIGITS = new Uint8Array(16).map((_, i) => '0123456789abcdef'.charCodeAt(i));
 const hexText = new Uint8Array(128);
+// Digests are 32 bytes: their text is decoded from this whole buffer, without a subarray per key.
+const hexText32 = hexText.subarray(0, 64);
 const latin1 = new TextDecoder('latin1');
 const lastHexBytes = new Uint8Array(64);
 let lastHexLength = -1;
@@ -76,7 +80,7 @@ export function hexKey(bytes: Uint8Array): string {
     text[2 * i] = HEX_DIGITS[byte >>> 4]!;
     text[2 * i + 1] = HEX_DIGITS[byte & 15]!;
   }
-  const hex = latin1.decode(text.subarray(0, 2 * length));
+  const hex = latin1.decode(length === 32 ? hexText32 : text.subarray(0, 2 * length));
   if (length <= 64) {
     lastHexBytes.set(bytes);
     lastHexLength = length;
@@ -332,6 +336,13 @@ function collect<V>(node: TrieNode<V> | undefined, out: [string, V][]): void {
   else for (const child of node.children) collect(child, out);
 }
 
+function collectKeys<V>(node: TrieNode<V> | undefined, out: string[]): void {
+  if (node === undefined) return;
+  if (node.kind === 0) out.push(node.key);
+  else if (node.kind === 2) for (const leaf of node.leaves) out.push(leaf.key);
+  else for (const child of node.children) collectKeys(child, out);
+}
+
 // A class only for its shared prototype: one object per map version, methods not re-created.
 class TrieMap<V> implements PersistentMap<V> {
   constructor(
@@ -387,6 +398,13 @@ class TrieMap<V> implements PersistentMap<V> {
     collect(this.root, out);
     // A digest-keyed map is walked in key order already; any other is sorted here.
     for (let i = 1; i < out.length; i++) if (out[i - 1]![0] > out[i]![0]) return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return out;
+  }
+
+  sortedKeys(): string[] {
+    const out: string[] = [];
+    collectKeys(this.root, out);
+    for (let i = 1; i < out.length; i++) if (out[i - 1]! > out[i]!) return out.sort();
     return out;
   }
 }

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { auditSummaryFromJson, auditSummaryJsonSchema, auditSummaryToJson, computeAudit, type AuditSummary } from '../domain/audit.ts';
-import { decodeConsensusItem, encodedTransactionOf } from '../domain/consensusItem.ts';
+import { decodeConsensusItem, type ConsensusItem } from '../domain/consensusItem.ts';
+import { DecodeFailure, Reader } from '../domain/encoding.ts';
+import type { ModuleRegistry } from '../domain/module.ts';
+import type { Input } from '../domain/transaction.ts';
 import { applyItem, initialLedgerState, ledgerRules, ledgerStateFromJson, ledgerStateToJson, type LedgerRules, type LedgerState, type VerifySignature, type WorkingLedgerState } from '../domain/ledger.ts';
 import { withTransientEdits } from '../domain/persistentMap.ts';
 import { createModules, modulesConfigFromJson, modulesConfigJsonSchema, modulesConfigToJson, type ModulesConfig } from '../domain/modules/consensusModules.ts';
@@ -101,13 +104,14 @@ function foldPage(state: LedgerProjectionState, events: readonly RecordedEvent[]
   let current = state;
   // The ledger being updated by the items since `current` (their sheet is built when needed).
   let work: WorkingLedgerState | undefined;
-  let lastItem: { session: number; index: number } | undefined;
+  // The last item applied since `current`; its position becomes `lastItem` when settled.
+  let lastItem: (RecordedEvent & { type: 'ItemAccepted'; data: ItemAccepted }) | undefined;
   const sessionAudits: AuditSummary[] = [];
   const settle = (): LedgerProjectionState => {
     if (work === undefined) return current;
     const ledger: LedgerState = { acceptedTxids: work.acceptedTxids, modules: work.modules };
     work = undefined;
-    current = { config: current.config, rules: current.rules, ledger, audit: computeAudit(current.rules!.modules, ledger.modules), lastItem: lastItem! };
+    current = { config: current.config, rules: current.rules, ledger, audit: computeAudit(current.rules!.modules, ledger.modules), lastItem: { session: lastItem!.data.session, index: lastItem!.data.index } };
     return current;
   };
   for (let i = 0; i < events.length; i++) {
@@ -117,7 +121,7 @@ function foldPage(state: LedgerProjectionState, events: readonly RecordedEvent[]
       if (rules === undefined || ledger === undefined) throw new LedgerDivergenceError(`${where(event)} was accepted before the federation was configured`);
       work ??= { acceptedTxids: ledger.acceptedTxids, modules: new Map(ledger.modules) };
       applyAccepted(rules, work, event);
-      lastItem = { session: event.data.session, index: event.data.index };
+      lastItem = event;
     } else if (isEvent(event, 'FederationConfigured')) {
       current = configure(settle(), event);
     } else if (withSessions && event.type === 'SessionCompleted') {
@@ -144,10 +148,12 @@ let checkedNetAssetsValue = 0n;
 function applyAccepted(rules: LedgerRules, work: WorkingLedgerState, event: RecordedEvent & { type: 'ItemAccepted'; data: ItemAccepted }): void {
   const { peer, netAssets } = event.data;
   const bytes = acceptedItemBytes(event);
-  const decoded = decodeConsensusItem(bytes);
-  if (!decoded.ok) throw new LedgerDivergenceError(`${where(event)} does not decode: ${decoded.error.kind}`);
-  // The item was just decoded from these bytes, so its transaction's encoding is a view of them.
-  const outcome = applyItem(rules, work, decoded.value, peer, decoded.value.kind === 'transaction' ? encodedTransactionOf(bytes) : undefined);
+  const framed = frameAcceptedItem(bytes, rules.modules);
+  if (framed === undefined) {
+    const decoded = decodeConsensusItem(bytes);
+    throw new LedgerDivergenceError(`${where(event)} does not decode: ${decoded.ok ? 'unexpected framing' : decoded.error.kind}`);
+  }
+  const outcome = applyItem(rules, work, framed.item, peer, framed.encodedTransaction);
   if (!outcome.ok) throw new LedgerDivergenceError(`${where(event)} was accepted but the ledger rejects it: ${outcome.reason}`);
   // The engine recorded the audit's net assets with the item; a different figure means the ledger changed meaning.
   if (outcome.netAssets === checkedNetAssetsValue && netAssets === checkedNetAssets) return;
@@ -156,6 +162,56 @@ function applyAccepted(rules: LedgerRules, work: WorkingLedgerState, event: Reco
   }
   checkedNetAssets = netAssets;
   checkedNetAssetsValue = outcome.netAssets;
+}
+
+/**
+ * The item of an ItemAccepted, framed exactly as decodeConsensusItem frames it (variant, module
+ * ids, length prefixes, counts, nothing left over) but with bodies, nonce and signatures as views
+ * of `bytes`, and module bodies left to the ledger, which decodes each one once with its module's
+ * codec (a malformed body is then a rejection: a divergence all the same). decodeConsensusItem
+ * decodes every body and copies it twice (for its remembered-body cache) and copies every
+ * signature: that was most of what the fold allocated. Also returns the transaction's encoding
+ * (a view) for the txid. Undefined when the framing is wrong.
+ */
+export function frameAcceptedItem(bytes: Uint8Array, modules: ModuleRegistry): { item: ConsensusItem; encodedTransaction?: Uint8Array } | undefined {
+  try {
+    const reader = new Reader(bytes);
+    const variant = reader.bigSizeNumber();
+    const length = reader.lengthPrefix();
+    const start = reader.offset;
+    // The variant's body must be the rest of the bytes (decode's expectEnd).
+    if (start + length !== bytes.length) return undefined;
+    if (variant === 1) {
+      const module = reader.bigSizeNumber(0xffff);
+      if (!modules.has(module)) return undefined;
+      const body = reader.raw(reader.lengthPrefix());
+      return reader.remaining === 0 ? { item: { kind: 'module', module, body } } : undefined;
+    }
+    if (variant !== 0) return undefined;
+    const inputs = frameParts(reader, modules);
+    const outputs = frameParts(reader, modules);
+    const nonce = reader.raw(8);
+    const count = reader.lengthPrefix();
+    const signatures: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) signatures.push(reader.raw(64));
+    if (reader.remaining !== 0) return undefined;
+    return { item: { kind: 'transaction', tx: { inputs, outputs, nonce, signatures } }, encodedTransaction: bytes.subarray(start) };
+  } catch (thrown) {
+    if (thrown instanceof DecodeFailure) return undefined;
+    throw thrown;
+  }
+}
+
+/** vec<{ module: u16, body: bytes }> with known modules, bodies as views. */
+function frameParts(reader: Reader, modules: ModuleRegistry): Input[] {
+  const count = reader.lengthPrefix();
+  const parts: Input[] = [];
+  for (let i = 0; i < count; i++) {
+    const module = reader.bigSizeNumber(0xffff);
+    if (!modules.has(module)) reader.fail('unknownModule', `unknown module instance ${module}`);
+    parts.push({ module, body: reader.raw(reader.lengthPrefix()) });
+  }
+  return parts;
 }
 
 /** Where an item is, for an error message (built only then: the fold runs for every accepted item). */

@@ -24,6 +24,7 @@ describe('persistent map', () => {
           for (const key of ['', 'a', 'ab', 'c01']) expect(version.get(key)).toBe(snapshot.get(key));
         }
         expect(map.sortedEntries()).toEqual([...model].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+        expect(map.sortedKeys()).toEqual([...model.keys()].sort());
       }),
       { seed: 99, numRuns: 300 },
     );
@@ -74,6 +75,7 @@ describe('persistent map', () => {
           const atResult = [...model].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
           expect(result.size).toBe(model.size);
           expect(result.sortedEntries()).toEqual(atResult);
+          expect(result.sortedKeys()).toEqual(atResult.map(([key]) => key));
           for (const [key, value] of model) expect(result.get(key)).toBe(value);
           // Updates after the edit copy again: the result stays as it was.
           let later = result;

@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { auditProjection, type AuditState } from '../../src/projections/audit.ts';
-import { evolveLedgerPage, ledgerProjection, LedgerDivergenceError, type LedgerProjectionState } from '../../src/projections/ledger.ts';
+import { evolveLedgerPage, frameAcceptedItem, ledgerProjection, LedgerDivergenceError, type LedgerProjectionState } from '../../src/projections/ledger.ts';
+import { decodeConsensusItem, encodedTransactionOf } from '../../src/domain/consensusItem.ts';
+import { createModules } from '../../src/domain/modules/consensusModules.ts';
+import { decodeModuleBody } from '../../src/domain/transaction.ts';
 import { evolveAll, projectionStateHash, stateHash, type Projection } from '../../src/projections/projection.ts';
 import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
@@ -102,5 +105,49 @@ describe('ledger and audit evolveBatch', () => {
     const nothing = events.filter((e) => e.type === 'SessionCompleted');
     expect(evolveAll(ledgerProjection, state, nothing)).toBe(state);
     expect(evolveAll(ledgerProjection, state, [])).toBe(state);
+  });
+});
+
+describe('frameAcceptedItem', () => {
+  it('frames every item of the log as decodeConsensusItem decodes it, and refuses what it refuses', () => {
+    const modules = createModules();
+    let transactions = 0;
+    for (const event of events) {
+      if (event.type !== 'ItemAccepted') continue;
+      const bytes = Uint8Array.from(Buffer.from((event.data as { item: string }).item, 'hex'));
+      const decoded = decodeConsensusItem(bytes);
+      const framed = frameAcceptedItem(bytes, modules);
+      expect(decoded.ok && framed?.item).toEqual(decoded.ok && decoded.value);
+      if (decoded.ok && decoded.value.kind === 'transaction') {
+        transactions++;
+        expect(framed?.encodedTransaction).toEqual(encodedTransactionOf(bytes));
+      }
+      // Truncated, extended, or with the first byte changed: never framed when decoding fails.
+      for (const broken of [bytes.subarray(0, bytes.length - 1), Uint8Array.from([...bytes, 0]), Uint8Array.from([bytes[0]! + 2, ...bytes.subarray(1)])]) {
+        if (!decodeConsensusItem(broken).ok) expect(frameAcceptedItem(broken, modules)).toBeUndefined();
+      }
+    }
+    expect(transactions).toBeGreaterThan(100);
+  });
+
+  it('refuses random corruptions of an item whenever decodeConsensusItem does, unless only a module body is malformed', () => {
+    const modules = createModules();
+    const items = events.filter((e) => e.type === 'ItemAccepted').map((e) => Uint8Array.from(Buffer.from((e.data as { item: string }).item, 'hex')));
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 }), (which, at, value) => {
+        const bytes = items[which % items.length]!.slice();
+        bytes[at % bytes.length] = value;
+        const decoded = decodeConsensusItem(bytes);
+        const framed = frameAcceptedItem(bytes, modules);
+        if (decoded.ok) expect(framed?.item).toEqual(decoded.value);
+        else if (framed !== undefined) {
+          // The framing holds, so the failure is inside a body: the ledger's own decoding of that body fails.
+          const parts = framed.item.kind === 'transaction' ? [...framed.item.tx.inputs, ...framed.item.tx.outputs] : [{ module: framed.item.module, body: framed.item.body }];
+          const partKinds = framed.item.kind === 'transaction' ? [...framed.item.tx.inputs.map(() => 'input' as const), ...framed.item.tx.outputs.map(() => 'output' as const)] : ['item' as const];
+          expect(parts.some((part, i) => !decodeModuleBody(modules.get(part.module)!.codecs[partKinds[i]!], part.body).ok)).toBe(true);
+        }
+      }),
+      { seed: 3, numRuns: 3000 },
+    );
   });
 });

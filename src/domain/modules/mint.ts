@@ -81,7 +81,8 @@ export function mintModule(): Module<MintState, never, SpendNote, IssueNote> {
       if (output.amount === 0n) return reject('note amount must be positive');
       const key = noteKey(outPoint.txid, outPoint.index);
       if (state.notes.has(key)) return reject('note already issued');
-      const note: Note = { amount: output.amount, owner: output.owner.slice() };
+      // `output` was decoded for this call and decoding copies bytes (encoding.ts), so the note may keep its owner.
+      const note: Note = { amount: output.amount, owner: output.owner };
       return { ok: true, state: { notes: state.notes.set(key, note), outstandingMsat: state.outstandingMsat + output.amount }, amount: output.amount, fee: 0n };
     },
     describe: {
