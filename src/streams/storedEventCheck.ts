@@ -19,8 +19,8 @@ const isUnsignedDecimal = (value: unknown): boolean => typeof value === 'string'
 const HEX_DIGIT = new Uint8Array(0x10000);
 for (const digit of '0123456789abcdef') HEX_DIGIT[digit.charCodeAt(0)] = 1;
 
-/** From this length on, hex is checked as UTF-8 bytes four at a time (below it, the encoder call costs more than it saves). */
-const WORDWISE_FROM = 128;
+/** From this length on (a 32-byte hash already gains), hex is checked as UTF-8 bytes four at a time; below it the encoder call costs more than it saves. */
+const WORDWISE_FROM = 64;
 const encoder = new TextEncoder();
 const scratch = new ArrayBuffer(1 << 16);
 const scratchBytes = new Uint8Array(scratch);
