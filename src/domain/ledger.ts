@@ -162,11 +162,14 @@ function processTransaction(rules: LedgerRules, work: WorkingLedgerState, tx: Tr
   if (inputSum > U64_MAX || outputSum + feeSum > U64_MAX) return rejected('amount overflow', txid);
   if (inputSum < outputSum + feeSum) return rejected(`underfunded: inputs ${inputSum} msat < outputs ${outputSum} + fees ${feeSum} msat`, txid);
 
-  const txidHex = hexKey(txid);
-  if (work.acceptedTxids.has(txidHex)) return rejected('transaction already accepted', txid);
+  // One walk of the (large) txid map instead of has-then-set: setting an accepted txid again changes
+  // nothing, so an unchanged size means it was there. On a rejection `work` is dropped anyway.
+  const before = work.acceptedTxids.size;
+  const acceptedTxids = work.acceptedTxids.set(hexKey(txid), true);
+  if (acceptedTxids.size === before) return rejected('transaction already accepted', txid);
   if (encoded.length > MAX_TRANSACTION_BYTES) return rejected(`transaction is ${encoded.length} bytes, more than ${MAX_TRANSACTION_BYTES}`, txid);
 
-  work.acceptedTxids = work.acceptedTxids.set(txidHex, true);
+  work.acceptedTxids = acceptedTxids;
   return { ok: true, txid };
 }
 

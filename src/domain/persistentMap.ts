@@ -178,15 +178,19 @@ let nextEdit = 1;
  * Runs `fn` with transient edits: the maps `fn` starts from (and all earlier versions) stay intact,
  * but a map version produced inside `fn` may be changed by a later update inside `fn` — only the
  * versions `fn` returns (the last of each chain of updates) are valid afterwards. Use it only where
- * the intermediate versions are never observed (a fold). Nested calls share the outer call's edits.
+ * the intermediate versions are never observed (a fold).
+ *
+ * A nested call gets its own edit: maps the outer call made are copied, not changed, by the inner
+ * one, and what the inner one returns is immutable — so a caller folding several pages inside its
+ * own transient edit still keeps every page's result intact.
  */
 export function withTransientEdits<T>(fn: () => T): T {
-  if (currentEdit !== 0) return fn();
+  const outer = currentEdit;
   currentEdit = nextEdit++;
   try {
     return fn();
   } finally {
-    currentEdit = 0;
+    currentEdit = outer;
   }
 }
 
@@ -196,6 +200,34 @@ function branch<V>(bitmap: number, children: TrieNode<V>[]): Branch<V> {
 
 function collision<V>(hash: number, leaves: Leaf<V>[]): Collision<V> {
   return { kind: 2, hash, leaves, edit: currentEdit };
+}
+
+// Array edits without splice, which allocates the array of removed elements on every call.
+
+function insertAt<T>(array: T[], index: number, value: T): void {
+  array.push(value);
+  for (let i = array.length - 1; i > index; i--) array[i] = array[i - 1]!;
+  array[index] = value;
+}
+
+function removeAt<T>(array: T[], index: number): void {
+  for (let i = index; i < array.length - 1; i++) array[i] = array[i + 1]!;
+  array.pop();
+}
+
+function withInserted<T>(array: readonly T[], index: number, value: T): T[] {
+  const out = new Array<T>(array.length + 1);
+  for (let i = 0; i < index; i++) out[i] = array[i]!;
+  out[index] = value;
+  for (let i = index; i < array.length; i++) out[i + 1] = array[i]!;
+  return out;
+}
+
+function withRemoved<T>(array: readonly T[], index: number): T[] {
+  const out = new Array<T>(array.length - 1);
+  for (let i = 0; i < index; i++) out[i] = array[i]!;
+  for (let i = index + 1; i < array.length; i++) out[i - 1] = array[i]!;
+  return out;
 }
 
 /** Two nodes with different hashes under one branch, split at the first differing fragment. */
@@ -235,9 +267,11 @@ function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number):
       // Leaves stay in key order (digest maps walk in order).
       let at = 0;
       while (at < node.leaves.length && node.leaves[at]!.key < leaf.key) at++;
-      const leaves = owned ? node.leaves : node.leaves.slice();
-      leaves.splice(at, 0, leaf);
-      return owned ? node : collision(node.hash, leaves);
+      if (owned) {
+        insertAt(node.leaves, at, leaf);
+        return node;
+      }
+      return collision(node.hash, withInserted(node.leaves, at, leaf));
     }
     if (node.leaves[index]!.value === leaf.value) return node;
     const leaves = owned ? node.leaves : node.leaves.slice();
@@ -249,13 +283,11 @@ function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number):
   if ((node.bitmap & bit) === 0) {
     sizeDelta = 1;
     if (owned) {
-      node.children.splice(index, 0, leaf);
+      insertAt(node.children, index, leaf);
       node.bitmap |= bit;
       return node;
     }
-    const children = node.children.slice();
-    children.splice(index, 0, leaf);
-    return branch(node.bitmap | bit, children);
+    return branch(node.bitmap | bit, withInserted(node.children, index, leaf));
   }
   const child = node.children[index]!;
   const updated = insert(child, leaf, shift + 5);
@@ -284,7 +316,7 @@ function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number):
     sizeDelta = -1;
     if (node.leaves.length === 2) return node.leaves[1 - index]!;
     if (owned) {
-      node.leaves.splice(index, 1);
+      removeAt(node.leaves, index);
       return node;
     }
     return collision(hash, node.leaves.filter((_, i) => i !== index));
@@ -303,13 +335,11 @@ function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number):
       if (other.kind !== 1) return other;
     }
     if (owned) {
-      node.children.splice(index, 1);
+      removeAt(node.children, index);
       node.bitmap &= ~bit;
       return node;
     }
-    const children = node.children.slice();
-    children.splice(index, 1);
-    return branch(node.bitmap & ~bit, children);
+    return branch(node.bitmap & ~bit, withRemoved(node.children, index));
   }
   if (node.children.length === 1 && updated.kind !== 1) return updated;
   if (owned) {

@@ -88,12 +88,25 @@ describe('persistent map', () => {
     });
   }
 
-  it('nested withTransientEdits share the outer edit, and the edit ends when the callback throws', () => {
+  it('a nested withTransientEdits has its own edit: neither changes what the other made, and an edit ends when its callback throws', () => {
     const start = persistentMapOf([['a', 1]]);
+    withTransientEdits(() => {
+      const outer = start.set('b', 2);
+      expect(outer.set('c', 3)).toBe(outer); // the outer edit's own version: changed in place
+      const inner = withTransientEdits(() => {
+        const copy = outer.set('d', 4);
+        expect(copy).not.toBe(outer);
+        expect(copy.set('e', 5)).toBe(copy);
+        return copy;
+      });
+      const after = outer.set('f', 6);
+      expect(after).toBe(outer);
+      expect(inner.sortedKeys()).toEqual(['a', 'b', 'c', 'd', 'e']);
+      expect(after.sortedKeys()).toEqual(['a', 'b', 'c', 'f']);
+    });
     expect(() =>
       withTransientEdits(() => {
-        const inner = withTransientEdits(() => start.set('b', 2));
-        expect(inner.set('c', 3)).toBe(inner); // still the outer edit: changed in place
+        start.set('x', 0);
         throw new Error('stop');
       }),
     ).toThrow('stop');
