@@ -117,6 +117,8 @@ function withSortedKeys(value: unknown): unknown {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
+      // Strings and numbers inline: snapshots hold arrays of tens of thousands of txids.
+      if (typeof item === 'string' || (typeof item === 'number' && Number.isFinite(item))) continue;
       const sorted = withSortedKeys(item);
       if (sorted !== item) {
         copy ??= value.slice();
@@ -137,6 +139,7 @@ function withSortedKeys(value: unknown): unknown {
   let changed: Map<string, unknown> | undefined;
   for (const key of keys) {
     const item = record[key];
+    if (typeof item === 'string' || (typeof item === 'number' && Number.isFinite(item))) continue;
     const sorted = withSortedKeys(item);
     if (sorted !== item) (changed ??= new Map()).set(key, sorted);
   }
