@@ -1,13 +1,14 @@
 /**
  * An immutable map keyed by txids (64 lowercase hex digits) that keeps its keys in order: a
- * persistent trie with one level per hex digit. The transactions projection hashes its whole state
- * at every checkpoint and at the end of replay; with a hash-ordered map (src/domain/persistentMap.ts)
- * that meant sorting every txid ever accepted each time. Here an in-order walk is already sorted
- * (the digits 0-9 come before a-f in code-unit order too).
+ * persistent trie with one level per hex digit. The transactions projection hashes its rejections
+ * at every checkpoint and at the end of replay in key order; with a hash-ordered map
+ * (src/domain/persistentMap.ts) that meant sorting them each time. Here an in-order walk is
+ * already sorted (the digits 0-9 come before a-f in code-unit order too).
  *
  * Replay folds pages of events at once: `transient()` gives a mutable view whose updates change in
  * place the trie nodes it created itself (and copy the others once), so a page of inserts copies
  * each upper node once instead of once per insert; `persistent()` ends it and returns the map.
+ * (The domain's map has no such mode, and path copying was most of the transactions fold.)
  */
 
 export const KEY_LENGTH = 64;
