@@ -7,10 +7,12 @@
  * Replay folds every accepted item of the log through these maps, so the implementation avoids
  * allocation it does not need: a map version is one small object whose methods live on a shared
  * prototype (not seven fresh closures per version), and an update copies only the branch arrays
- * on its path.
+ * on its path. A fold whose intermediate versions nobody sees can go further with
+ * `withTransientEdits`: each path is copied once per fold instead of once per update.
  *
  * Iteration order depends on key hashes; anything that must be deterministic (JSON snapshots,
- * state hashes) sorts keys first (`sortedEntries`).
+ * state hashes) uses `sortedEntries` / `sortedKeys`. Maps keyed by digests (`emptyPersistentMap('digest')`)
+ * hash by the key's first hex digits and are walked in key order, so those sort for free.
  */
 
 interface Leaf<V> {
