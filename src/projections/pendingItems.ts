@@ -75,7 +75,8 @@ export const pendingItemsProjection: Projection<PendingItemsState> = {
     items: pendingItems(state).map((p) => ({ session: p.session, index: p.index, peer: p.peer, item: p.item, itemHash: p.itemHash, ...(p.txid === undefined ? {} : { txid: p.txid }) })),
   }),
   stateHash(state) {
-    // The canonical text of toSnapshot(state) (each item's keys sorted), written straight from the list.
+    // The canonical text of toSnapshot(state) (each item's keys sorted), written straight from the
+    // list. Its strings are hex (event and snapshot schemas), written unescaped.
     const items = pendingItems(state);
     let expected = 64;
     for (const p of items) expected += p.item.length + 250;
@@ -106,8 +107,11 @@ export const pendingItemsProjection: Projection<PendingItemsState> = {
 };
 
 const count = z.number().int().min(0);
+// Hex as in the ItemAccepted schema: stateHash writes these strings unescaped, so a snapshot must not bring in anything else.
+const hex = z.string().regex(/^(?:[0-9a-f]{2})*$/);
+const hash = z.string().regex(/^[0-9a-f]{64}$/);
 const snapshotSchema = z.object({
-  items: z.array(z.object({ session: count, index: count, peer: count, item: z.string(), itemHash: z.string(), txid: z.string().optional() })),
+  items: z.array(z.object({ session: count, index: count, peer: count, item: hex, itemHash: hash, txid: hash.optional() })),
 });
 
 function fromList(items: readonly PendingItem[]): PendingItemsState {

@@ -132,6 +132,15 @@ describe('transactions state hash', () => {
   });
 });
 
+describe('pendingItems snapshot', () => {
+  it('refuses strings that are not hex, which its state hash writes unescaped', () => {
+    const item = { session: 0, index: 0, peer: 0, item: '00ab', itemHash: 'aa'.repeat(32) };
+    expect(() => pendingItemsProjection.fromSnapshot({ items: [item] })).not.toThrow();
+    expect(() => pendingItemsProjection.fromSnapshot({ items: [{ ...item, item: '0"' }] })).toThrow();
+    expect(() => pendingItemsProjection.fromSnapshot({ items: [{ ...item, txid: 'zz' }] })).toThrow();
+  });
+});
+
 describe('canonicalHashWriter', () => {
   it('hashes strings and numbers written one by one exactly as stateHash hashes the same JSON', () => {
     const value = fc.oneof(fc.string({ unit: 'binary' }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 1e21, 123456789, 1e9, 5e-324));
