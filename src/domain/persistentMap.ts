@@ -52,21 +52,24 @@ export interface PersistentMap<V> {
 
 const HEX_DIGITS = new Uint8Array(16).map((_, i) => '0123456789abcdef'.charCodeAt(i));
 const hexText = new Uint8Array(128);
-// Digests are 32 bytes: their text is decoded from this whole buffer, without a subarray per key.
-const hexText32 = hexText.subarray(0, 64);
+// One view per text length, made once: no subarray per key.
+const hexTextViews: Uint8Array[] = [];
+for (let size = 0; size <= hexText.length; size++) hexTextViews.push(hexText.subarray(0, size));
 const latin1 = new TextDecoder('latin1');
 const lastHexBytes = new Uint8Array(64);
 let lastHexLength = -1;
 let lastHex = '';
 
 /**
- * Lowercase hex of `bytes`, the text the ledger's maps use as keys (txids, note OutPoints). One
- * native decode of ASCII digits into a flat string, and the last result (up to 64 bytes) is
- * remembered by content: a transaction's txid keys its accepted entry and each of its outputs.
+ * Lowercase hex of `bytes`, the text the ledger's maps use as keys (txids, note OutPoints), then
+ * `suffix` (ASCII, e.g. ":0" for an output index). One native decode of the ASCII digits into a
+ * flat string: a concatenation would be a rope, flattened again by the first hash of the key.
+ * The last suffix-less result (up to 64 bytes) is remembered by content: a transaction's txid keys
+ * its accepted entry and each of its outputs.
  */
-export function hexKey(bytes: Uint8Array): string {
+export function hexKey(bytes: Uint8Array, suffix = ''): string {
   const length = bytes.length;
-  if (length === lastHexLength) {
+  if (suffix === '' && length === lastHexLength) {
     let same = true;
     for (let i = 0; i < length; i++) {
       if (bytes[i] !== lastHexBytes[i]) {
@@ -76,14 +79,16 @@ export function hexKey(bytes: Uint8Array): string {
     }
     if (same) return lastHex;
   }
-  const text = length <= 64 ? hexText : new Uint8Array(2 * length);
+  const size = 2 * length + suffix.length;
+  const text = size <= hexText.length ? hexText : new Uint8Array(size);
   for (let i = 0; i < length; i++) {
     const byte = bytes[i]!;
     text[2 * i] = HEX_DIGITS[byte >>> 4]!;
     text[2 * i + 1] = HEX_DIGITS[byte & 15]!;
   }
-  const hex = latin1.decode(length === 32 ? hexText32 : text.subarray(0, 2 * length));
-  if (length <= 64) {
+  for (let i = 0; i < suffix.length; i++) text[2 * length + i] = suffix.charCodeAt(i) & 0x7f;
+  const hex = latin1.decode(text === hexText ? hexTextViews[size]! : text);
+  if (suffix === '' && length <= 64) {
     lastHexBytes.set(bytes);
     lastHexLength = length;
     lastHex = hex;

@@ -136,6 +136,9 @@ describe('persistent map', () => {
     b[0] = 0xab; // same object, changed content
     expect(hexKey(b)).toBe(Buffer.from(b).toString('hex'));
     expect(hexKey(new Uint8Array(0))).toBe('');
+    expect(hexKey(a, ':17')).toBe(`${Buffer.from(a).toString('hex')}:17`);
+    expect(hexKey(a)).toBe(Buffer.from(a).toString('hex'));
+    expect(hexKey(Uint8Array.from({ length: 63 }, (_, i) => i), ':123')).toBe(`${Buffer.from(Uint8Array.from({ length: 63 }, (_, i) => i)).toString('hex')}:123`);
     const long = Uint8Array.from({ length: 100 }, (_, i) => 255 - i);
     expect(hexKey(long)).toBe(Buffer.from(long).toString('hex'));
   });

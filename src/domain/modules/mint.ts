@@ -55,15 +55,22 @@ function versionedBody<T>(generic: Codec<T>, fields: (body: Reader) => T): Codec
   };
 }
 
+/** `bytes32.decode`: a copy of the next 32 bytes (the same 'truncated' error), without the intermediate view. */
+function copy32(body: Reader): Uint8Array {
+  const start = body.offset;
+  body.sub(32);
+  return body.bytes.slice(start, start + 32);
+}
+
 export const mintCodecs = {
   item: noItems,
   input: versionedBody(spendNoteCodec, (body) => {
-    const txid = bytes32.decode(body);
+    const txid = copy32(body);
     return { txid, index: u64.decode(body) };
   }),
   output: versionedBody(issueNoteCodec, (body) => {
     const amount = u64.decode(body);
-    return { amount, owner: bytes32.decode(body) };
+    return { amount, owner: copy32(body) };
   }),
 };
 
@@ -82,7 +89,7 @@ export interface MintState {
   readonly outstandingMsat: bigint;
 }
 
-export const noteKey = (txid: Uint8Array, index: bigint | number) => `${hexKey(txid)}:${index}`;
+export const noteKey = (txid: Uint8Array, index: bigint | number) => hexKey(txid, `:${index}`);
 
 const decimal = z.string().regex(/^(0|[1-9][0-9]*)$/);
 const mintJsonSchema = z.object({
