@@ -43,9 +43,9 @@ export interface ReplayOptions {
   batchVerifier?: BatchVerifier;
   signal?: AbortSignal;
   /**
-   * Where `log` is stored, so that a worker thread can open it too: the `ledger` and `audit` folds
-   * (most of the work) then run there, in parallel with the other projections and the session
-   * checks. Only with the standard projections; not for an in-memory log.
+   * Where `log` is stored, so that a worker thread can open it too: the four lighter projections and
+   * the session checks then run there, in parallel with the ledger fold (for `ledger` and `audit`)
+   * on this thread. Only with the standard projections; not for an in-memory log.
    */
   parallel?: { location: EventLogLocation; guardian: number };
   /** Internal (a worker's share): skip the header and signature checks. */
@@ -54,8 +54,12 @@ export interface ReplayOptions {
   elsewhere?: readonly string[];
 }
 
-/** The projections a parallel replay folds on its worker thread: the ledger fold, shared by both. */
-const WORKER_SHARE = ['ledger', 'audit'];
+/**
+ * The projections a parallel replay folds on the calling thread: the ledger fold (shared by both),
+ * the larger share. The worker takes the rest and the session checks, because it first spends a
+ * few hundred milliseconds loading the code.
+ */
+const HERE_SHARE = ['ledger', 'audit'];
 
 export type ReplayProblem =
   | { kind: 'header'; session: number; detail: string; stored?: string; computed?: string }
@@ -370,16 +374,17 @@ export interface ReplayShareRequest {
   guardian: number;
   projections: string[];
   elsewhere: string[];
+  verifySessions: boolean;
   fromCheckpoint?: number;
 }
 
-/** A worker's share of a parallel replay: its projections only, no session checks. */
+/** A worker's share of a parallel replay: its projections, and the session checks if asked. */
 export async function replayShare(request: ReplayShareRequest): Promise<ReplayReport> {
   const log = await openEventLog(request.location, { guardian: request.guardian });
   try {
     return await replayHere(log, {
       projections: standardProjections().filter((p) => request.projections.includes(p.name)),
-      verifySessions: false,
+      verifySessions: request.verifySessions,
       elsewhere: request.elsewhere,
       ...(request.fromCheckpoint === undefined ? {} : { fromCheckpoint: request.fromCheckpoint }),
     });
@@ -389,21 +394,23 @@ export async function replayShare(request: ReplayShareRequest): Promise<ReplayRe
 }
 
 /**
- * Replay on two threads: a worker folds the ledger (for `ledger` and `audit`) while this thread
- * reads the log once more for the other projections, the session headers and signatures, and the
- * progress. Both read the same log, which is append-only: a worker that started later may see
- * more events, so its projections can end further on; their positions are in the report.
+ * Replay on two threads: this thread folds the ledger (for `ledger` and `audit`) and reports the
+ * progress while a worker reads the log once more for the other projections and the session
+ * headers and signatures. Both read the same log, which is append-only: a worker may see more
+ * events than this thread, so its projections can end further on; their positions are in the
+ * report. A worker that cannot run is replaced by doing its share here afterwards.
  */
 async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: { location: EventLogLocation; guardian: number }): Promise<ReplayReport> {
   const started = performance.now();
   const all = standardProjections();
-  const workerNames = all.filter((p) => WORKER_SHARE.includes(p.name)).map((p) => p.name);
-  const mainProjections = all.filter((p) => !WORKER_SHARE.includes(p.name));
+  const hereProjections = all.filter((p) => HERE_SHARE.includes(p.name));
+  const workerProjections = all.filter((p) => !HERE_SHARE.includes(p.name));
   const request: ReplayShareRequest = {
     location: parallel.location,
     guardian: parallel.guardian,
-    projections: workerNames,
-    elsewhere: mainProjections.map((p) => p.name),
+    projections: workerProjections.map((p) => p.name),
+    elsewhere: hereProjections.map((p) => p.name),
+    verifySessions: true,
     ...(options.fromCheckpoint === undefined ? {} : { fromCheckpoint: options.fromCheckpoint }),
   };
   const worker = new Worker(new URL('./replayWorker.mjs', import.meta.url), { workerData: request });
@@ -420,22 +427,22 @@ async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: {
   // Observed at once, so a worker failure while this thread is busy is not an unhandled rejection.
   fromWorker.catch(() => undefined);
   try {
-    const here = await replayHere(log, { ...options, projections: mainProjections, elsewhere: workerNames });
+    const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint } = options;
+    const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }) };
+    const here = await replayHere(log, { ...shared, ...(onProgress === undefined ? {} : { onProgress }), ...(progressEvery === undefined ? {} : { progressEvery }), projections: hereProjections, verifySessions: false, elsewhere: request.projections });
     let there: ReplayReport;
     try {
       there = await fromWorker;
-    } catch (error) {
-      options.signal?.throwIfAborted();
-      const detail = `replay worker failed: ${error instanceof Error ? error.message : String(error)}`;
-      here.problems.push(...workerNames.map((name) => ({ kind: 'projection' as const, projection: name, position: here.from.toString(), detail })));
-      return { ...here, ok: false, durationMs: performance.now() - started };
+    } catch {
+      signal?.throwIfAborted();
+      there = await replayHere(log, { ...shared, ...(batchVerifier === undefined ? {} : { batchVerifier }), projections: workerProjections, verifySessions: true, elsewhere: request.elsewhere });
     }
-    const problems = [...here.problems, ...there.problems];
+    const problems = [...there.problems.filter((p) => p.kind === 'header' || p.kind === 'signature'), ...here.problems, ...there.problems.filter((p) => p.kind !== 'header' && p.kind !== 'signature')];
     const count = (kind: ReplayProblem['kind']) => problems.filter((p) => p.kind === kind).length;
     const byName = new Map([...here.projections, ...there.projections].map((p) => [p.name, p]));
     return {
       events: here.events,
-      sessions: here.sessions,
+      sessions: there.sessions,
       headerMismatches: count('header'),
       signatureFailures: count('signature'),
       snapshotMismatches: count('snapshot'),

@@ -193,6 +193,17 @@ describe('replay on two threads (a SQLite file log)', () => {
     await log.close();
   });
 
+  it('does the worker\'s share on this thread when the worker cannot open the log', async () => {
+    const { log, path } = await fileLog();
+    const one = await replay(log);
+    // A path under a regular file: the worker's open fails (ENOTDIR) whoever runs the test.
+    const broken = await replay(log, { parallel: { location: { kind: 'sqlite', path: join(path, 'not-a-dir', 'log.sqlite') }, guardian: 0 } });
+    expect(broken.ok).toBe(true);
+    expect(broken.projections).toEqual(one.projections);
+    expect([broken.sessions, broken.snapshotsChecked]).toEqual([one.sessions, one.snapshotsChecked]);
+    await log.close();
+  });
+
   it('reports what the worker finds: a ledger snapshot that differs and an item the ledger would not reproduce', async () => {
     const { log, path } = await fileLog();
     const good = (await readSnapshots(log, 'ledger')).at(-1)!;
