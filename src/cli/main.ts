@@ -8,7 +8,7 @@ import { runDev } from './devCommand.ts';
 import { startGuardianProcess, stopOnSignals } from './guardianProcess.ts';
 import { initFederation } from './initCommand.ts';
 import { printLoadReport, runLoad, submitModes, type SubmitMode } from './loadGenerator.ts';
-import { runReplay } from './replayCommand.ts';
+import { runReplay, type ReplayThreads } from './replayCommand.ts';
 import { verifyCommand } from './verifyCommand.ts';
 
 const positiveNumber = (value: string) => {
@@ -117,9 +117,10 @@ program
   .requiredOption('--data <dir>', "a guardian's data directory (with config.json or log.sqlite)")
   .option('--from-checkpoint', 'start from the newest checkpoint instead of position 0')
   .option('--json', 'print the report as JSON')
-  .option('--single-thread', 'fold every projection on one thread (default: the ledger fold runs on a worker thread in parallel)')
-  .action(async (options: { data: string; fromCheckpoint?: boolean; json?: boolean; singleThread?: boolean }) => {
-    const ok = await runReplay(options);
+  .option('--threads <mode>', '1, 2 (a worker thread folds the lighter projections and checks the sessions while this one folds the ledger), or auto: 2 from 100,000 events', 'auto')
+  .action(async (options: { data: string; fromCheckpoint?: boolean; json?: boolean; threads: string }) => {
+    if (!['1', '2', 'auto'].includes(options.threads)) throw new Error(`--threads must be 1, 2 or auto, not ${options.threads}`);
+    const ok = await runReplay({ ...options, threads: options.threads as ReplayThreads });
     if (!ok) process.exitCode = 1;
   });
 
