@@ -20,23 +20,13 @@ export function acceptedItemBytes(event: RecordedEvent & { data: { item: string 
   return bytes;
 }
 
-const NIBBLE = new Int8Array(128).fill(-1);
-for (let c = 0; c < 10; c++) NIBBLE[48 + c] = c;
-for (let c = 0; c < 6; c++) NIBBLE[97 + c] = 10 + c;
-
 /**
- * Lowercase hex (what the event schema admits) straight into one fresh Uint8Array. Anything else
- * goes through Node's decoder, as before, which stops at the first character that is not hex.
+ * Node's native hex decoder, several times faster than a JS loop for an item's few hundred digits.
+ * It stops at the first character that is not hex (as before: the schema check lets only
+ * lowercase hex of whole bytes through). A plain Uint8Array view over the decoded bytes, so
+ * `slice()` copies as it does for any Uint8Array (a Buffer's would alias).
  */
 function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < out.length; i++) {
-    const a = hex.charCodeAt(2 * i);
-    const b = hex.charCodeAt(2 * i + 1);
-    const hi = a < 128 ? NIBBLE[a]! : -1;
-    const lo = b < 128 ? NIBBLE[b]! : -1;
-    if (hi < 0 || lo < 0) return new Uint8Array(Buffer.from(hex, 'hex'));
-    out[i] = (hi << 4) | lo;
-  }
-  return out;
+  const bytes = Buffer.from(hex, 'hex');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
