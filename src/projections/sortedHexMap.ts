@@ -111,12 +111,17 @@ function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, depth: number, 
   const child = node.children[d];
   const updated = insert(child, leaf, depth + 1, owner);
   if (updated === child) return node;
+  return withChild(node, d, updated, owner);
+}
+
+/** `node` with child `d` replaced: in place when this edit owns the node, else a copy owned by it. */
+function withChild<V>(node: Branch<V>, d: number, child: TrieNode<V> | undefined, owner: Owner | undefined): Branch<V> {
   if (owner !== undefined && node.owner === owner) {
-    node.children[d] = updated;
+    node.children[d] = child;
     return node;
   }
   const children = node.children.slice();
-  children[d] = updated;
+  children[d] = child;
   return { kind: 1, owner, children };
 }
 
@@ -150,13 +155,7 @@ function remove<V>(node: TrieNode<V> | undefined, key: string, depth: number, ow
     if (others === 0) return updated;
     if (others === 1 && updated === undefined && other!.kind === 0) return other;
   }
-  if (owner !== undefined && node.owner === owner) {
-    node.children[d] = updated;
-    return node;
-  }
-  const children = node.children.slice();
-  children[d] = updated;
-  return { kind: 1, owner, children };
+  return withChild(node, d, updated, owner);
 }
 
 function walk<V>(node: TrieNode<V> | undefined, visit: (key: string, value: V) => void): void {
