@@ -40,6 +40,9 @@ export function createApiApp(guardian: GuardianHandle, options: ApiOptions): Exp
 
   const app = express();
   app.disable('x-powered-by');
+  // No ETag: express would hash every answer (a sha1 of the body, on the session loop's thread)
+  // for conditional GETs that no client of this API sends; cached answers are cheap to resend.
+  app.set('etag', false);
   // Path parameters are matched case-sensitively and strictly, so one resource has one route label.
   app.set('case sensitive routing', true);
   app.set('strict routing', true);

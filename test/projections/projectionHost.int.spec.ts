@@ -221,6 +221,46 @@ describe('projection host', () => {
     expect((failure as Error).message).toContain('boom');
   });
 
+  it('folds the events of one live delivery as one page, and locates a failure inside it at its event', async () => {
+    const log = memoryLog();
+    const pages: number[][] = [];
+    const fault: { at?: Position } = {};
+    const counting: Projection<number> = {
+      name: 'counting',
+      version: 1,
+      initial: 0,
+      evolve: (s, e) => {
+        if (e.position === fault.at) throw new Error('boom');
+        return s + 1;
+      },
+      evolveBatch: (s, events) => {
+        if (events.some((e) => e.position === fault.at)) throw new Error('boom somewhere in the page');
+        pages.push(events.map((e) => Number(e.position)));
+        return s + events.length;
+      },
+      toSnapshot: (s) => s,
+      fromSnapshot: (j) => j as number,
+    };
+    const host = await startProjections(log, { retention: 0, projections: [counting] });
+    const seen = lastValueFrom(host.changes$.pipe(take(5), toArray()));
+    const rejected = (i: number) => newEvent('ItemRejected', { session: 0, peer: 0, itemHash: i.toString(16).padStart(64, '0'), reason: 'test' });
+    // One append of five events: one delivery, one page.
+    const appended = await log.append(streams.session(0), [0, 1, 2, 3, 4].map(rejected), { expectedRevision: 'noStream' });
+    await host.waitFor(appended.position);
+    expect(host.state(counting)).toBe(5);
+    expect(pages).toEqual([[1, 2, 3, 4, 5]]);
+    // changes$ still reports every position, in order.
+    expect((await seen).map((c) => c.position)).toEqual([1n, 2n, 3n, 4n, 5n]);
+
+    fault.at = appended.position + 2n;
+    const failing = host.waitFor(appended.position + 3n);
+    await log.append(streams.session(0), [5, 6, 7].map(rejected), { expectedRevision: appended.nextExpectedRevision });
+    const failure = await failing.catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ProjectionFailedError);
+    expect((failure as ProjectionFailedError).position).toBe(fault.at);
+    await host.stop();
+  });
+
   it('reports lag against the head the caller knows', async () => {
     const log = memoryLog();
     let head: Position = 0n;

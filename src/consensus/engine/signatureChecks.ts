@@ -22,9 +22,9 @@ export function inlineSignatureChecker(backend: SchnorrBackend): SignatureChecke
 }
 
 export interface CoalescingOptions {
-  /** How long the first check of a batch waits for more, ms (default 1). */
+  /** How long the first check of a batch waits for more, ms (default 4). */
   windowMs?: number;
-  /** A batch this large goes at once (default 64). */
+  /** A batch this large goes at once (default 128). */
   flushAt?: number;
 }
 
@@ -35,8 +35,13 @@ export interface CoalescingOptions {
  * every message wakes a worker (a context switch on a 2-core machine that also runs the clients).
  */
 export function batchingSignatureChecker(verifier: BatchVerifier, options: CoalescingOptions = {}): SignatureChecker {
-  const windowMs = options.windowMs ?? 1;
-  const flushAt = options.flushAt ?? 64;
+  // Measured under load (2,000 tx/s, 2 cores shared with the clients): a 1 ms window flushed ~90
+  // times a second, ~21 checks each, nearly always by the timer; every flush is two worker messages
+  // and two replies, and each wakes a thread that, on a busy machine, preempts the event loop (the
+  // profile showed postMessage as its largest single cost). A few ms more before a submission is
+  // queued is nothing next to the ~25 ms commit window it waits in anyway.
+  const windowMs = options.windowMs ?? 4;
+  const flushAt = options.flushAt ?? 128;
   let pending: { checks: readonly SignatureCheck[]; resolve: (r: boolean[]) => void; reject: (e: unknown) => void }[] = [];
   let pendingChecks = 0;
   let timer: NodeJS.Timeout | undefined;
