@@ -16,6 +16,7 @@ import { createModules, modulesConfigFromJson } from '../domain/modules/consensu
 import { createBatchVerifier } from '../domain/signatures/batchVerifier.ts';
 import { fastestBackend } from '../domain/signatures/fastest.ts';
 import { ledgerProjection, ledgerSeed } from '../projections/ledger.ts';
+import { nativeSha256 } from '../projections/nativeSha256.ts';
 import { startProjections, type ProjectionHost } from '../projections/projectionHost.ts';
 import { lookupTransaction, transactionsProjection } from '../projections/transactions.ts';
 import { START, type EventLog, type Position } from '../streams/eventLog.ts';
@@ -148,7 +149,8 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
     closers.push(() => checker.close());
     projections = await startProjections(log, { retention: config.checkpointRetention, head: () => appendedHead, onSnapshotSkipped: (name, skip) => logger.warn({ projection: name, skip }, 'checkpoint ignored') });
     closers.push(() => projections.stop());
-    const rules = ledgerRules({ peerCount: federation.peers.length, modules: createModules(modulesConfigFromJson(federation.modules)), verify: backend.verify });
+    // Native sha256 for txids: the ledger hashes every submitted transaction twice (dry run, loop) on the API's thread.
+    const rules = ledgerRules({ peerCount: federation.peers.length, modules: createModules(modulesConfigFromJson(federation.modules)), verify: backend.verify, sha256: nativeSha256 });
     engine = await startEngine({
       log,
       keychain,

@@ -10,6 +10,7 @@
  * recorded items (openSession.ts), with the write model seeded from the log (the ledger
  * projection), so an item recorded before a crash is neither lost nor accepted twice.
  */
+import { createHash } from 'node:crypto';
 import { Subject, type Observable } from 'rxjs';
 import { AuditFailure } from '../../domain/audit.ts';
 import { encodeConsensusItem, type ConsensusItem } from '../../domain/consensusItem.ts';
@@ -17,9 +18,10 @@ import { bytesToHex, equalBytes, hexToBytes } from '../../domain/hashing.ts';
 import type { Keychain } from '../../domain/keychain.ts';
 import { isTxidAccepted, processItem, type LedgerRules, type LedgerState } from '../../domain/ledger.ts';
 import { depositObserved, WALLET_INSTANCE, type WalletState } from '../../domain/modules/wallet.ts';
-import { acceptedItemHashOfEncoded } from '../../domain/sessionOutcome.ts';
 import type { SignatureCheck } from '../../domain/signatureBackend.ts';
+import { Writer } from '../../domain/encoding.ts';
 import { decodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded } from '../../domain/transaction.ts';
+import { nativeSha256 } from '../../projections/nativeSha256.ts';
 import type { EventLog, EventToAppend, Position } from '../../streams/eventLog.ts';
 import { newEvent, streams } from '../../streams/events.ts';
 import type { ConsensusMetrics } from '../metrics.ts';
@@ -123,6 +125,27 @@ const RECENT_OUTCOMES = 20_000;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** sha256(enc(AcceptedItem)) = sha256(item bytes || BigSize(peer)), natively: once per submission on the API's thread. */
+function acceptedItemHash(encodedItem: Uint8Array, peer: number): Uint8Array {
+  const writer = new Writer(3);
+  writer.bigSizeNumber(peer);
+  const digest = createHash('sha256').update(encodedItem).update(writer.finish()).digest();
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
+}
+
+/**
+ * enc(ConsensusItem::Transaction) from the transaction's own bytes: variant 0, then the body with
+ * its length. Only for bytes `decodeTransaction` accepted: decoding accepts nothing but the unique
+ * canonical encoding, so these bytes are exactly what re-encoding the decoded transaction would give.
+ */
+function transactionItemBytes(tx: Uint8Array): Uint8Array {
+  const writer = new Writer(tx.length + 6);
+  writer.bigSizeNumber(0);
+  writer.bigSizeNumber(tx.length);
+  writer.raw(tx);
+  return writer.finish();
+}
+
 /** header(i) = u64_big_endian(i) || merkle root (DESIGN.md), from a root accumulated during the session. */
 function sessionHeaderOf(session: number, root: Uint8Array): Uint8Array {
   const out = new Uint8Array(40);
@@ -202,14 +225,14 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     }
   };
 
-  const enqueue = async (item: ConsensusItem, encoded: Uint8Array, key: string, txid: string | undefined): Promise<SubmitOutcome> => {
+  const enqueue = async (item: ConsensusItem, encoded: Uint8Array, key: string, txid: string | undefined, encodedTransaction?: Uint8Array): Promise<SubmitOutcome> => {
     if (stopping) return { kind: 'queueFull', retryAfterSeconds: 5 };
     if (queue.isPending(key)) return { kind: 'queued', txid: key };
     if (queue.size >= queue.capacity) return { kind: 'queueFull', retryAfterSeconds: retryAfter() };
     collected = [];
     let dry;
     try {
-      dry = processItem(dryRunRules, state, item, self);
+      dry = processItem(dryRunRules, state, item, self, encodedTransaction);
     } catch (error) {
       // Accepting it would break the audit; the loop would halt on it, so refuse it at the door.
       if (error instanceof AuditFailure) return { kind: 'invalid', reason: 'it would make the federation insolvent', ...(txid === undefined ? {} : { txid }) };
@@ -237,10 +260,11 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       item,
       encoded,
       key,
-      itemHash: acceptedItemHashOfEncoded(encoded, self),
+      itemHash: acceptedItemHash(encoded, self),
       verified: checks,
       submittedAt: performance.now(),
       ...(txid === undefined ? {} : { txid }),
+      ...(encodedTransaction === undefined ? {} : { encodedTransaction }),
     };
     if (!queue.push(submission)) return { kind: 'queueFull', retryAfterSeconds: retryAfter() };
     metrics?.queueDepth.set(queue.size);
@@ -277,7 +301,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       const started = performance.now();
       let outcome;
       try {
-        outcome = processItem(loopRules, next, submission.item, self);
+        outcome = processItem(loopRules, next, submission.item, self, submission.encodedTransaction);
       } catch (error) {
         throw new ConsensusFailure(error instanceof Error ? error.message : String(error));
       }
@@ -439,17 +463,19 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       const decoded = decodeTransaction(bytes);
       if (!decoded.ok) return { kind: 'invalid', reason: `malformed transaction: ${decoded.error.kind}${decoded.error.message ? ` (${decoded.error.message})` : ''}` };
       const tx = decoded.value;
-      const txid = bytesToHex(txidOfEncoded(bytes, tx.signatures.length));
+      const txid = bytesToHex(txidOfEncoded(bytes, tx.signatures.length, nativeSha256));
       if (state.acceptedTxids.has(txid)) return { kind: 'alreadyAccepted', txid };
       const item: ConsensusItem = { kind: 'transaction', tx };
-      return enqueue(item, encodeConsensusItem(item), txid, txid);
+      // The ledger hashes these bytes for the txid instead of re-encoding the transaction, twice (dry run and loop).
+      const encoded = transactionItemBytes(bytes);
+      return enqueue(item, encoded, txid, txid, encoded.subarray(encoded.length - bytes.length));
     },
     async observeDeposit(d) {
       if (!/^[0-9a-f]{64}$/.test(d.depositId) || !/^[0-9a-f]{64}$/.test(d.recipient)) return { kind: 'invalid', reason: 'depositId and recipient must be 32 bytes of lowercase hex' };
       if (d.amount <= 0n || d.amount > 0xffff_ffff_ffff_ffffn) return { kind: 'invalid', reason: 'amount must be a positive u64 (msat)' };
       const item = depositObserved({ depositId: hexToBytes(d.depositId), amount: d.amount, recipient: hexToBytes(d.recipient) });
       const encoded = encodeConsensusItem(item);
-      const key = bytesToHex(acceptedItemHashOfEncoded(encoded, self));
+      const key = bytesToHex(acceptedItemHash(encoded, self));
       // A deposit feeder retries after a timeout: the identical deposit, already confirmed, is an
       // idempotent success; a different amount or recipient under the same id stays a rejection.
       const confirmed = (state.modules.get(WALLET_INSTANCE) as WalletState | undefined)?.deposits.get(d.depositId);

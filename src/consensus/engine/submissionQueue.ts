@@ -16,6 +16,8 @@ export interface Submission {
   key: string;
   /** Transactions only, hex. */
   txid?: string;
+  /** Transactions only: the transaction's canonical encoding inside `encoded` (the ledger hashes it for the txid). */
+  encodedTransaction?: Uint8Array;
   /** Signature checks that passed at submission (not re-verified in the loop). */
   verified: readonly SignatureCheck[];
   /** performance.now() at submission, for the ordering latency metric. */

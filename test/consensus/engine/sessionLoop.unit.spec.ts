@@ -2,6 +2,9 @@ import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, header, hexToBytes } from '../../../src/domain/hashing.ts';
 import { createVerifier } from '../../../src/domain/keychain.ts';
+import { encodeConsensusItem } from '../../../src/domain/consensusItem.ts';
+import { acceptedItemHashOfEncoded } from '../../../src/domain/sessionOutcome.ts';
+import { decodeTransaction, txid } from '../../../src/domain/transaction.ts';
 import { federationKeys } from '../../../src/consensus/config.ts';
 import { isEvent, streams } from '../../../src/streams/events.ts';
 import type { EventLog } from '../../../src/streams/eventLog.ts';
@@ -37,6 +40,24 @@ describe('the single-guardian session loop', () => {
     const verifier = createVerifier(federationKeys(testConfig(0.3)));
     expect(verifier.verifyThreshold(expected, new Map([[0, hexToBytes(done.data.signatures['0']!)]]))).toBe(true);
     expect(engine.currentSession()).toBe(1);
+    await engine.stop();
+  });
+
+  it('records a submitted transaction as the domain encodes it: item bytes, item hash and txid', async () => {
+    const log = await configuredLog(5);
+    const engine = await engineOn(log, 5);
+    await engine.observeDeposit(deposit(2));
+    await waitAccepted(engine, log, 0);
+    const claim = claimTx(2, 9_000n);
+    expect(await engine.submitTransaction(claim.hex)).toEqual({ kind: 'queued', txid: claim.txid });
+    expect(await engine.waitForOutcome(claim.txid, 2_000)).toMatchObject({ status: 'accepted', index: 1 });
+    const recorded = (await sessionEvents(log, 0)).filter((e) => isEvent(e, 'ItemAccepted'))[1]!.data as { item: string; itemHash: string; txid?: string };
+    const decoded = decodeTransaction(hexToBytes(claim.hex));
+    if (!decoded.ok) throw new Error('the fixture transaction does not decode');
+    const item = encodeConsensusItem({ kind: 'transaction', tx: decoded.value });
+    expect(recorded.item).toBe(bytesToHex(item));
+    expect(recorded.itemHash).toBe(bytesToHex(acceptedItemHashOfEncoded(item, 0)));
+    expect(recorded.txid).toBe(bytesToHex(txid(decoded.value)));
     await engine.stop();
   });
 
