@@ -52,11 +52,20 @@ function cpuSeconds(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds of a live process's main thread (its first task): the event loop that runs the session loop, the API and the projections. */
+function mainThreadCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined || !existsSync(`/proc/${pid}/task/${pid}/stat`)) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const row = (name: string, unit: string, value: number, note?: string): BenchRow => ({ suite: SUITE, name, unit, value, runs: [value], ...(note === undefined ? {} : { note }) });
 
 interface LoadPhase {
   report: LoadReport;
   guardianCores: number;
+  /** Of guardianCores: the main thread's share. */
+  mainThreadCores: number;
   loaderCores: number;
   audit: { p50: number; p99: number; rps: number };
   sessions: { p50: number; p99: number; rps: number };
@@ -99,6 +108,7 @@ async function guardianUnderLoad(dir: string, seconds: number, submitMode: Submi
     loader.once('exit', (code) => reject(new Error(`fedlog load exited (${code}) before its clock started`)));
   });
   const guardianCpuBefore = cpuSeconds(child.pid);
+  const mainThreadCpuBefore = mainThreadCpuSeconds(child.pid);
   const loaderCpuBefore = cpuSeconds(loader.pid);
   const loadStarted = performance.now();
   // Queries under load: after a warm-up, a few seconds each while the load runs.
@@ -110,12 +120,13 @@ async function guardianUnderLoad(dir: string, seconds: number, submitMode: Submi
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, seconds * 1000 - 500 - (performance.now() - loadStarted))));
   const window = (performance.now() - loadStarted) / 1000;
   const guardianCores = (cpuSeconds(child.pid) - guardianCpuBefore) / window;
+  const mainThreadCores = (mainThreadCpuSeconds(child.pid) - mainThreadCpuBefore) / window;
   const loaderCores = (cpuSeconds(loader.pid) - loaderCpuBefore) / window;
   await loadExited;
   const report = JSON.parse(loadOut.trim().split('\n').at(-1) ?? '{}') as LoadReport;
   child.kill('SIGTERM');
   await exited;
-  return { phase: { report, guardianCores, loaderCores, audit, sessions }, configFile };
+  return { phase: { report, guardianCores, mainThreadCores, loaderCores, audit, sessions }, configFile };
 }
 
 function loadRows(phase: LoadPhase, seconds: number, submitMode: SubmitMode, label: string): BenchRow[] {
@@ -127,6 +138,7 @@ function loadRows(phase: LoadPhase, seconds: number, submitMode: SubmitMode, lab
     row(`${label}submit-to-accepted latency p99`, 'ms', report.latencyMs.p99),
     row(`${label}double spends accepted`, 'count', report.doubleSpendsAccepted, `of ${report.doubleSpendAttempts} attempts; must be 0`),
     row(`${label}guardian process CPU during load`, 'cores', phase.guardianCores, 'of 2; main thread + writer + signature workers'),
+    row(`${label}guardian main thread CPU per accepted tx`, 'ms/tx', (phase.mainThreadCores / report.acceptedPerSecond) * 1000, `${phase.mainThreadCores.toFixed(2)} cores: session loop, API and projections (the thread every query waits for)`),
     row(`${label}fedlog load process CPU during load`, 'cores', phase.loaderCores, `of 2; --submit ${submitMode}; in the load's window (after any signing ahead)`),
     row(`${label}GET /v1/audit p50 under load`, 'ms', audit.p50, `${Math.round(audit.rps)} req/s, 8 connections`),
     row(`${label}GET /v1/audit p99 under load`, 'ms', audit.p99, 'goal < 20 ms'),
