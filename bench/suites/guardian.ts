@@ -28,6 +28,17 @@ import { repeat, type BenchRow, type BenchSuite } from '../report.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SUITE = 'guardian';
 
+/** Runs `fedlog replay --data <dir> --json` and returns the report it prints (its last line). */
+async function replayCommand(data: string): Promise<{ ok: boolean; events: number; durationMs: number; problems: unknown[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'replay', '--data', data, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const last = out.trim().split('\n').at(-1) ?? '';
+  if (code !== 0 && !last.startsWith('{')) throw new Error(`fedlog replay exited ${code}`);
+  return JSON.parse(last) as { ok: boolean; events: number; durationMs: number; problems: unknown[] };
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -159,7 +170,14 @@ const suite: BenchSuite = {
     try {
       const { phase, configFile } = await guardianUnderLoad(join(dir, 'default'), seconds, submitMode, 0);
       const config = loadGuardianConfig(configFile);
-      const replayRow = await repeat(SUITE, 'replay (fedlog replay, from position 0)', 'events/s', 3, async () => {
+      // `fedlog replay` itself, in a fresh process each time (as an operator runs it, JIT cold, threads
+      // chosen by its own rule), timed by the report it prints; the in-process call as a second figure.
+      const replayRow = await repeat(SUITE, 'replay (fedlog replay --json, own process, from position 0)', 'events/s', 3, async () => {
+        const report = await replayCommand(dirname(configFile));
+        if (!report.ok) throw new Error(`replay found mismatches: ${JSON.stringify(report.problems.slice(0, 3))}`);
+        return report.events / (report.durationMs / 1000);
+      });
+      const inProcessRow = await repeat(SUITE, 'replay (replay() in this process, one thread, from position 0)', 'events/s', 3, async () => {
         const log = await openEventLog({ kind: 'sqlite', path: sqliteLogPath(config) }, { guardian: 0 });
         try {
           const result = await replay(log);
@@ -169,7 +187,7 @@ const suite: BenchSuite = {
           await log.close();
         }
       });
-      const rows = [...loadRows(phase, seconds, submitMode, ''), { ...replayRow, note: 'goal >= 150,000 events/s' }];
+      const rows = [...loadRows(phase, seconds, submitMode, ''), { ...replayRow, note: 'goal >= 150,000 events/s' }, inProcessRow];
       if (signAhead > 0) {
         // Same guardian and load, but the client signed its transactions before the window: on a real
         // deployment clients do not share the guardian's 2 cores, and signing costs about as much as verifying.
