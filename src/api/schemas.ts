@@ -245,6 +245,7 @@ export const projectionsResponse = z.object({
       position: z.string().describe('global log position (decimal)'),
       lag: z.number(),
       newestCheckpoint: z.object({ session: z.number().int(), position: z.string() }).optional(),
+      failed: z.object({ position: z.string(), reason: z.string() }).optional().describe('the projection threw here; the read models stopped following the log'),
     }),
   ),
 });

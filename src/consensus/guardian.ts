@@ -149,6 +149,10 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
     closers.push(() => checker.close());
     projections = await startProjections(log, { retention: config.checkpointRetention, head: () => appendedHead, onSnapshotSkipped: (name, skip) => logger.warn({ projection: name, skip }, 'checkpoint ignored') });
     closers.push(() => projections.stop());
+    // The engine keeps its own write model and goes on; the read models stop where a projection threw.
+    projections.changes$.subscribe({
+      error: (error: unknown) => logger.error({ err: error }, 'a projection failed: the read models stopped following the log (see GET /v1/projections)'),
+    });
     // Native sha256 for txids: the ledger hashes every submitted transaction twice (dry run, loop) on the API's thread.
     const rules = ledgerRules({ peerCount: federation.peers.length, modules: createModules(modulesConfigFromJson(federation.modules)), verify: backend.verify, sha256: nativeSha256 });
     engine = await startEngine({

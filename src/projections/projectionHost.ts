@@ -20,6 +20,8 @@ export interface ProjectionStatus {
   /** Events (positions) between the projection and the newest position the host knows of. */
   lag: number;
   newestCheckpoint?: { session: number; position: string };
+  /** Set on the projection whose evolve threw: the host stopped following the log there (every projection's lag grows from then on). */
+  failed?: { position: string; reason: string };
 }
 
 export interface ProjectionHost {
@@ -258,6 +260,9 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
         position: e.position.toString(),
         lag: Number(head - e.position),
         ...(e.newestCheckpoint === undefined ? {} : { newestCheckpoint: { session: e.newestCheckpoint.session, position: e.newestCheckpoint.position.toString() } }),
+        ...(failure instanceof ProjectionFailedError && failure.projection === e.projection.name
+          ? { failed: { position: failure.position.toString(), reason: failure.cause instanceof Error ? failure.cause.message : String(failure.cause) } }
+          : {}),
       }));
     },
 

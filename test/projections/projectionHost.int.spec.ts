@@ -175,6 +175,9 @@ describe('projection host', () => {
     const { completedAt } = await writeSessionLog(log, { sessions: 1, itemsPerSession: 2, seed: 4 });
     await expect(host.waitFor(completedAt[0]!)).rejects.toBeInstanceOf(ProjectionFailedError);
     expect(await errored).toBeInstanceOf(ProjectionFailedError);
+    // An operator sees where and why in the status (GET /v1/projections).
+    const [status] = host.status();
+    expect(status?.failed).toEqual({ position: (await errored as ProjectionFailedError).position.toString(), reason: 'boom' });
     await host.stop();
   });
 
