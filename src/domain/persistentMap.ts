@@ -299,12 +299,17 @@ function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number):
   const child = node.children[index]!;
   const updated = insert(child, leaf, shift + 5);
   if (updated === child) return node;
+  return withChild(node, index, updated, owned);
+}
+
+/** `node` with the child at `index` replaced: in place when the current edit owns it, else a copy. */
+function withChild<V>(node: Branch<V>, index: number, child: TrieNode<V>, owned: boolean): Branch<V> {
   if (owned) {
-    node.children[index] = updated;
+    node.children[index] = child;
     return node;
   }
   const children = node.children.slice();
-  children[index] = updated;
+  children[index] = child;
   return branch(node.bitmap, children);
 }
 
@@ -349,13 +354,7 @@ function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number):
     return branch(node.bitmap & ~bit, withRemoved(node.children, index));
   }
   if (node.children.length === 1 && updated.kind !== 1) return updated;
-  if (owned) {
-    node.children[index] = updated;
-    return node;
-  }
-  const children = node.children.slice();
-  children[index] = updated;
-  return branch(node.bitmap, children);
+  return withChild(node, index, updated, owned);
 }
 
 function* walk<V>(node: TrieNode<V> | undefined): Generator<[string, V]> {
