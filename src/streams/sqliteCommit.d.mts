@@ -8,7 +8,10 @@ export interface CommitAppend {
   events: readonly StoredEvent[];
 }
 
-/** One per append of a batch, in order: written (or an idempotent retry), or a revision conflict that wrote nothing. */
-export type CommitOutcome = { ok: true; nextExpectedRevision: number; position: Position } | { ok: false; actual: number | 'noStream' };
+/** One per append of a batch, in order: written (or an idempotent retry), a revision conflict that wrote nothing, or an error of that append alone (rolled back to its savepoint). */
+export type CommitOutcome =
+  | { ok: true; nextExpectedRevision: number; position: Position }
+  | { ok: false; actual: number | 'noStream' }
+  | { ok: false; error: { name: string; message: string; code?: string } };
 
 export declare function prepareCommit(db: Database.Database): (batch: readonly CommitAppend[]) => CommitOutcome[];

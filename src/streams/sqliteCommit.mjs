@@ -11,8 +11,8 @@ import { decideAppend } from './appendDecision.mjs';
  * @param {import('better-sqlite3').Database} db a connection to a database prepared by prepareEventsDatabase
  * @returns {(batch: readonly import('./sqliteCommit.d.mts').CommitAppend[]) => import('./sqliteCommit.d.mts').CommitOutcome[]}
  *   commits the batch (every append's revision checked against what the earlier appends of the
- *   batch wrote; a conflict writes nothing for its append) and returns once COMMIT returned; throws
- *   when the transaction rolled back
+ *   batch wrote; a conflict or an error of its own writes nothing for its append, and the others
+ *   commit) and returns once COMMIT returned; throws when the whole transaction rolled back
  */
 export function prepareCommit(db) {
   const lastRevisionOf = db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?');
@@ -49,5 +49,32 @@ export function prepareCommit(db) {
     return { ok: true, nextExpectedRevision: revision, position: BigInt(position) };
   };
 
-  return db.transaction((batch) => batch.map(applyOne));
+  const commitAll = db.transaction((batch) => batch.map(applyOne));
+
+  // Called inside the batch's transaction, a better-sqlite3 transaction is a SAVEPOINT: an append
+  // that fails for a reason of its own (a constraint, a trigger, an oversized value) is undone alone.
+  const applyIsolated = db.transaction(applyOne);
+  const commitEachIsolated = db.transaction((batch) =>
+    batch.map((append) => {
+      try {
+        return applyIsolated(append);
+      } catch (error) {
+        // SQLite rolled the whole transaction back (disk full, I/O error): nothing of the batch can commit.
+        if (!db.inTransaction) throw error;
+        const { name, message, code } = /** @type {{ name?: string, message?: string, code?: unknown }} */ (error ?? {});
+        return { ok: false, error: { name: String(name ?? 'Error'), message: String(message ?? error), ...(typeof code === 'string' ? { code } : {}) } };
+      }
+    }),
+  );
+
+  // Savepoints cost two statements per append, so a batch runs without them first; only a batch
+  // that failed (and was rolled back whole, nothing written) runs again with one per append.
+  return (batch) => {
+    try {
+      return commitAll(batch);
+    } catch (error) {
+      if (batch.length === 1) throw error;
+      return commitEachIsolated(batch);
+    }
+  };
 }

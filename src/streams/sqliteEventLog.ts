@@ -4,7 +4,7 @@ import { EventLogClosedError, ExpectedRevisionConflict } from './errors.ts';
 import { START, type AppendResult, type EventLog, type ExpectedRevision, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
 import { PAGE_SIZE, readAllInPages, readAllPagesInOrder } from './pagedRead.ts';
 import { prepareCommit, type CommitOutcome } from './sqliteCommit.mjs';
-import { startSqliteWriter, type SqliteWriter } from './sqliteWriterThread.ts';
+import { SqliteWriteError, startSqliteWriter, type SqliteWriter } from './sqliteWriterThread.ts';
 import { decodeEvent, encodeEvents, type StoredEvent } from './storedEvent.ts';
 
 /**
@@ -102,6 +102,7 @@ export function createSqliteEventLog(path: string): EventLog {
     outcomes.forEach((outcome, i) => {
       const append = batch[i]!;
       if (outcome.ok) append.resolve({ nextExpectedRevision: outcome.nextExpectedRevision, position: outcome.position });
+      else if ('error' in outcome) append.reject(new SqliteWriteError(outcome.error.name, outcome.error.message, outcome.error.code));
       else append.reject(new ExpectedRevisionConflict(append.stream, append.expected, outcome.actual));
     });
     notifier.appended();

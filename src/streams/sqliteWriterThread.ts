@@ -16,7 +16,7 @@ export interface SqliteWriter {
   close(): Promise<void>;
 }
 
-/** A failure of the writer's transaction, as it was raised on the writer thread (SQLITE_FULL, SQLITE_IOERR, ...). */
+/** A failure raised while committing, as it was raised there: of one append (undone alone) or of the whole transaction (SQLITE_FULL, SQLITE_IOERR, ...). */
 export class SqliteWriteError extends Error {
   constructor(
     override readonly name: string,

@@ -56,23 +56,27 @@ describe('sqlite event log', () => {
     await log.close();
   });
 
-  it('a commit that fails on the writer thread rejects every append of its batch, writes none of them, and the log appends on', async () => {
+  it('an append that fails on its own inside a group commit is undone alone; the others of the batch commit', async () => {
     const path = freshPath();
     const log = createSqliteEventLog(path);
     await log.append('s', [ev(0)]);
-    // Stands in for an I/O error inside the transaction: any failure rolls the whole batch back.
+    // A trigger stands in for an error of one append only (a constraint, an oversized value): its savepoint is rolled back.
     const other = new Database(path);
     other.exec("CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.type = 'Boom' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
     other.close();
-    const outcomes = await Promise.allSettled([log.append('s', [ev(1)]), log.append('t', [{ type: 'Boom', data: {} }])]);
-    for (const outcome of outcomes) {
-      expect(outcome.status).toBe('rejected');
-      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(SqliteWriteError);
-      expect(((outcome as PromiseRejectedResult).reason as Error).message).toContain('disk on fire');
-    }
-    expect((await log.readStream('s')).map((e) => (e.data as { n: number }).n)).toEqual([0]);
+    const [first, boom, last] = await Promise.allSettled([log.append('s', [ev(1)]), log.append('t', [{ type: 'Boom', data: {} }]), log.append('u', [ev(7)])]);
+    expect(first).toEqual({ status: 'fulfilled', value: { nextExpectedRevision: 1, position: 2n } });
+    expect(boom.status).toBe('rejected');
+    expect((boom as PromiseRejectedResult).reason).toBeInstanceOf(SqliteWriteError);
+    expect(((boom as PromiseRejectedResult).reason as Error).message).toContain('disk on fire');
+    expect(last).toEqual({ status: 'fulfilled', value: { nextExpectedRevision: 0, position: 3n } });
+    expect((await log.readStream('s')).map((e) => (e.data as { n: number }).n)).toEqual([0, 1]);
     expect(await log.readStream('t')).toEqual([]);
-    await expect(log.append('s', [ev(1)], { expectedRevision: 0 })).resolves.toEqual({ nextExpectedRevision: 1, position: 2n });
+    // Positions stay dense: the undone append left no gap.
+    const positions: bigint[] = [];
+    for await (const event of log.readAll()) positions.push(event.position);
+    expect(positions).toEqual([1n, 2n, 3n]);
+    await expect(log.append('s', [ev(2)], { expectedRevision: 1 })).resolves.toEqual({ nextExpectedRevision: 2, position: 4n });
     await log.close();
   });
 
