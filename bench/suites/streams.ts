@@ -106,17 +106,21 @@ async function appendRows(dir: string): Promise<BenchRow[]> {
     { name: 'durable append, 8 producers x 1 event (group commit)', producers: 8, perProducer: 800, batch: 1, rawBatch: 1, extra: '; raw = one commit per append, as without group commit' },
     { name: 'durable append, 8 producers x 100 events (group commit)', producers: 8, perProducer: 10_000, batch: 100, rawBatch: 100, extra: '; raw = one commit per append' },
   ];
-  for (const c of cases) {
-    const total = c.producers * c.perProducer;
-    rows.push(
-      ...(await paired(
-        c.name,
-        `raw sqlite: ${c.name.replace('durable append, ', '')}`,
-        () => withFreshFile(dir, (path) => logAppend(() => createSqliteEventLog(path), c.producers, c.perProducer, c.batch)),
-        () => withFreshFile(dir, (path) => rawAppend(path, total, c.rawBatch)),
-        c.extra,
-      )),
-    );
+  // Both places a file log can commit: the calling thread (the default) and the writer thread (what a guardian uses).
+  for (const commitOn of ['callingThread', 'writerThread'] as const) {
+    for (const c of cases) {
+      const total = c.producers * c.perProducer;
+      const name = commitOn === 'callingThread' ? c.name : c.name.replace('durable append, ', 'durable append on the writer thread (a guardian), ');
+      rows.push(
+        ...(await paired(
+          name,
+          `raw sqlite: ${c.name.replace('durable append, ', '')}`,
+          () => withFreshFile(dir, (path) => logAppend(() => createSqliteEventLog(path, { commitOn }), c.producers, c.perProducer, c.batch)),
+          () => withFreshFile(dir, (path) => rawAppend(path, total, c.rawBatch)),
+          c.extra,
+        )),
+      );
+    }
   }
   rows.push(
     ...(await paired(

@@ -118,7 +118,8 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
   const logger = options.logger ?? pino({ name: `guardian-${config.peer}` });
   const location = options.log ?? logLocation(config);
   if (location.kind === 'sqlite') mkdirSync(config.dataDir, { recursive: true });
-  const opened = await openEventLog(location, { guardian: config.peer });
+  // A guardian serves requests: its SQLite commits (and their fsync) run on a writer thread, off the event loop.
+  const opened = await openEventLog(location.kind === 'sqlite' ? { commitOn: 'writerThread', ...location } : location, { guardian: config.peer });
   // The newest position this guardian appended: the projections' lag is measured against it, so a
   // projection host that stopped following (a failed projection) shows as lagging, not as current.
   let appendedHead: Position = START;

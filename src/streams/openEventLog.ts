@@ -3,11 +3,11 @@ import { dirname } from 'node:path';
 import type { EventLog } from './eventLog.ts';
 import { createMemoryEventLog } from './memoryEventLog.ts';
 import { withEventSchemas, type SchemaOptions } from './schemaCheckedLog.ts';
-import { createSqliteEventLog } from './sqliteEventLog.ts';
+import { createSqliteEventLog, type SqliteEventLogOptions } from './sqliteEventLog.ts';
 
 /** Where a guardian's log lives. */
 export type EventLogLocation =
-  | { kind: 'sqlite'; path: string }
+  | { kind: 'sqlite'; path: string; commitOn?: SqliteEventLogOptions['commitOn'] }
   | { kind: 'memory' }
   | { kind: 'eventstoredb'; url: string };
 
@@ -25,7 +25,7 @@ export async function openRawEventLog(location: EventLogLocation): Promise<Event
     case 'sqlite':
       // A guardian's data directory may not exist yet on first start.
       if (location.path !== ':memory:') mkdirSync(dirname(location.path), { recursive: true });
-      return createSqliteEventLog(location.path);
+      return createSqliteEventLog(location.path, location.commitOn === undefined ? {} : { commitOn: location.commitOn });
     case 'memory':
       return createMemoryEventLog();
     case 'eventstoredb': {

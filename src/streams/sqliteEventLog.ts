@@ -62,8 +62,19 @@ export function prepareEventsDatabase(db: Database.Database): void {
   db.exec(SCHEMA);
 }
 
+export interface SqliteEventLogOptions {
+  /**
+   * Where a file log's commits run (`:memory:` always commits on the calling thread):
+   * - `callingThread` (default): no round trip, the fastest appends (replay tools, imports, one
+   *   producer awaiting each append), but every commit's fsync blocks the caller's event loop;
+   * - `writerThread`: the fsync blocks a worker instead (what a guardian serving requests needs),
+   *   at the cost of a round trip per commit.
+   */
+  commitOn?: 'writerThread' | 'callingThread';
+}
+
 /** Opens (creating if needed) the log at `path`; `:memory:` gives a private, non-durable log. */
-export function createSqliteEventLog(path: string): EventLog {
+export function createSqliteEventLog(path: string, options: SqliteEventLogOptions = {}): EventLog {
   const db = new Database(path);
   prepareEventsDatabase(db);
 
@@ -85,9 +96,9 @@ export function createSqliteEventLog(path: string): EventLog {
   };
 
   const commitInline = prepareCommit(db);
-  const inMemory = path === ':memory:';
+  const inline = path === ':memory:' || options.commitOn !== 'writerThread';
   const commit = (batch: PendingAppend[]): Promise<CommitOutcome[]> => {
-    if (inMemory) {
+    if (inline) {
       try {
         return Promise.resolve(commitInline(batch));
       } catch (error) {

@@ -12,4 +12,5 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describeEventLogContract('memory', async () => createMemoryEventLog(), { readAllPages: true });
 describeEventLogContract('sqlite file', async () => createSqliteEventLog(join(dir, `log-${files++}.sqlite`)), { readAllPages: true });
+describeEventLogContract('sqlite file, committing on the calling thread', async () => createSqliteEventLog(join(dir, `log-${files++}.sqlite`), { commitOn: 'callingThread' }), { readAllPages: true });
 describeEventLogContract('sqlite :memory:', async () => createSqliteEventLog(':memory:'), { readAllPages: true });
