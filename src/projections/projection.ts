@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { canonicalJson } from '../domain/canonicalJson.ts';
 import type { JsonValue } from '../domain/module.ts';
-import type { RecordedEvent } from '../streams/eventLog.ts';
+import type { Position, RecordedEvent } from '../streams/eventLog.ts';
 
 export type { JsonValue };
 export { canonicalJson };
@@ -170,6 +170,52 @@ export function evolveAll<S>(projection: Projection<S>, state: S, events: readon
   let next = state;
   for (const event of events) next = projection.evolve(next, event);
   return next;
+}
+
+/**
+ * A projection threw while folding a page, located at the event that threw: `state` and `reached`
+ * are the state and position after the events before it.
+ */
+export class PageFoldError<S = unknown> extends Error {
+  constructor(
+    readonly position: Position,
+    override readonly cause: unknown,
+    readonly state: S,
+    readonly reached: Position,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'PageFoldError';
+  }
+}
+
+/**
+ * Folds the events of `page` (ascending positions) that come after `after` into `state`: one
+ * evolveAll call, and when that throws, the same events again one at a time from `state` (which
+ * evolveBatch never changes), so the failure is a PageFoldError at its event. Undefined when the
+ * page holds nothing after `after`. Projections starting at the same place get the same array.
+ */
+export function foldPage<S>(projection: Projection<S>, state: S, after: Position, page: readonly RecordedEvent[]): { state: S; position: Position } | undefined {
+  const last = page[page.length - 1];
+  if (last === undefined || last.position <= after) return undefined;
+  let start = 0;
+  while (page[start]!.position <= after) start++;
+  const events = start === 0 ? page : page.slice(start);
+  try {
+    return { state: evolveAll(projection, state, events), position: last.position };
+  } catch {
+    let reached = state;
+    let position = after;
+    for (const event of events) {
+      try {
+        reached = projection.evolve(reached, event);
+      } catch (error) {
+        throw new PageFoldError(event.position, error, reached, position);
+      }
+      position = event.position;
+    }
+    // Only evolveBatch threw: the event-by-event fold is the reference, and it got through.
+    return { state: reached, position };
+  }
 }
 
 /** The hash of a projection's state, through its snapshot form. */

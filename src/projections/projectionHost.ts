@@ -2,7 +2,7 @@ import { Subject, Subscription, type Observable } from 'rxjs';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { pagesOf } from '../streams/pagedRead.ts';
 import { appendSnapshot, loadNewestSnapshot, type CheckpointRef, type SnapshotSkip } from './checkpointStore.ts';
-import { evolveAll, type AnyProjection, type Projection } from './projection.ts';
+import { foldPage, PageFoldError, type AnyProjection, type Projection } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
 
 /**
@@ -135,28 +135,20 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
 
   /** Catch-up: a page of events per evolveAll call (see evolveBatch); a failure is located by folding the page again one event at a time. */
   const applyPage = (page: readonly RecordedEvent[]) => {
-    const last = page[page.length - 1]!.position;
     for (const entry of entries) {
-      if (entry.position >= last) continue;
-      let start = 0;
-      while (page[start]!.position <= entry.position) start++;
-      const events = start === 0 ? page : page.slice(start);
       try {
-        entry.state = evolveAll(entry.projection, entry.state, events);
-        entry.position = last;
-      } catch {
-        // The state before the page is intact (evolveBatch never changes its input): the event-by-event fold throws the located error.
-        for (const event of events) {
-          try {
-            entry.state = entry.projection.evolve(entry.state, event);
-          } catch (error) {
-            throw new ProjectionFailedError(entry.projection.name, event.position, error);
-          }
-          entry.position = event.position;
-        }
+        const folded = foldPage(entry.projection, entry.state, entry.position, page);
+        if (folded === undefined) continue;
+        entry.state = folded.state;
+        entry.position = folded.position;
+      } catch (error) {
+        if (!(error instanceof PageFoldError)) throw error;
+        entry.state = error.state;
+        entry.position = error.reached;
+        throw new ProjectionFailedError(entry.projection.name, error.position, error.cause);
       }
     }
-    position = last;
+    position = page[page.length - 1]!.position;
   };
 
   // Catch up before resolving, so the caller (the engine seeding its write model) sees the whole log as of start.

@@ -10,7 +10,7 @@ import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from 
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import { nativeSessionHeader, nativeSha256 } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
-import { evolveAll, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
+import { foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
 
 /**
@@ -476,27 +476,24 @@ function apply(entries: Entry[], event: RecordedEvent, problems: ReplayProblem[]
   }
 }
 
-/**
- * Folds a page of events (ascending) into every projection that has not seen them. A projection
- * whose batch fold throws is folded again event by event from its state before the page (states
- * are immutable), so the failure is reported at the exact event, as `apply` reports it.
- */
+/** Folds a page of events (ascending) into every projection that has not seen them; a failure is reported at its event, as `apply` reports it. */
 function applyBatch(entries: Entry[], batch: readonly RecordedEvent[], problems: ReplayProblem[]): void {
-  const last = batch[batch.length - 1]!;
   for (const entry of entries) {
-    if (entry.failed || entry.position >= last.position) continue;
-    // Every projection usually starts at the same place: all of them get the same array then.
-    let start = 0;
-    while (batch[start]!.position <= entry.position) start++;
-    const events = start === 0 ? batch : batch.slice(start);
+    if (entry.failed) continue;
     try {
-      const next = evolveAll(entry.projection, entry.state, events);
+      const folded = foldPage(entry.projection, entry.state, entry.position, batch);
+      if (folded === undefined) continue;
       // Somewhere in the page; only an unscanned snapshot inside it would need more precision, and it is then counted as unchecked.
-      if (next !== entry.state) entry.changedAt = last.position;
-      entry.state = next;
-      entry.position = last.position;
-    } catch {
-      for (const event of events) apply([entry], event, problems);
+      if (folded.state !== entry.state) entry.changedAt = folded.position;
+      entry.state = folded.state;
+      entry.position = folded.position;
+    } catch (error) {
+      if (!(error instanceof PageFoldError)) throw error;
+      // One broken projection must not hide what the others and the signature checks find.
+      entry.state = error.state;
+      entry.position = error.reached;
+      entry.failed = true;
+      problems.push({ kind: 'projection', projection: entry.projection.name, position: error.position.toString(), detail: error.message });
     }
   }
 }
