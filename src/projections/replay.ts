@@ -8,7 +8,7 @@ import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts'
 import { pagesOf } from '../streams/pagedRead.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
-import { nativeSessionHeader, nativeSha256 } from './nativeSha256.ts';
+import { nativeAcceptedItemHash, nativeSessionHeader } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
 import { foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
@@ -254,7 +254,7 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
       open.complete = false;
       return;
     }
-    open.leaves.push(acceptedItemLeaf(item, peer));
+    open.leaves.push(nativeAcceptedItemHash(item, peer));
   };
 
   const onCompleted = (data: { session: number; header: string; itemCount: number; signatures: Record<string, string> }) => {
@@ -539,28 +539,6 @@ export async function estimateEventCount(log: EventLog, projections: readonly An
   }
   return head === START ? undefined : Number(head);
 }
-
-/**
- * sha256(enc(AcceptedItem)) = sha256(enc(item) || BigSize(peer)), as the domain's
- * acceptedItemHashOfEncoded, with Node's native sha256 (several times faster on this hot path).
- * The replay tests check it against the domain's header through the fixture's real headers.
- */
-function acceptedItemLeaf(encodedItem: Uint8Array, peer: number): Uint8Array {
-  // PeerId is u16: BigSize is one byte below 0xfd, else 0xfd and two bytes big-endian.
-  const length = encodedItem.length + (peer < 0xfd ? 1 : 3);
-  // One reused buffer for the preimage (hashed at once, never kept): no allocation per item.
-  if (leafPreimage.length < length) leafPreimage = new Uint8Array(Math.max(length, 2 * leafPreimage.length));
-  leafPreimage.set(encodedItem, 0);
-  if (peer < 0xfd) leafPreimage[encodedItem.length] = peer;
-  else {
-    leafPreimage[encodedItem.length] = 0xfd;
-    leafPreimage[encodedItem.length + 1] = peer >> 8;
-    leafPreimage[encodedItem.length + 2] = peer & 0xff;
-  }
-  return nativeSha256(leafPreimage.subarray(0, length));
-}
-
-let leafPreimage = new Uint8Array(1024);
 
 /** The newest SnapshotTaken of `projection` that `matches`, read newest first one at a time (snapshots are large). */
 async function findSnapshot(log: EventLog, projection: string, matches: (snapshot: SnapshotTaken) => boolean): Promise<SnapshotTaken | undefined> {

@@ -10,7 +10,6 @@
  * recorded items (openSession.ts), with the write model seeded from the log (the ledger
  * projection), so an item recorded before a crash is neither lost nor accepted twice.
  */
-import { createHash } from 'node:crypto';
 import { Subject, type Observable } from 'rxjs';
 import { AuditFailure } from '../../domain/audit.ts';
 import { encodeConsensusItem, type ConsensusItem } from '../../domain/consensusItem.ts';
@@ -21,7 +20,7 @@ import { depositObserved, WALLET_INSTANCE, type WalletState } from '../../domain
 import type { SignatureCheck } from '../../domain/signatureBackend.ts';
 import { Writer } from '../../domain/encoding.ts';
 import { decodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded } from '../../domain/transaction.ts';
-import { nativeSha256 } from '../../projections/nativeSha256.ts';
+import { nativeAcceptedItemHash, nativeSha256 } from '../../projections/nativeSha256.ts';
 import type { EventLog, EventToAppend, Position } from '../../streams/eventLog.ts';
 import { newEvent, streams } from '../../streams/events.ts';
 import type { ConsensusMetrics } from '../metrics.ts';
@@ -132,14 +131,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
-/** sha256(enc(AcceptedItem)) = sha256(item bytes || BigSize(peer)), natively: once per submission on the API's thread. */
-function acceptedItemHash(encodedItem: Uint8Array, peer: number): Uint8Array {
-  const writer = new Writer(3);
-  writer.bigSizeNumber(peer);
-  const digest = createHash('sha256').update(encodedItem).update(writer.finish()).digest();
-  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
 }
 
 /**
@@ -269,7 +260,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       item,
       encoded,
       key,
-      itemHash: acceptedItemHash(encoded, self),
+      itemHash: nativeAcceptedItemHash(encoded, self),
       verified: checks,
       submittedAt: performance.now(),
       ...(txid === undefined ? {} : { txid }),
@@ -484,7 +475,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       if (d.amount <= 0n || d.amount > 0xffff_ffff_ffff_ffffn) return { kind: 'invalid', reason: 'amount must be a positive u64 (msat)' };
       const item = depositObserved({ depositId: hexToBytes(d.depositId), amount: d.amount, recipient: hexToBytes(d.recipient) });
       const encoded = encodeConsensusItem(item);
-      const key = hexOf(acceptedItemHash(encoded, self));
+      const key = hexOf(nativeAcceptedItemHash(encoded, self));
       // A deposit feeder retries after a timeout: the identical deposit, already confirmed, is an
       // idempotent success; a different amount or recipient under the same id stays a rejection.
       const confirmed = (state.modules.get(WALLET_INSTANCE) as WalletState | undefined)?.deposits.get(d.depositId);
