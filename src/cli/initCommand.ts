@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { isSupportedFederationSize } from '../domain/federation.ts';
 import { bytesToHex } from '../domain/hashing.ts';
 import { nobleBackend } from '../domain/signatures/noble.ts';
+import { newSecretKey } from './secretKey.ts';
 import { defaultPorts, type GuardianConfigInput } from '../consensus/config.ts';
 
 export interface InitOptions {
@@ -26,19 +27,6 @@ export interface InitOptions {
 export interface InitResult {
   configFiles: string[];
   adminTokens: string[];
-}
-
-/** A valid secp256k1 secret key (a random 32 bytes is invalid with probability ~2^-128; retry anyway). */
-function newSecretKey(): Uint8Array {
-  for (;;) {
-    const candidate = randomBytes(32);
-    try {
-      nobleBackend.publicKey(candidate);
-      return candidate;
-    } catch {
-      // out of range: draw again
-    }
-  }
 }
 
 export function initFederation(options: InitOptions): InitResult {

@@ -12,6 +12,7 @@ import { bytesToHex, hexToBytes } from '../domain/hashing.ts';
 import { issueNote, spendNote } from '../domain/modules/mint.ts';
 import { claimDeposit, withdraw } from '../domain/modules/wallet.ts';
 import type { SchnorrBackend } from '../domain/signatureBackend.ts';
+import { newSecretKey } from './secretKey.ts';
 import { fastestBackend } from '../domain/signatures/fastest.ts';
 import { buildTransaction, encodeTransaction, type Input, type Output } from '../domain/transaction.ts';
 import { seededRandom } from '../domain/seededRandom.ts';
@@ -322,7 +323,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     planned: { note: Note; step: Step }[];
   }
   const newUser = (): User => {
-    const secret = newSecret(backend);
+    const secret = newSecretKey(backend);
     const owner = backend.publicKey(secret);
     const depositId = bytesToHex(randomBytes(32));
     const claim = build([claimDeposit(hexToBytes(depositId))], [issueNote(depositMsat, owner)], secret);
@@ -433,18 +434,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     signAheadSeconds,
     ...(firstError === undefined ? {} : { firstError }),
   };
-}
-
-function newSecret(backend: SchnorrBackend): Uint8Array {
-  for (;;) {
-    const candidate = randomBytes(32);
-    try {
-      backend.publicKey(candidate);
-      return candidate;
-    } catch {
-      // out of range: draw again
-    }
-  }
 }
 
 function sleep(ms: number): Promise<void> {
