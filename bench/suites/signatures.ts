@@ -1,6 +1,6 @@
 /**
- * BIP-340 Schnorr: sign/s and verify/s per backend, the worker-thread batch verifier on a batch of
- * 10,000, the speed-up of the fast paths over noble (measured in the same repetitions), and the
+ * BIP-340 Schnorr: sign/s and verify/s per backend (noble, libsecp256k1 as WASM and native), the
+ * worker-thread batch verifier (native backend) on a batch of 10,000, the speed-up of the fast paths over noble (measured in the same repetitions), and the
  * inline/worker crossover that sets INLINE_BELOW. Every figure is the median of REPEATS runs,
  * measured interleaved so that load on the shared machine hits all of them alike.
  */
@@ -9,7 +9,7 @@ import { median, type BenchRow, type BenchSuite } from '../report.ts';
 import type { SchnorrBackend, SignatureCheck } from '../../src/domain/signatureBackend.ts';
 import { createBatchVerifier, INLINE_BELOW, type BatchVerifier } from '../../src/domain/signatures/batchVerifier.ts';
 import { nobleBackend } from '../../src/domain/signatures/noble.ts';
-import { loadWasmBackend } from '../../src/domain/signatures/wasm.ts';
+import { loadNativeBackend, loadWasmBackend, type BackendLoad } from '../../src/domain/signatures/libsecp.ts';
 
 const SUITE = 'signatures';
 const REPEATS = 5;
@@ -88,31 +88,47 @@ const suite: BenchSuite = {
   async run() {
     // Other processes on a 2-core machine decide whether the worker figures can show 2 cores.
     const loadAtStart = loadavg()[0] ?? 0;
-    const load = loadWasmBackend();
-    if (!load.ok) throw new Error(`tiny-secp256k1 unavailable: ${load.reason}`);
-    const wasm = load.backend;
-    const data = fixtures(wasm);
+    const loaded = (load: BackendLoad) => {
+      if (!load.ok) throw new Error(`backend unavailable: ${load.reason}`);
+      return load.backend;
+    };
+    const wasm = loaded(loadWasmBackend());
+    const native = loaded(loadNativeBackend());
+    const data = fixtures(native);
     const batch = Array.from({ length: BATCH }, (_, i) => data.checks[i % DISTINCT]!);
-    const verifier = createBatchVerifier({ backend: wasm });
+    const verifier = createBatchVerifier({ backend: native });
     try {
       // Warm-up: JIT and WASM tier-up on this thread, worker start-up and tier-up on the workers.
       verifyRate(wasm, 500, data.checks);
+      verifyRate(native, 2_000, data.checks);
       verifyRate(nobleBackend, 100, data.checks);
       await verifier.verifyBatch(batch.slice(0, 2_000), { mode: 'workers' });
 
-      const runs = { nobleSign: [] as number[], nobleVerify: [] as number[], wasmSign: [] as number[], wasmVerify: [] as number[], batch: [] as number[] };
-      const ratios = { wasm: [] as number[], batch: [] as number[] };
+      const runs = {
+        nobleSign: [] as number[],
+        nobleVerify: [] as number[],
+        wasmSign: [] as number[],
+        wasmVerify: [] as number[],
+        nativeSign: [] as number[],
+        nativeVerify: [] as number[],
+        batch: [] as number[],
+      };
+      const ratios = { wasm: [] as number[], native: [] as number[], batch: [] as number[] };
       for (let r = 0; r < REPEATS; r++) {
         const nobleVerify = verifyRate(nobleBackend, 300, data.checks);
         const wasmVerify = verifyRate(wasm, 2_000, data.checks);
+        const nativeVerify = verifyRate(native, 5_000, data.checks);
         const batched = await batchRate(verifier, batch);
         runs.nobleVerify.push(nobleVerify);
         runs.wasmVerify.push(wasmVerify);
+        runs.nativeVerify.push(nativeVerify);
         runs.batch.push(batched);
         ratios.wasm.push(wasmVerify / nobleVerify);
+        ratios.native.push(nativeVerify / wasmVerify);
         ratios.batch.push(batched / nobleVerify);
         runs.nobleSign.push(signRate(nobleBackend, 200, data));
         runs.wasmSign.push(signRate(wasm, 2_000, data));
+        runs.nativeSign.push(signRate(native, 5_000, data));
       }
 
       const crossover: BenchRow[] = [];
@@ -129,10 +145,13 @@ const suite: BenchSuite = {
       return [
         row('noble sign', 'sign/s', runs.nobleSign),
         row('tiny-secp256k1 sign', 'sign/s', runs.wasmSign),
+        row('native libsecp256k1 sign', 'sign/s', runs.nativeSign),
         row('noble verify', 'verify/s', runs.nobleVerify),
         row('tiny-secp256k1 verify', 'verify/s', runs.wasmVerify),
+        row('native libsecp256k1 verify', 'verify/s', runs.nativeVerify),
         row(`batch verifier, ${BATCH.toLocaleString('en-US')} checks, ${verifier.workers} workers`, 'verify/s', runs.batch),
         row('verify speed-up: tiny-secp256k1 / noble', 'x', ratios.wasm, 'goal >= 5x; same repetitions'),
+        row('verify speed-up: native / tiny-secp256k1', 'x', ratios.native, 'same repetitions'),
         row('verify speed-up: batch verifier / noble', 'x', ratios.batch, 'goal >= 5x; same repetitions'),
         ...crossover,
         row('machine load (1-min average) at start', 'runnable', [loadAtStart], 'worker figures need a free second core'),

@@ -187,7 +187,7 @@ async function verifyFrom(source: SignedOutcomeSource, options: VerifyOptions, p
   if (note !== undefined) warn(`note: ${note}`);
   if (last < from) warn(`note: no completed session to verify from session ${from} (${completed} complete)`);
 
-  const backend = fastestBackend((reason) => warn(`signatures: using noble instead of tiny-secp256k1 (${reason})`));
+  const backend = fastestBackend((reason) => warn(`signatures: ${reason}`));
   const batchVerifier = createBatchVerifier({ backend, ...(options.workers === undefined ? {} : { workers: options.workers }), onFallback: (reason) => warn(`signatures: verification worker uses noble (${reason})`) });
   const verifier = createSessionVerifier({ keys, modules: modulesConfigFromJson(modules), balanceSheets, batchVerifier, backend, from, ...(options.signal === undefined ? {} : { signal: options.signal }) });
 

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { SchnorrBackend, SignatureCheck } from '../signatureBackend.ts';
 import { packChecks } from './checkBuffer.mjs';
 import { fastestBackend, type FallbackReporter } from './fastest.ts';
-import { TINY_SECP_NAME } from './tinySecpSchnorr.mjs';
+import { NATIVE_SECP_NAME, TINY_SECP_NAME } from './libsecpSchnorr.mjs';
 
 /**
  * Batches smaller than this are verified on the calling thread. Measured on the 2-core reference
@@ -11,8 +11,10 @@ import { TINY_SECP_NAME } from './tinySecpSchnorr.mjs';
  * workers 0.27 ms; 2: 0.44 vs 0.29; 4: 0.87 vs 0.51; 8: 1.76 vs 0.99; 64: 14.2 vs 7.3. So workers win
  * from 2 checks on an idle machine, but when the other core is busy they only add the round trip
  * (~0.06-0.1 ms; the bench's median crossover then moved between 4 and 64). From 8 checks the gain
- * when free (~0.8 ms, 45%) far outweighs that worst-case loss (~6%). Re-measure with
- * `npm run bench -- signatures` (the "worker time / inline time" rows).
+ * when free (~0.8 ms, 45%) far outweighs that worst-case loss (~6%). With native libsecp256k1
+ * (0.06 ms a check) on a loaded machine (1-min load 4.9): workers/inline 3.6x at 1 check, 1.7x at 4,
+ * 0.89x at 8, 0.71x at 64, so 8 still holds. Re-measure with `npm run bench -- signatures` (the
+ * "worker time / inline time" rows).
  */
 export const INLINE_BELOW = 8;
 
@@ -35,11 +37,11 @@ export interface BatchVerifier {
 export interface BatchVerifierOptions {
   /** Worker threads to spread large batches over; default: the machine's available parallelism. 0 = always inline. */
   workers?: number;
-  /** Default fastestBackend(). Workers can only run 'noble' or 'tiny-secp256k1' (they load them by name). */
+  /** Default fastestBackend(). Workers can only run 'noble', 'tiny-secp256k1' or 'libsecp256k1' (they load them by name). */
   backend?: SchnorrBackend;
   /** Default INLINE_BELOW. */
   inlineBelow?: number;
-  /** Told once if a worker could not load tiny-secp256k1 and verifies with noble instead. */
+  /** Told once if a worker could not load the backend asked for and verifies with a slower one. */
   onFallback?: FallbackReporter;
 }
 
@@ -65,7 +67,7 @@ interface PoolWorker {
 type WorkerMessage = { ready: true; backend: string; fallbackReason?: string } | { id: number; results: ArrayBuffer };
 
 const WORKER_URL = new URL('./verifyWorker.mjs', import.meta.url);
-const WORKER_BACKENDS = new Set(['noble', TINY_SECP_NAME]);
+const WORKER_BACKENDS = new Set(['noble', TINY_SECP_NAME, NATIVE_SECP_NAME]);
 // A few chunks per worker so a worker slowed by other load on the machine does not hold the batch back.
 const CHUNKS_PER_WORKER = 4;
 const MIN_CHUNK = 64;
@@ -74,10 +76,10 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
   const backend = options.backend ?? fastestBackend(options.onFallback);
   const size = options.workers ?? availableParallelism();
   const inlineBelow = options.inlineBelow ?? INLINE_BELOW;
-  const onFallback = options.onFallback ?? ((reason: string) => console.warn(`signatures: verification worker uses noble (${reason})`));
+  const onFallback = options.onFallback ?? ((reason: string) => console.warn(`signatures: verification worker ${reason}`));
   if (!Number.isInteger(size) || size < 0) throw new RangeError(`workers must be a non-negative integer, got ${size}`);
   if (size > 0 && !WORKER_BACKENDS.has(backend.name)) {
-    throw new TypeError(`worker threads can only run the noble or ${TINY_SECP_NAME} backends, not '${backend.name}'`);
+    throw new TypeError(`worker threads can only run the noble, ${TINY_SECP_NAME} or ${NATIVE_SECP_NAME} backends, not '${backend.name}'`);
   }
 
   const pool: PoolWorker[] = [];

@@ -1,24 +1,34 @@
 import type { SchnorrBackend } from '../signatureBackend.ts';
 import { nobleBackend } from './noble.ts';
-import { loadWasmBackend, type WasmLoad } from './wasm.ts';
+import { loadNativeBackend, loadWasmBackend, type BackendLoad } from './libsecp.ts';
 
 export type FallbackReporter = (reason: string) => void;
 
 // The domain has no logger; a missing fast path is worth one line on stderr, not a crash.
-const warnOnStderr: FallbackReporter = (reason) => console.warn(`signatures: using noble instead of tiny-secp256k1 (${reason})`);
+const warnOnStderr: FallbackReporter = (reason) => console.warn(`signatures: ${reason}`);
 
 let chosen: SchnorrBackend | undefined;
 
 /**
- * The backend callers should use: tiny-secp256k1 (WASM) when it loads and passes its self-test,
- * otherwise noble, with the reason reported once. Both give identical answers.
+ * The backend callers should use: native libsecp256k1 when it built, loads and passes its self-test,
+ * otherwise libsecp256k1 as WASM (tiny-secp256k1), otherwise noble; a fallback is reported once,
+ * with the reasons. All give identical answers.
  */
 export function fastestBackend(onFallback: FallbackReporter = warnOnStderr): SchnorrBackend {
-  return (chosen ??= pickBackend(loadWasmBackend(), onFallback));
+  return (chosen ??= pickBackend([loadNativeBackend, loadWasmBackend], onFallback));
 }
 
-export function pickBackend(load: WasmLoad, onFallback: FallbackReporter): SchnorrBackend {
-  if (load.ok) return load.backend;
-  onFallback(load.reason);
+/** The first backend that loads, in order of preference; noble when none does. Each skipped one's reason is reported. */
+export function pickBackend(loads: readonly (() => BackendLoad)[], onFallback: FallbackReporter): SchnorrBackend {
+  const reasons: string[] = [];
+  for (const load of loads) {
+    const result = load();
+    if (result.ok) {
+      if (reasons.length > 0) onFallback(`using ${result.backend.name} (${reasons.join('; ')})`);
+      return result.backend;
+    }
+    reasons.push(result.reason);
+  }
+  onFallback(`using ${nobleBackend.name} (${reasons.join('; ')})`);
   return nobleBackend;
 }

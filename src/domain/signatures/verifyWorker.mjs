@@ -5,13 +5,15 @@
  * transferred) and answers `{ id, results }`: one byte per check, 1 = valid, transferred back.
  * Its first message is `{ ready: true, backend, fallbackReason? }` so the owner can log a fallback.
  */
+import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { unpackChecks } from './checkBuffer.mjs';
-import { TINY_SECP_NAME, selfTestFailure, tinySecpSchnorr } from './tinySecpSchnorr.mjs';
+import { NATIVE_SECP_NAME, TINY_SECP_NAME, nativeSecpSchnorr, selfTestFailure, tinySecpSchnorr } from './libsecpSchnorr.mjs';
 
 if (!parentPort) throw new Error('verifyWorker.mjs must run as a worker thread');
 const port = parentPort;
+const require = createRequire(import.meta.url);
 
 const ZERO_AUX = new Uint8Array(32);
 /** @type {import('../signatureBackend.ts').SchnorrBackend} the same adapter as noble.ts */
@@ -28,16 +30,32 @@ const noble = {
   },
 };
 
-/** @param {unknown} wanted @returns {Promise<{ backend: import('../signatureBackend.ts').SchnorrBackend, fallbackReason?: string }>} */
+/**
+ * The backend asked for, or the next slower one that loads (native libsecp256k1, then its WASM
+ * build, then noble), with the reasons for each skipped, as fastest.ts chooses on the main thread.
+ * @param {unknown} wanted
+ * @returns {Promise<{ backend: import('../signatureBackend.ts').SchnorrBackend, fallbackReason?: string }>}
+ */
 async function chooseBackend(wanted) {
-  if (wanted !== TINY_SECP_NAME) return { backend: noble };
-  try {
-    const backend = tinySecpSchnorr(await import('tiny-secp256k1'), noble);
-    const failure = selfTestFailure(backend);
-    return failure === undefined ? { backend } : { backend: noble, fallbackReason: failure };
-  } catch (error) {
-    return { backend: noble, fallbackReason: `tiny-secp256k1 did not load: ${error instanceof Error ? error.message : String(error)}` };
+  /** @type {[string, () => Promise<import('../signatureBackend.ts').SchnorrBackend>][]} */
+  const candidates = [
+    [NATIVE_SECP_NAME, async () => nativeSecpSchnorr(require('bcrypto/lib/native/schnorr'), noble)],
+    [TINY_SECP_NAME, async () => tinySecpSchnorr(await import('tiny-secp256k1'), noble)],
+  ];
+  const from = candidates.findIndex(([name]) => name === wanted);
+  if (from < 0) return { backend: noble };
+  const reasons = [];
+  for (const [name, load] of candidates.slice(from)) {
+    try {
+      const backend = await load();
+      const failure = selfTestFailure(backend);
+      if (failure === undefined) return reasons.length === 0 ? { backend } : { backend, fallbackReason: `uses ${name} (${reasons.join('; ')})` };
+      reasons.push(`${name} ${failure}`);
+    } catch (error) {
+      reasons.push(`${name} did not load: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
+  return { backend: noble, fallbackReason: `uses noble (${reasons.join('; ')})` };
 }
 
 const { backend, fallbackReason } = await chooseBackend(workerData?.backend);

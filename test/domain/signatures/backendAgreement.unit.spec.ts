@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { nobleBackend } from '../../../src/domain/signatures/noble.ts';
-import { loadWasmBackend } from '../../../src/domain/signatures/wasm.ts';
+import type { SchnorrBackend } from '../../../src/domain/signatureBackend.ts';
+import { loadNativeBackend, loadWasmBackend } from '../../../src/domain/signatures/libsecp.ts';
 
-const load = loadWasmBackend();
-if (!load.ok) throw new Error(`tiny-secp256k1 must load in the test environment: ${load.reason}`);
-const wasm = load.backend;
+const loaded = (load: ReturnType<typeof loadWasmBackend>): SchnorrBackend => {
+  if (!load.ok) throw new Error(`the libsecp256k1 backends must load in the test environment: ${load.reason}`);
+  return load.backend;
+};
+const libsecpBackends = [loaded(loadWasmBackend()), loaded(loadNativeBackend())];
 
 const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const FIELD_SIZE = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2fn;
@@ -38,19 +41,19 @@ const corruption: fc.Arbitrary<Corruption> = fc.oneof(
   fc.constant<Corruption>((s, m, p) => [s.subarray(0, 63), m, p]),
 );
 
-describe('noble and tiny-secp256k1 agree', () => {
+describe.each(libsecpBackends)('noble and $name agree', (libsecp) => {
   it('on public keys, signatures, and verification of honest and corrupted signatures', () => {
     fc.assert(
       fc.property(secretKey, message, bytes32, fc.array(corruption, { minLength: 1, maxLength: 3 }), (sk, msg, aux, corruptions) => {
         const pk = nobleBackend.publicKey(sk);
-        expect(bytesToHex(wasm.publicKey(sk))).toBe(bytesToHex(pk));
+        expect(bytesToHex(libsecp.publicKey(sk))).toBe(bytesToHex(pk));
         const sig = nobleBackend.sign(msg, sk, aux);
-        expect(bytesToHex(wasm.sign(msg, sk, aux))).toBe(bytesToHex(sig));
-        expect(wasm.verify(sig, msg, pk)).toBe(true);
+        expect(bytesToHex(libsecp.sign(msg, sk, aux))).toBe(bytesToHex(sig));
+        expect(libsecp.verify(sig, msg, pk)).toBe(true);
         expect(nobleBackend.verify(sig, msg, pk)).toBe(true);
         for (const corrupt of corruptions) {
           const [s2, m2, p2] = corrupt(sig, msg, pk);
-          expect(wasm.verify(s2, m2, p2)).toBe(nobleBackend.verify(s2, m2, p2));
+          expect(libsecp.verify(s2, m2, p2)).toBe(nobleBackend.verify(s2, m2, p2));
         }
       }),
       { seed: 340, numRuns: 150 },

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { SchnorrBackend, SignatureCheck } from '../../../src/domain/signatureBackend.ts';
 import { BatchVerifierClosedError, createBatchVerifier, INLINE_BELOW, type BatchVerifier } from '../../../src/domain/signatures/batchVerifier.ts';
 import { nobleBackend } from '../../../src/domain/signatures/noble.ts';
-import { loadWasmBackend } from '../../../src/domain/signatures/wasm.ts';
+import { loadNativeBackend, loadWasmBackend } from '../../../src/domain/signatures/libsecp.ts';
 import { loadBip340Vectors } from './bip340Vectors.ts';
 
 const vectors = loadBip340Vectors();
@@ -17,6 +17,9 @@ const expected = vectors.map((v) => v.valid);
 const load = loadWasmBackend();
 if (!load.ok) throw new Error(`tiny-secp256k1 must load in the test environment: ${load.reason}`);
 const wasm = load.backend;
+const nativeLoad = loadNativeBackend();
+if (!nativeLoad.ok) throw new Error(`native libsecp256k1 must load in the test environment: ${nativeLoad.reason}`);
+const native = nativeLoad.backend;
 
 const open: BatchVerifier[] = [];
 function verifier(...args: Parameters<typeof createBatchVerifier>): BatchVerifier {
@@ -32,7 +35,7 @@ const cycled = (count: number) => ({
   expected: Array.from({ length: count }, (_, i) => expected[i % expected.length]!),
 });
 
-describe.each([nobleBackend, wasm])('batch verification with $name', (backend) => {
+describe.each([nobleBackend, wasm, native])('batch verification with $name', (backend) => {
   const batch = verifier({ backend, workers: 2 });
 
   it('verifies every BIP-340 row inline to the listed result, in order', async () => {
@@ -44,7 +47,7 @@ describe.each([nobleBackend, wasm])('batch verification with $name', (backend) =
   });
 
   it('reassembles a batch split into many chunks in order', async () => {
-    const big = cycled(backend === wasm ? 600 : 200);
+    const big = cycled(backend === nobleBackend ? 200 : 600);
     expect(await batch.verifyBatch(big.checks, { mode: 'workers' })).toEqual(big.expected);
   });
 });

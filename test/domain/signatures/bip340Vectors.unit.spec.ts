@@ -3,14 +3,16 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { SchnorrBackend } from '../../../src/domain/signatureBackend.ts';
 import { fastestBackend } from '../../../src/domain/signatures/fastest.ts';
 import { nobleBackend } from '../../../src/domain/signatures/noble.ts';
-import { loadWasmBackend } from '../../../src/domain/signatures/wasm.ts';
+import { loadNativeBackend, loadWasmBackend } from '../../../src/domain/signatures/libsecp.ts';
 import { loadBip340Vectors } from './bip340Vectors.ts';
 
 const vectors = loadBip340Vectors();
 const wasm = loadWasmBackend();
 if (!wasm.ok) throw new Error(`tiny-secp256k1 must load in the test environment: ${wasm.reason}`);
+const native = loadNativeBackend();
+if (!native.ok) throw new Error(`native libsecp256k1 must load in the test environment: ${native.reason}`);
 
-const backends: SchnorrBackend[] = [nobleBackend, wasm.backend, fastestBackend()];
+const backends: SchnorrBackend[] = [nobleBackend, wasm.backend, native.backend, fastestBackend()];
 
 describe('BIP-340 vectors', () => {
   it('covers the whole file: valid and invalid rows, and messages that are not 32 bytes', () => {
@@ -19,11 +21,11 @@ describe('BIP-340 vectors', () => {
     expect(vectors.filter((v) => v.message.length !== 32).map((v) => v.message.length)).toEqual([0, 1, 17, 100]);
   });
 
-  it('picks tiny-secp256k1 as the fastest backend here', () => {
-    expect(fastestBackend().name).toBe('tiny-secp256k1');
+  it('picks native libsecp256k1 as the fastest backend here', () => {
+    expect(fastestBackend().name).toBe('libsecp256k1');
   });
 
-  describe.each(backends.map((b, i) => [`${b.name}${i === 2 ? ' (fastestBackend)' : ''}`, b] as const))('%s', (_name, backend) => {
+  describe.each(backends.map((b, i) => [`${b.name}${i === 3 ? ' (fastestBackend)' : ''}`, b] as const))('%s', (_name, backend) => {
     const signing = vectors.filter((v) => v.secretKey !== undefined);
 
     it.each(signing.map((v) => [v.index, v] as const))('row %i: derives the listed public key and signs to the listed signature', (_index, v) => {

@@ -1,34 +1,47 @@
 // @ts-check
 /**
- * BIP-340 over tiny-secp256k1 (libsecp256k1 compiled to WASM), with a reference implementation
- * answering the cases tiny-secp256k1 cannot. Plain JavaScript so that the verification worker
- * threads (Node 20 workers cannot load .ts) run exactly the same rules as the main thread.
+ * BIP-340 over libsecp256k1, in either of two builds: native (the copy bundled and compiled by the
+ * optional dependency bcrypto, about 5x the WASM build) or WASM (tiny-secp256k1, about 5x noble). A
+ * reference implementation answers the cases libsecp256k1's bindings cannot. Plain JavaScript so that
+ * the verification worker threads (Node 20 workers cannot load .ts) run exactly the same rules as the
+ * main thread.
  */
 
+import { Buffer } from 'node:buffer';
+
+export const NATIVE_SECP_NAME = 'libsecp256k1';
 export const TINY_SECP_NAME = 'tiny-secp256k1';
 
 const ZERO_AUX = new Uint8Array(32);
 
 /**
- * @param {import('./tinySecpSchnorr.d.mts').TinySecp} secp the loaded tiny-secp256k1 module
+ * @typedef {object} LibsecpCalls the three libsecp256k1 calls, each on 32-byte messages only
+ * @property {(secretKey: Uint8Array) => Uint8Array} publicKey
+ * @property {(message: Uint8Array, secretKey: Uint8Array, auxRand: Uint8Array) => Uint8Array} sign
+ * @property {(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean} verify may throw
+ */
+
+/**
+ * @param {string} name
+ * @param {LibsecpCalls} calls
  * @param {import('../signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
  * @returns {import('../signatureBackend.ts').SchnorrBackend}
  */
-export function tinySecpSchnorr(secp, reference) {
+function libsecpBackend(name, calls, reference) {
   return {
-    name: TINY_SECP_NAME,
-    publicKey: (secretKey) => secp.xOnlyPointFromScalar(secretKey),
+    name,
+    publicKey: (secretKey) => calls.publicKey(secretKey),
     sign(message, secretKey, auxRand = ZERO_AUX) {
-      // tiny-secp256k1 only signs 32-byte messages; BIP-340 allows any length. fedlog only ever
-      // signs 32-byte digests, so other lengths take the (slower) reference path.
+      // The bindings only sign 32-byte messages; BIP-340 allows any length. fedlog only ever signs
+      // 32-byte digests, so other lengths take the (slower) reference path.
       if (message.length !== 32) return reference.sign(message, secretKey, auxRand);
-      return secp.signSchnorr(message, secretKey, auxRand);
+      return calls.sign(message, secretKey, auxRand);
     },
     verify(signature, message, publicKey) {
       if (message.length !== 32) return reference.verify(signature, message, publicKey);
       if (signature.length !== 64 || publicKey.length !== 32) return false;
       try {
-        return secp.verifySchnorr(message, publicKey, signature);
+        return calls.verify(signature, message, publicKey);
       } catch {
         // tiny-secp256k1 throws where BIP-340 answers: a key that is not on the curve or >= p,
         // s >= n, and r >= n -- which is still valid when n <= r < p. The reference answers all of
@@ -38,6 +51,43 @@ export function tinySecpSchnorr(secp, reference) {
       }
     },
   };
+}
+
+/**
+ * @param {import('./libsecpSchnorr.d.mts').TinySecp} secp the loaded tiny-secp256k1 module
+ * @param {import('../signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
+ * @returns {import('../signatureBackend.ts').SchnorrBackend}
+ */
+export function tinySecpSchnorr(secp, reference) {
+  return libsecpBackend(
+    TINY_SECP_NAME,
+    {
+      publicKey: (secretKey) => secp.xOnlyPointFromScalar(secretKey),
+      sign: (message, secretKey, auxRand) => secp.signSchnorr(message, secretKey, auxRand),
+      verify: (signature, message, publicKey) => secp.verifySchnorr(message, publicKey, signature),
+    },
+    reference,
+  );
+}
+
+/** bcrypto asserts Buffer arguments; a Buffer view of a Uint8Array copies nothing. @param {Uint8Array} bytes */
+const asBuffer = (bytes) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+
+/**
+ * @param {import('./libsecpSchnorr.d.mts').BcryptoSchnorr} schnorr bcrypto's native schnorr module (bcrypto/lib/native/schnorr)
+ * @param {import('../signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
+ * @returns {import('../signatureBackend.ts').SchnorrBackend}
+ */
+export function nativeSecpSchnorr(schnorr, reference) {
+  return libsecpBackend(
+    NATIVE_SECP_NAME,
+    {
+      publicKey: (secretKey) => schnorr.publicKeyCreate(asBuffer(secretKey)),
+      sign: (message, secretKey, auxRand) => schnorr.sign(asBuffer(message), asBuffer(secretKey), asBuffer(auxRand)),
+      verify: (signature, message, publicKey) => schnorr.verify(asBuffer(message), asBuffer(signature), asBuffer(publicKey)),
+    },
+    reference,
+  );
 }
 
 // BIP-340 test vector 0: signing it and verifying it proves the WASM module computes BIP-340.

@@ -7,6 +7,15 @@ export interface TinySecp {
   verifySchnorr(h: Uint8Array, Q: Uint8Array, signature: Uint8Array): boolean;
 }
 
+/** The part of bcrypto's native schnorr module (bcrypto/lib/native/schnorr) the adapter uses; it takes Buffers only. */
+export interface BcryptoSchnorr {
+  publicKeyCreate(key: Buffer): Buffer;
+  sign(msg: Buffer, key: Buffer, aux: Buffer): Buffer;
+  verify(msg: Buffer, sig: Buffer, key: Buffer): boolean;
+}
+
+export declare const NATIVE_SECP_NAME: 'libsecp256k1';
 export declare const TINY_SECP_NAME: 'tiny-secp256k1';
 export declare function tinySecpSchnorr(secp: TinySecp, reference: SchnorrBackend): SchnorrBackend;
+export declare function nativeSecpSchnorr(schnorr: BcryptoSchnorr, reference: SchnorrBackend): SchnorrBackend;
 export declare function selfTestFailure(backend: SchnorrBackend): string | undefined;
