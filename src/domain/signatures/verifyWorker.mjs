@@ -7,28 +7,13 @@
  */
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import { schnorr } from '@noble/curves/secp256k1.js';
 import { unpackChecks } from './checkBuffer.mjs';
+import { nobleBackend as noble } from './nobleSchnorr.mjs';
 import { NATIVE_SECP_NAME, TINY_SECP_NAME, nativeSecpSchnorr, selfTestFailure, tinySecpSchnorr } from './libsecpSchnorr.mjs';
 
 if (!parentPort) throw new Error('verifyWorker.mjs must run as a worker thread');
 const port = parentPort;
 const require = createRequire(import.meta.url);
-
-const ZERO_AUX = new Uint8Array(32);
-/** @type {import('../signatureBackend.ts').SchnorrBackend} the same adapter as noble.ts */
-const noble = {
-  name: 'noble',
-  publicKey: (secretKey) => schnorr.getPublicKey(secretKey),
-  sign: (message, secretKey, auxRand = ZERO_AUX) => schnorr.sign(message, secretKey, auxRand),
-  verify(signature, message, publicKey) {
-    try {
-      return schnorr.verify(signature, message, publicKey);
-    } catch {
-      return false;
-    }
-  },
-};
 
 /**
  * The backend asked for, or the next slower one that loads (native libsecp256k1, then its WASM

@@ -77,6 +77,15 @@ describe('the batch verifier', () => {
     expect(rb).toEqual(reversed.expected);
   });
 
+  it('runs the backend it was given on its workers, with no fallback to report', async () => {
+    for (const backend of [wasm, native]) {
+      const onFallback = vi.fn();
+      const batch = verifier({ backend, workers: 1, onFallback });
+      expect(await batch.verifyBatch(checks, { mode: 'workers' })).toEqual(expected);
+      expect(onFallback).not.toHaveBeenCalled();
+    }
+  });
+
   it('answers an empty batch without work', async () => {
     expect(await verifier({ backend: wasm, workers: 1 }).verifyBatch([], { mode: 'workers' })).toEqual([]);
   });

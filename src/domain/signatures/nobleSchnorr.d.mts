@@ -1,0 +1,3 @@
+import type { SchnorrBackend } from '../signatureBackend.ts';
+
+export declare const nobleBackend: SchnorrBackend;
