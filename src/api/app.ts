@@ -7,7 +7,7 @@ import { createHttpMetrics } from './httpMetrics.ts';
 import { createItemViewer } from './itemView.ts';
 import { openApiDocument } from './openApi.ts';
 import { createReadModels } from './readModels.ts';
-import { mountRoute } from './route.ts';
+import { cachedAnswers, mountRoute, type CachedAnswer } from './route.ts';
 import { apiRoutes } from './routes.ts';
 
 /**
@@ -31,7 +31,20 @@ export interface ApiOptions {
 
 const dashboardHtml = readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8');
 
+/** The app, and what an API front thread (apiFront.ts) needs to answer the cached GETs without it. */
+export interface Api {
+  app: Express;
+  /** The app's current 200 answer to a GET of `url` on a route marked `cached`; undefined for anything else. */
+  cachedAnswer(url: string): CachedAnswer | undefined;
+  /** Counts in the HTTP metrics GETs of `route` that the front answered 200, one per duration (seconds). */
+  recordServed(route: string, seconds: readonly number[]): void;
+}
+
 export function createApiApp(guardian: GuardianHandle, options: ApiOptions): Express {
+  return createApi(guardian, options).app;
+}
+
+export function createApi(guardian: GuardianHandle, options: ApiOptions): Api {
   const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
   const maxWaitMs = options.maxWaitMs ?? 30_000;
   const maxPage = options.maxPage ?? 1000;
@@ -69,5 +82,11 @@ export function createApiApp(guardian: GuardianHandle, options: ApiOptions): Exp
 
   app.use(notFoundHandler());
   app.use(errorHandler(options.onError ?? ((error) => console.error('fedlog api: unexpected failure', error))));
-  return app;
+  return {
+    app,
+    cachedAnswer: cachedAnswers(routes),
+    recordServed(route, seconds) {
+      for (const s of seconds) httpMetrics.record('GET', route, '200', s);
+    },
+  };
 }

@@ -9,6 +9,8 @@ import type { RequestHandler } from 'express';
 export interface HttpMetrics {
   /** Records the request when its response finishes or the client goes away. */
   middleware: RequestHandler;
+  /** Records a request answered elsewhere (the API front thread's kept answers). */
+  record(method: string, route: string, status: string, seconds: number): void;
 }
 
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -30,6 +32,11 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
     });
 
   return {
+    record(method, route, status, seconds) {
+      const labels = { method, route, status };
+      requests.inc(labels);
+      duration.observe(labels, seconds);
+    },
     middleware(req, res, next) {
       const started = process.hrtime.bigint();
       let recorded = false;

@@ -1,3 +1,4 @@
+import { parse as parseQueryString } from 'node:querystring';
 import type { Express, RequestHandler } from 'express';
 import type { z } from 'zod';
 import { ApiError, invalidRequest } from './apiError.ts';
@@ -46,6 +47,13 @@ export interface Route<P extends z.ZodType = None, Q extends z.ZodType = None, B
   query?: Q;
   body?: B;
   responses: Record<number, ResponseSpec>;
+  /**
+   * A GET whose 200 answers may be kept by the API front thread (apiFront.ts) and resent from there
+   * until the main thread replaces them. Only for a synchronous handler whose answer (a string
+   * body) depends on nothing but the query and projection state, so that re-asking the handler
+   * whenever a projection moved keeps the copy current.
+   */
+  cached?: boolean;
   handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Reply> | Reply;
 }
 
@@ -98,4 +106,43 @@ export function mountRoute(app: Express, route: AnyRoute, before: RequestHandler
     answer(req, res).catch(next);
   };
   app[route.method](route.path, label, ...before, handler);
+}
+
+/** A cached route's current answer to one GET, as the app would send it. */
+export interface CachedAnswer {
+  /** The route template (the HTTP metrics' route label). */
+  route: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * Answers a GET of `url` (path and query string, as received) the way the app would, for the
+ * routes marked `cached`; undefined for any other URL, an invalid query or an answer other than a
+ * 200 (the app itself answers those). Paths match as the app matches them: exactly (case-sensitive,
+ * strict routing), queries parsed as express's 'simple' parser does.
+ */
+export function cachedAnswers(routes: readonly AnyRoute[]): (url: string) => CachedAnswer | undefined {
+  const byPath = new Map(routes.filter((r) => r.cached === true && r.method === 'get').map((r) => [r.path, r]));
+  return (url) => {
+    const mark = url.indexOf('?');
+    const route = byPath.get(mark < 0 ? url : url.slice(0, mark));
+    if (route === undefined) return undefined;
+    let query: unknown;
+    if (route.query !== undefined) {
+      const parsed = route.query.safeParse(parseQueryString(mark < 0 ? '' : url.slice(mark + 1)));
+      if (!parsed.success) return undefined;
+      query = parsed.data;
+    }
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = route.handle({ params: {}, query, body: undefined, signal: NEVER_ABORTED });
+    } catch {
+      return undefined;
+    }
+    if (reply instanceof Promise || reply.status !== 200 || typeof reply.body !== 'string') return undefined;
+    return { route: route.path, body: reply.body, headers: reply.headers ?? {} };
+  };
 }

@@ -3,10 +3,9 @@
  * line per completed session on stdout, and a clean stop on SIGINT / SIGTERM or a scheduled
  * shutdown. Shared by `fedlog run` and `fedlog dev`.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { createApiApp } from '../api/app.ts';
+import { startApiFront, type ApiFront } from '../api/apiFront.ts';
+import { createApi } from '../api/app.ts';
 import type { GuardianConfig } from '../consensus/config.ts';
 import { startGuardian, type Guardian, type SessionSummary } from '../consensus/guardian.ts';
 
@@ -34,32 +33,30 @@ export async function startGuardianProcess(config: GuardianConfig, options: { lo
   const logger = pino({ name: `guardian-${config.peer}`, level: options.logLevel ?? 'info' }, pino.destination(2));
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
   const guardian = await startGuardian(config, { logger });
-  const app = createApiApp(guardian, { adminToken: config.adminToken });
-  const server: Server = createServer(app);
-  // Long-polls hold requests for up to 30 s; keep idle keep-alive sockets a little longer than clients do.
-  server.keepAliveTimeout = 65_000;
+  const api = createApi(guardian, { adminToken: config.adminToken });
+  let front: ApiFront;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.api.port, config.api.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    // The public socket is served by a thread of its own (see apiFront.ts), the app on this one.
+    front = await startApiFront(api, {
+      host: config.api.host,
+      port: config.api.port,
+      // Long-polls hold requests for up to 30 s; keep idle keep-alive sockets a little longer than clients do.
+      keepAliveTimeoutMs: 65_000,
+      changes: guardian.projections.changes$,
+      onFailure(error) {
+        logger.error({ err: error }, 'the API front thread failed: stopping');
+        void stop();
+      },
     });
   } catch (error) {
     await guardian.stop();
     throw error;
   }
-  const address = server.address() as AddressInfo;
-  const apiUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const apiUrl = front.url;
   logger.info({ apiUrl }, 'API listening');
   const subscription = guardian.sessions$.subscribe({ next: (summary) => print(sessionLine(summary)), error: () => undefined });
 
-  const closeServer = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+  const closeServer = () => front.close();
   let closing: Promise<void> | undefined;
   const done = guardian.done.then(
     async () => {
@@ -73,20 +70,16 @@ export async function startGuardianProcess(config: GuardianConfig, options: { lo
     },
   );
   done.catch(() => undefined);
-  return {
-    guardian,
-    apiUrl,
-    done,
-    stop() {
-      closing ??= (async () => {
-        // Stop taking requests first, so nothing is acknowledged by a guardian that is going away.
-        server.closeIdleConnections();
-        await guardian.stop();
-        await done.catch(() => undefined);
-      })();
-      return closing;
-    },
-  };
+  function stop(): Promise<void> {
+    closing ??= (async () => {
+      // Stop taking requests first, so nothing is acknowledged by a guardian that is going away.
+      front.closeIdleConnections();
+      await guardian.stop();
+      await done.catch(() => undefined);
+    })();
+    return closing;
+  }
+  return { guardian, apiUrl, done, stop };
 }
 
 /** SIGINT / SIGTERM stop the process cleanly; a second signal exits at once. */

@@ -1,0 +1,217 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import type { Observable } from 'rxjs';
+import type { Api } from './app.ts';
+
+/**
+ * The main thread's side of the API front thread (apiFrontThread.mjs). The front owns the public
+ * socket: every request is passed through to the app, which listens on a loopback port of its own
+ * here, except the GETs of the cached read endpoints (GET /v1/audit, GET /v1/sessions), whose
+ * current answers are kept on the front and answered there.
+ *
+ * Why: under load the main thread runs the session loop, the submissions' dry runs, the projection
+ * folds and their garbage collection nearly without pause, and on a shared machine it also waits
+ * for a core about as long as it runs; a query queued behind that waited tens of milliseconds even
+ * when its answer was already serialized. The front thread has its own event loop and heap and
+ * little else to do, so a kept answer goes out at once.
+ *
+ * Which answers are kept: a URL the front passed through once (`want`) is asked of the app again
+ * after every projection fold and resent when its answer changed;
+ * one not served for `idleMs` is forgotten. A kept answer is at most one fold behind the app's.
+ */
+
+export interface ApiFrontOptions {
+  host: string;
+  port: number;
+  keepAliveTimeoutMs: number;
+  /** The projections' changes (ProjectionHost.changes$): the kept answers are refreshed once per fold, a microtask after its last position. */
+  changes: Observable<unknown>;
+  /** Most URLs kept at once (query strings are the client's choice). Default 64. */
+  maxKept?: number;
+  /** A kept URL not served for this long is forgotten. Default 30 s. */
+  idleMs?: number;
+  /** Told when the front thread failed (the public API is gone). */
+  onFailure(error: Error): void;
+}
+
+export interface ApiFront {
+  /** The public address, e.g. http://127.0.0.1:8174. */
+  url: string;
+  /** Closes the front's idle keep-alive connections (first step of a stop). */
+  closeIdleConnections(): void;
+  /** Closes the public socket and every connection, ends the thread, closes the app's loopback server. */
+  close(): Promise<void>;
+}
+
+type FrontMessage =
+  | { type: 'listening'; address: string; family: string; port: number }
+  | { type: 'listenError'; message: string; code?: string }
+  | { type: 'want'; url: string }
+  | { type: 'served'; urls: string[]; seconds: number[] }
+  | { type: 'closed' };
+
+const FRONT_URL = new URL('./apiFrontThread.mjs', import.meta.url);
+
+async function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server.address() as AddressInfo;
+}
+
+export async function startApiFront(api: Pick<Api, 'cachedAnswer' | 'recordServed'> & { app: RequestListener }, options: ApiFrontOptions): Promise<ApiFront> {
+  const maxKept = options.maxKept ?? 64;
+  const idleMs = options.idleMs ?? 30_000;
+  // The app answers the front on loopback only.
+  const upstream = createServer(api.app);
+  upstream.keepAliveTimeout = options.keepAliveTimeoutMs;
+  const { port: upstreamPort } = await listen(upstream, 0, '127.0.0.1');
+  const closeUpstream = () =>
+    new Promise<void>((resolve) => {
+      upstream.close(() => resolve());
+      upstream.closeAllConnections();
+    });
+
+  const worker = new Worker(FRONT_URL, { workerData: { host: options.host, port: options.port, upstreamPort, keepAliveTimeoutMs: options.keepAliveTimeoutMs } });
+  const kept = new Map<string, { route: string; body: string; servedAt: number }>();
+  let closing = false;
+  let closed: (() => void) | undefined;
+  let failed = false;
+  let started = false;
+  // Before it listens, a failure is startApiFront's rejection, not a report.
+  const fail = (error: Error) => {
+    if (!started || closing || failed) return;
+    failed = true;
+    options.onFailure(error);
+  };
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+
+  const keep = (url: string) => {
+    const answer = api.cachedAnswer(url);
+    if (answer === undefined) return;
+    if (kept.size >= maxKept) {
+      // Forget the one served longest ago.
+      let oldest: string | undefined;
+      for (const [key, entry] of kept) if (oldest === undefined || entry.servedAt < kept.get(oldest)!.servedAt) oldest = key;
+      forget(oldest!);
+    }
+    kept.set(url, { route: answer.route, body: answer.body, servedAt: performance.now() });
+    worker.postMessage({ type: 'answer', url, body: answer.body, headers: answer.headers });
+  };
+  const forget = (url: string) => {
+    kept.delete(url);
+    worker.postMessage({ type: 'forget', url });
+  };
+
+  const listening = new Promise<AddressInfo>((resolve, reject) => {
+    worker.on('message', (message: FrontMessage) => {
+      switch (message.type) {
+        case 'listening':
+          resolve({ address: message.address, family: message.family, port: message.port });
+          break;
+        case 'listenError':
+          reject(Object.assign(new Error(message.message), { code: message.code }));
+          break;
+        case 'want':
+          if (!closing) keep(message.url);
+          break;
+        case 'served': {
+          const now = performance.now();
+          const byRoute = new Map<string, number[]>();
+          message.urls.forEach((url, i) => {
+            const entry = kept.get(url);
+            if (entry !== undefined) entry.servedAt = now;
+            const route = entry?.route ?? api.cachedAnswer(url)?.route;
+            if (route === undefined) return;
+            let seconds = byRoute.get(route);
+            if (seconds === undefined) byRoute.set(route, (seconds = []));
+            seconds.push(message.seconds[i]!);
+          });
+          for (const [route, seconds] of byRoute) api.recordServed(route, seconds);
+          break;
+        }
+        case 'closed':
+          closed?.();
+          break;
+      }
+    });
+    worker.once('error', (error) => {
+      reject(error);
+      fail(error);
+    });
+    worker.once('exit', (code) => {
+      reject(new Error(`the API front thread exited (code ${code}) before listening`));
+      fail(new Error(`the API front thread exited (code ${code})`));
+    });
+  });
+
+  let address: AddressInfo;
+  try {
+    address = await listening;
+  } catch (error) {
+    closing = true;
+    await worker.terminate();
+    await closeUpstream();
+    throw error;
+  }
+
+  started = true;
+  let closingDone: Promise<void> | undefined;
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const [url, entry] of kept) if (now - entry.servedAt > idleMs) forget(url);
+  }, Math.min(idleMs, 10_000));
+  sweep.unref();
+
+  const refresh = () => {
+    for (const [url, entry] of kept) {
+      const answer = api.cachedAnswer(url);
+      if (answer === undefined) forget(url);
+      else if (answer.body !== entry.body) {
+        entry.body = answer.body;
+        worker.postMessage({ type: 'answer', url, body: answer.body, headers: answer.headers });
+      }
+    }
+  };
+  // A fold reports every position it covered synchronously, then settles the waiters for them; the
+  // refresh runs before those waiters continue, so a caller that waited for a position and then asks
+  // the front is not answered from before it (the front takes the message before a later request).
+  let refreshQueued = false;
+  const refreshes = options.changes.subscribe({
+    next() {
+      if (refreshQueued || kept.size === 0) return;
+      refreshQueued = true;
+      queueMicrotask(() => {
+        refreshQueued = false;
+        if (!closing) refresh();
+      });
+    },
+    error: () => undefined,
+  });
+
+  return {
+    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+    closeIdleConnections() {
+      worker.postMessage({ type: 'closeIdle' });
+    },
+    close() {
+      closingDone ??= (async () => {
+        closing = true;
+        clearInterval(sweep);
+        refreshes.unsubscribe();
+        // The front ends its connections first (the requests it passed through end with them), then the app's side.
+        const frontClosed = new Promise<void>((resolve) => (closed = resolve));
+        worker.postMessage({ type: 'close' });
+        await Promise.race([frontClosed, exited]);
+        await worker.terminate();
+        await closeUpstream();
+      })();
+      return closingDone;
+    },
+  };
+}
