@@ -67,13 +67,15 @@ export async function runReplay(options: ReplayCommandOptions): Promise<boolean>
   try {
     const fromCheckpoint = options.fromCheckpoint === true ? await newestCommonCheckpoint(log) : options.fromCheckpoint === false ? undefined : options.fromCheckpoint;
     if (options.fromCheckpoint === true && fromCheckpoint === undefined) print('no checkpoint common to every projection: replaying from position 0');
-    const total = (await estimateEventCount(log, standardProjections())) ?? 0;
+    const estimate = await estimateEventCount(log, standardProjections());
+    const total = estimate ?? 0;
     const threads = options.threads ?? 'auto';
     const started = performance.now();
     const showBar = !options.json && process.stderr.isTTY;
     if (showBar) bar.start(total, 0, { rate: 0 });
     report = await replay(log, {
       ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
+      ...(estimate === undefined ? {} : { total: estimate }),
       ...(threads === '2' || (threads === 'auto' && total >= PARALLEL_FROM) ? { parallel: { location, guardian } } : {}),
       onProgress: (p) => {
         if (!showBar) return;

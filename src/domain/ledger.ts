@@ -263,7 +263,7 @@ export function isTxidAccepted(state: LedgerState, txid: Uint8Array): boolean {
 
 // Snapshots: deterministic JSON and its hash.
 
-const LEDGER_JSON_VERSION = 1;
+export const LEDGER_JSON_VERSION = 1;
 
 export const ledgerStateJsonSchema = z.object({
   version: z.literal(LEDGER_JSON_VERSION),
@@ -274,9 +274,17 @@ export type LedgerStateJson = z.infer<typeof ledgerStateJsonSchema>;
 
 /** The same state always gives the same JSON (keys and txids sorted). */
 export function ledgerStateToJson(rules: LedgerRules, state: LedgerState): JsonValue {
+  return { version: LEDGER_JSON_VERSION, acceptedTxids: state.acceptedTxids.sortedKeys(), modules: ledgerModulesToJson(rules, state) };
+}
+
+/**
+ * The parts of `ledgerStateToJson` other than the txid list, for writers of its canonical text
+ * that stream the (large) list themselves: `{ acceptedTxids, modules, version }` in key order.
+ */
+export function ledgerModulesToJson(rules: LedgerRules, state: LedgerState): Record<string, JsonValue> {
   const modules: Record<string, JsonValue> = {};
-  for (const id of [...rules.modules.keys()].sort((a, b) => a - b)) modules[String(id)] = rules.modules.get(id)!.toJson(state.modules.get(id));
-  return { version: LEDGER_JSON_VERSION, acceptedTxids: state.acceptedTxids.sortedKeys(), modules };
+  for (const id of sortedModuleIds(rules.modules)) modules[String(id)] = rules.modules.get(id)!.toJson(state.modules.get(id));
+  return modules;
 }
 
 export function ledgerStateFromJson(rules: LedgerRules, json: unknown): { ok: true; state: LedgerState } | { ok: false; reason: string } {

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { auditSummaryFromJson, auditSummaryJsonSchema, auditSummaryToJson, type AuditSummary, type AuditSummaryJson } from '../domain/audit.ts';
 import { isEvent } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
-import { evolveLedger, evolveLedgerPage, initialLedgerProjectionState, ledgerStateFromSnapshot, ledgerStateSnapshot, type LedgerProjectionState } from './ledger.ts';
-import type { Projection } from './projection.ts';
+import { createHash } from 'node:crypto';
+import { evolveLedger, evolveLedgerPage, initialLedgerProjectionState, ledgerSnapshotText, ledgerStateFromSnapshot, ledgerStateSnapshot, type LedgerProjectionState } from './ledger.ts';
+import { fastCanonicalJson, type Projection } from './projection.ts';
 
 /**
  * `audit`: the balance sheet after the latest item, and one balance sheet per completed session
@@ -64,8 +65,16 @@ export const auditProjection: Projection<AuditState> = {
 
   toSnapshot: (state) => ({
     ledger: ledgerStateSnapshot(state.ledger),
-    history: state.history.map((h) => ({ session: h.session, itemCount: h.itemCount, audit: auditSummaryToJson(h.audit) })),
+    history: historyJson(state.history),
   }),
+  stateHash(state) {
+    // The canonical text of toSnapshot(state), `{"history":…,"ledger":…}`, with the ledger's part written once for both projections.
+    const hash = createHash('sha256');
+    hash.update(`{"history":${fastCanonicalJson(historyJson(state.history))},"ledger":`);
+    ledgerSnapshotText(state.ledger).writeTo(hash);
+    hash.update('}');
+    return hash.digest('hex');
+  },
   fromSnapshot(json) {
     const parsed = snapshotSchema.parse(json);
     return {
@@ -74,6 +83,10 @@ export const auditProjection: Projection<AuditState> = {
     };
   },
 };
+
+function historyJson(history: readonly AuditSheet[]) {
+  return history.map((h) => ({ session: h.session, itemCount: h.itemCount, audit: auditSummaryToJson(h.audit) }));
+}
 
 const count = z.number().int().min(0);
 const snapshotSchema = z.object({

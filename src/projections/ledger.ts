@@ -4,14 +4,14 @@ import { decodeConsensusItem, type ConsensusItem } from '../domain/consensusItem
 import { DecodeFailure, Reader } from '../domain/encoding.ts';
 import type { ModuleRegistry } from '../domain/module.ts';
 import type { Input } from '../domain/transaction.ts';
-import { applyItem, initialLedgerState, ledgerRules, ledgerStateFromJson, ledgerStateToJson, type LedgerRules, type LedgerState, type VerifySignature, type WorkingLedgerState } from '../domain/ledger.ts';
+import { applyItem, initialLedgerState, LEDGER_JSON_VERSION, ledgerModulesToJson, ledgerRules, ledgerStateFromJson, ledgerStateToJson, type LedgerRules, type LedgerState, type VerifySignature, type WorkingLedgerState } from '../domain/ledger.ts';
 import { withTransientEdits } from '../domain/persistentMap.ts';
 import { createModules, modulesConfigFromJson, modulesConfigJsonSchema, modulesConfigToJson, type ModulesConfig } from '../domain/modules/consensusModules.ts';
 import { isEvent, type FederationConfigured, type ItemAccepted } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import { nativeSha256 } from './nativeSha256.ts';
-import { sharedSnapshotPart, type Projection } from './projection.ts';
+import { canonicalHashWriter, fastCanonicalJson, sharedSnapshotPart, type CanonicalHashWriter, type Projection } from './projection.ts';
 
 /**
  * `ledger`: the domain ledger state after every accepted item, rebuilt by re-applying the
@@ -265,6 +265,42 @@ export function ledgerStateFromSnapshot(json: unknown): LedgerProjectionState {
   return { config, rules, ledger: ledger.state, audit, ...(lastItem === undefined ? {} : { lastItem }) };
 }
 
+/** The last state whose canonical snapshot text was written: `ledger` and `audit` hash the same states. */
+let lastText: { state: LedgerProjectionState; text: CanonicalHashWriter } | undefined;
+
+/**
+ * The canonical JSON text of `ledgerStateSnapshot(state)` (what `stateHash` hashes), written
+ * without building the snapshot: its keys in sorted order, the small parts through
+ * `fastCanonicalJson`, and the accepted txids (a list of every accepted transaction, most of the
+ * text) straight from the ledger's map, which holds them as checked lowercase hex.
+ */
+export function ledgerSnapshotText(state: LedgerProjectionState): CanonicalHashWriter {
+  if (lastText?.state === state) return lastText.text;
+  const txids = state.ledger === undefined ? [] : state.ledger.acceptedTxids.sortedKeys();
+  const out = canonicalHashWriter(66 * txids.length + 4096);
+  out.raw('{"audit":');
+  out.raw(fastCanonicalJson(auditSummaryToJson(state.audit)));
+  out.raw(',"config":');
+  out.raw(fastCanonicalJson(state.config === undefined ? null : { peerCount: state.config.peerCount, modules: modulesConfigToJson(state.config.modules) }));
+  out.raw(',"lastItem":');
+  out.raw(fastCanonicalJson(state.lastItem ?? null));
+  out.raw(',"ledger":');
+  if (state.rules === undefined || state.ledger === undefined) out.raw('null');
+  else {
+    out.raw('{"acceptedTxids":[');
+    for (let i = 0; i < txids.length; i++) {
+      if (i > 0) out.raw(',');
+      out.hex(txids[i]!);
+    }
+    out.raw('],"modules":');
+    out.raw(fastCanonicalJson(ledgerModulesToJson(state.rules, state.ledger)));
+    out.raw(`,"version":${LEDGER_JSON_VERSION}}`);
+  }
+  out.raw('}');
+  lastText = { state, text: out };
+  return out;
+}
+
 export const ledgerProjection: Projection<LedgerProjectionState> = {
   name: 'ledger',
   version: 1,
@@ -273,6 +309,7 @@ export const ledgerProjection: Projection<LedgerProjectionState> = {
   evolveBatch: (state, events) => evolveLedgerPage(state, events).to,
   toSnapshot: ledgerStateSnapshot,
   fromSnapshot: ledgerStateFromSnapshot,
+  stateHash: (state) => ledgerSnapshotText(state).digest(),
 };
 
 /**

@@ -37,6 +37,8 @@ export interface ReplayOptions {
   onProgress?: (progress: ReplayProgress) => void;
   /** Report progress every this many events (default 10,000), and once at the end. */
   progressEvery?: number;
+  /** The caller's `estimateEventCount` of this log, if it has one (each estimate is a few dozen reads). */
+  total?: number;
   /** Default standardProjections(). */
   projections?: readonly AnyProjection[];
   /** Verifies the session signatures (default: a worker-thread batch verifier over the fastest backend, closed afterwards). */
@@ -169,7 +171,7 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
   }
   const byName = new Map(entries.map((e) => [e.projection.name, e]));
   const from = entries.reduce((min, e) => (e.position < min ? e.position : min), entries[0]?.position ?? START);
-  const total = await estimateEventCount(log, projections);
+  const total = options.total ?? (await estimateEventCount(log, projections));
 
   let snapshotsChecked = 0;
   let snapshotsUnchecked = 0;
@@ -376,6 +378,7 @@ export interface ReplayShareRequest {
   elsewhere: string[];
   verifySessions: boolean;
   fromCheckpoint?: number;
+  total?: number;
 }
 
 /** A worker's share of a parallel replay: its projections, and the session checks if asked. */
@@ -387,6 +390,7 @@ export async function replayShare(request: ReplayShareRequest): Promise<ReplayRe
       verifySessions: request.verifySessions,
       elsewhere: request.elsewhere,
       ...(request.fromCheckpoint === undefined ? {} : { fromCheckpoint: request.fromCheckpoint }),
+      ...(request.total === undefined ? {} : { total: request.total }),
     });
   } finally {
     await log.close();
@@ -412,6 +416,7 @@ async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: {
     elsewhere: hereProjections.map((p) => p.name),
     verifySessions: true,
     ...(options.fromCheckpoint === undefined ? {} : { fromCheckpoint: options.fromCheckpoint }),
+    ...(options.total === undefined ? {} : { total: options.total }),
   };
   const worker = new Worker(new URL('./replayWorker.mjs', import.meta.url), { workerData: request });
   const onAbort = () => void worker.terminate();
@@ -427,8 +432,8 @@ async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: {
   // Observed at once, so a worker failure while this thread is busy is not an unhandled rejection.
   fromWorker.catch(() => undefined);
   try {
-    const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint } = options;
-    const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }) };
+    const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint, total } = options;
+    const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }), ...(total === undefined ? {} : { total }) };
     const here = await replayHere(log, { ...shared, ...(onProgress === undefined ? {} : { onProgress }), ...(progressEvery === undefined ? {} : { progressEvery }), projections: hereProjections, verifySessions: false, elsewhere: request.projections });
     let there: ReplayReport;
     try {
