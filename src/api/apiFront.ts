@@ -16,7 +16,7 @@ import type { Api } from './app.ts';
  * when its answer was already serialized. The front thread has its own event loop and heap and
  * little else to do, so a kept answer goes out at once.
  *
- * Which answers are kept: a URL the front passed through once (`want`) is asked of the app again
+ * Which answers are kept: a GET of a cached route's path the front passed through once (`want`) is asked of the app again
  * after every projection fold and resent when its answer changed;
  * one not served for `idleMs` is forgotten. A kept answer is at most one fold behind the app's.
  */
@@ -64,7 +64,7 @@ async function listen(server: Server, port: number, host: string): Promise<Addre
   return server.address() as AddressInfo;
 }
 
-export async function startApiFront(api: Pick<Api, 'cachedAnswer' | 'recordServed'> & { app: RequestListener }, options: ApiFrontOptions): Promise<ApiFront> {
+export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer' | 'recordServed'> & { app: RequestListener }, options: ApiFrontOptions): Promise<ApiFront> {
   const maxKept = options.maxKept ?? 64;
   const idleMs = options.idleMs ?? 30_000;
   // The app answers the front on loopback only.
@@ -77,7 +77,7 @@ export async function startApiFront(api: Pick<Api, 'cachedAnswer' | 'recordServe
       upstream.closeAllConnections();
     });
 
-  const worker = new Worker(FRONT_URL, { workerData: { host: options.host, port: options.port, upstreamPort, keepAliveTimeoutMs: options.keepAliveTimeoutMs } });
+  const worker = new Worker(FRONT_URL, { workerData: { host: options.host, port: options.port, upstreamPort, keepAliveTimeoutMs: options.keepAliveTimeoutMs, cachedPaths: [...api.cachedPaths] } });
   const kept = new Map<string, { route: string; body: string; servedAt: number }>();
   let closing = false;
   let closed: (() => void) | undefined;

@@ -8,7 +8,7 @@
  * a query waiting for it waited tens of milliseconds; this thread is idle but for these answers.
  * Plain JavaScript because Node 20 workers cannot load .ts.
  *
- * workerData: `{ host, port, upstreamPort, keepAliveTimeoutMs }`.
+ * workerData: `{ host, port, upstreamPort, keepAliveTimeoutMs, cachedPaths }`.
  * Messages in: `{ type: 'answer', url, body, headers }` (serve `body` for GET `url` from now on),
  * `{ type: 'forget', url }`, `{ type: 'closeIdle' }`, `{ type: 'close' }`.
  * Messages out: `{ type: 'listening', address, family, port }` or `{ type: 'listenError', message, code }`,
@@ -23,11 +23,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 if (!parentPort) throw new Error('apiFrontThread.mjs must run as a worker thread');
 const port = parentPort;
-/** @type {{ host: string, port: number, upstreamPort: number, keepAliveTimeoutMs: number }} */
+/** @type {{ host: string, port: number, upstreamPort: number, keepAliveTimeoutMs: number, cachedPaths: string[] }} */
 const options = workerData;
 
 /** @type {Map<string, { body: Buffer, headers: Record<string, string | number> }>} */
 const answers = new Map();
+/** Paths of the routes whose answers may be kept here. */
+const cachedPaths = new Set(options.cachedPaths);
 /** URLs asked of the main thread once already (each is reported once until it is forgotten). */
 const wanted = new Set();
 /** @type {string[]} */
@@ -80,7 +82,10 @@ const server = createServer((req, res) => {
       servedSeconds.push(Number(hrtime.bigint() - started) / 1e9);
       return;
     }
-    if (!wanted.has(url) && wanted.size < 1024) {
+    const mark = url.indexOf('?');
+    if (!wanted.has(url) && cachedPaths.has(mark < 0 ? url : url.slice(0, mark))) {
+      // Query strings are the client's choice: a bounded set (asking again is harmless).
+      if (wanted.size >= 1024) wanted.clear();
       wanted.add(url);
       port.postMessage({ type: 'want', url });
     }

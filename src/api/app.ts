@@ -34,6 +34,8 @@ const dashboardHtml = readFileSync(new URL('./dashboard.html', import.meta.url),
 /** The app, and what an API front thread (apiFront.ts) needs to answer the cached GETs without it. */
 export interface Api {
   app: Express;
+  /** The paths of the routes marked `cached` (the only GETs whose answers a front may keep). */
+  cachedPaths: readonly string[];
   /** The app's current 200 answer to a GET of `url` on a route marked `cached`; undefined for anything else. */
   cachedAnswer(url: string): CachedAnswer | undefined;
   /** Counts in the HTTP metrics GETs of `route` that the front answered 200, one per duration (seconds). */
@@ -84,6 +86,7 @@ export function createApi(guardian: GuardianHandle, options: ApiOptions): Api {
   app.use(errorHandler(options.onError ?? ((error) => console.error('fedlog api: unexpected failure', error))));
   return {
     app,
+    cachedPaths: routes.filter((route) => route.cached === true && route.method === 'get').map((route) => route.path),
     cachedAnswer: cachedAnswers(routes),
     recordServed(route, seconds) {
       for (const s of seconds) httpMetrics.record('GET', route, '200', s);

@@ -116,6 +116,19 @@ describe('the API front thread', () => {
     expect(reachedApp.length).toBe(before + 1);
   });
 
+  it('keeps answers only for the cached routes, however many other URLs were asked', async () => {
+    for (let start = 0; start < 1100; start += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => get(`/v1/transactions/${(start + i).toString(16).padStart(64, '0')}`).then((r) => r.arrayBuffer())));
+    }
+    const url = '/v1/sessions?from=0&limit=7';
+    expect((await get(url)).status).toBe(200);
+    await eventually(async () => {
+      const before = reachedApp.length;
+      await (await get(url)).arrayBuffer();
+      return reachedApp.length === before;
+    });
+  });
+
   it('cancels a long-poll on the main thread when its client goes away', async () => {
     const observers = guardian.sessionCompletedObservers();
     const controller = new AbortController();
