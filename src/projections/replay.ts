@@ -57,11 +57,12 @@ export interface ReplayOptions {
 }
 
 /**
- * The projections a parallel replay folds on the calling thread: the ledger fold (shared by both),
- * the larger share. The worker takes the rest and the session checks, because it first spends a
- * few hundred milliseconds loading the code.
+ * The projections a parallel replay folds on the worker thread: the ledger fold (shared by both),
+ * the larger share, because the worker's young generation can be sized for it (see
+ * WORKER_YOUNG_GENERATION_MB; the calling thread's is fixed by the process's flags). The calling
+ * thread takes the rest and the session checks while the worker loads the code (~0.3 s).
  */
-const HERE_SHARE = ['ledger', 'audit'];
+const WORKER_SHARE = ['ledger', 'audit'];
 
 export type ReplayProblem =
   | { kind: 'header'; session: number; detail: string; stored?: string; computed?: string }
@@ -92,6 +93,13 @@ export interface ReplayReport {
 }
 
 const WORKERS_FROM = 512;
+/**
+ * The worker's young generation (three semi-spaces' worth in V8's terms): 64 MB semi-spaces instead
+ * of the default 16 MB. A fold's page of events and the states it builds outlive many scavenges of
+ * the default size; measured with --max-semi-space-size=64 on one thread, a replay share cost
+ * 15-25% less CPU. The calling thread's size is fixed by the process's flags.
+ */
+const WORKER_YOUNG_GENERATION_MB = 192;
 /** Events folded per evolveAll call. */
 const BATCH = 1024;
 
@@ -398,27 +406,27 @@ export async function replayShare(request: ReplayShareRequest): Promise<ReplayRe
 }
 
 /**
- * Replay on two threads: this thread folds the ledger (for `ledger` and `audit`) and reports the
- * progress while a worker reads the log once more for the other projections and the session
- * headers and signatures. Both read the same log, which is append-only: a worker may see more
+ * Replay on two threads: a worker folds the ledger (for `ledger` and `audit`) while this thread
+ * reads the log once more for the other projections and the session headers and signatures, and
+ * reports the progress. Both read the same log, which is append-only: a worker may see more
  * events than this thread, so its projections can end further on; their positions are in the
  * report. A worker that cannot run is replaced by doing its share here afterwards.
  */
 async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: { location: EventLogLocation; guardian: number }): Promise<ReplayReport> {
   const started = performance.now();
   const all = standardProjections();
-  const hereProjections = all.filter((p) => HERE_SHARE.includes(p.name));
-  const workerProjections = all.filter((p) => !HERE_SHARE.includes(p.name));
+  const hereProjections = all.filter((p) => !WORKER_SHARE.includes(p.name));
+  const workerProjections = all.filter((p) => WORKER_SHARE.includes(p.name));
   const request: ReplayShareRequest = {
     location: parallel.location,
     guardian: parallel.guardian,
     projections: workerProjections.map((p) => p.name),
     elsewhere: hereProjections.map((p) => p.name),
-    verifySessions: true,
+    verifySessions: false,
     ...(options.fromCheckpoint === undefined ? {} : { fromCheckpoint: options.fromCheckpoint }),
     ...(options.total === undefined ? {} : { total: options.total }),
   };
-  const worker = new Worker(new URL('./replayWorker.mjs', import.meta.url), { workerData: request });
+  const worker = new Worker(new URL('./replayWorker.mjs', import.meta.url), { workerData: request, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
   const onAbort = () => void worker.terminate();
   options.signal?.addEventListener('abort', onAbort);
   const fromWorker = new Promise<ReplayReport>((resolve, reject) => {
@@ -434,20 +442,30 @@ async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: {
   try {
     const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint, total } = options;
     const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }), ...(total === undefined ? {} : { total }) };
-    const here = await replayHere(log, { ...shared, ...(onProgress === undefined ? {} : { onProgress }), ...(progressEvery === undefined ? {} : { progressEvery }), projections: hereProjections, verifySessions: false, elsewhere: request.projections });
+    const here = await replayHere(log, {
+      ...shared,
+      ...(onProgress === undefined ? {} : { onProgress }),
+      ...(progressEvery === undefined ? {} : { progressEvery }),
+      ...(batchVerifier === undefined ? {} : { batchVerifier }),
+      projections: hereProjections,
+      verifySessions: true,
+      elsewhere: request.projections,
+    });
     let there: ReplayReport;
     try {
       there = await fromWorker;
     } catch {
       signal?.throwIfAborted();
-      there = await replayHere(log, { ...shared, ...(batchVerifier === undefined ? {} : { batchVerifier }), projections: workerProjections, verifySessions: true, elsewhere: request.elsewhere });
+      there = await replayHere(log, { ...shared, projections: workerProjections, verifySessions: false, elsewhere: request.elsewhere });
     }
-    const problems = [...there.problems.filter((p) => p.kind === 'header' || p.kind === 'signature'), ...here.problems, ...there.problems.filter((p) => p.kind !== 'header' && p.kind !== 'signature')];
+    // Session findings first, then the worker's (ledger and audit), then this thread's other projections'.
+    const isSession = (p: ReplayProblem) => p.kind === 'header' || p.kind === 'signature';
+    const problems = [...here.problems.filter(isSession), ...there.problems, ...here.problems.filter((p) => !isSession(p))];
     const count = (kind: ReplayProblem['kind']) => problems.filter((p) => p.kind === kind).length;
     const byName = new Map([...here.projections, ...there.projections].map((p) => [p.name, p]));
     return {
       events: here.events,
-      sessions: there.sessions,
+      sessions: here.sessions,
       headerMismatches: count('header'),
       signatureFailures: count('signature'),
       snapshotMismatches: count('snapshot'),
