@@ -303,14 +303,24 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
     batch = [];
   };
   let nextSnapshotAt = nextPendingAt(entries);
-  const onEvent = (event: RecordedEvent) => {
+  /** What every event starts with: counted, and the stored snapshots of positions before it compared. */
+  const reach = (position: Position) => {
     events++;
-    last = event.position;
-    if (nextSnapshotAt !== undefined && event.position > nextSnapshotAt) {
+    last = position;
+    if (nextSnapshotAt !== undefined && position > nextSnapshotAt) {
       flush();
-      for (const entry of entries) if (entry.next < entry.pending.length) compareBefore(entry, event.position);
+      for (const entry of entries) if (entry.next < entry.pending.length) compareBefore(entry, position);
       nextSnapshotAt = nextPendingAt(entries);
     }
+  };
+  const reportProgress = () => {
+    if (events % progressEvery === 0) {
+      options.onProgress?.({ events, ...(total === undefined ? {} : { total }), position: last });
+      options.signal?.throwIfAborted();
+    }
+  };
+  const onEvent = (event: RecordedEvent) => {
+    reach(event.position);
     if (isEvent(event, 'SnapshotTaken')) {
       // Rare (one per projection per checkpoint), and an unscanned one is compared with the state right here.
       flush();
@@ -324,15 +334,52 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
       // A worker's share: the main share checks the sessions.
     } else if (isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, acceptedItemBytes(event), event.data.peer);
     else if (isEvent(event, 'SessionCompleted')) onCompleted(event.data);
-    if (events % progressEvery === 0) {
-      options.onProgress?.({ events, ...(total === undefined ? {} : { total }), position: last });
-      options.signal?.throwIfAborted();
-    }
+    reportProgress();
   };
+  /**
+   * A SnapshotTaken scanned above, passed over without reading it again (snapshot states are most
+   * of a log's bytes, and this share has already read and checked these): what `onEvent` does
+   * with it, since no standard projection changes on a SnapshotTaken and its comparison is pending.
+   */
+  const passOver = (position: Position) => {
+    reach(position);
+    flush();
+    for (const entry of entries) if (!entry.failed && entry.position < position) entry.position = position;
+    reportProgress();
+  };
+  // Scanned snapshots are passed over only for the standard projections (another may fold SnapshotTaken).
+  const standard = new Set(standardProjections());
+  const passable = projections.every((p) => standard.has(p)) ? [...scanned].filter((p) => p > from).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : [];
   // A page per await where the log offers it (no promise per event).
-  for await (const page of log.readAllPages?.(from, BATCH) ?? pagesOf(log.readAll(from), BATCH)) {
-    for (const event of page) onEvent(event);
+  const readPages = (after: Position, size: number) => log.readAllPages?.(after, size) ?? pagesOf(log.readAll(after), size);
+  let after = from;
+  let skip = 0;
+  for (;;) {
+    while (skip < passable.length && passable[skip]! <= after) skip++;
+    const next = passable[skip];
+    if (next === undefined) break;
+    const gap = next - after - 1n;
+    if (gap === 0n) {
+      passOver(next);
+      after = next;
+      continue;
+    }
+    // Whole pages up to the next scanned snapshot, then one of the events right before it: SQLite
+    // and memory positions are dense, so that page ends next to it and the snapshot is passed
+    // over. Where positions have gaps (EventStoreDB) a page may run past it: it is then read as
+    // any other event.
+    const size = gap >= BigInt(BATCH) ? BATCH : Number(gap);
+    let full = false;
+    for await (const page of readPages(after, size)) {
+      for (const event of page) onEvent(event);
+      if (page.length > 0) after = page[page.length - 1]!.position;
+      full = page.length === size;
+      if (!full || next - after - 1n < BigInt(BATCH)) break;
+    }
+    // The log ends, or a row cannot be read, before the snapshot: the read below tells which (a read error repeats).
+    if (!full) break;
   }
+  for await (const page of readPages(after, BATCH)) for (const event of page) onEvent(event);
   flush();
   options.onProgress?.({ events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: last });
   // Snapshots of the final states (or of positions past the end of the log).

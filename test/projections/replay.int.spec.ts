@@ -14,6 +14,7 @@ import { readSnapshots } from '../../src/projections/checkpointStore.ts';
 import { stateHash } from '../../src/projections/projection.ts';
 import { startProjections } from '../../src/projections/projectionHost.ts';
 import { replay, type ReplayProgress } from '../../src/projections/replay.ts';
+import { standardProjections } from '../../src/projections/standardProjections.ts';
 import { readSessionItems, readSignedSessionOutcome } from '../../src/projections/signedOutcomes.ts';
 import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
@@ -55,6 +56,33 @@ describe('replay', () => {
     expect(report.events).toBe(count);
     expect(progress.at(-1)).toMatchObject({ events: count, total: count });
     expect(progress.length).toBeGreaterThan(5);
+  });
+
+  it('passes over the snapshots it read first and ends as a replay reading every event does, the log ending in snapshots', async () => {
+    const { log } = await checkpointedLog();
+    const progress: ReplayProgress[] = [];
+    let delivered = 0;
+    const counting: EventLog = {
+      ...log,
+      async *readAllPages(from, size) {
+        for await (const page of log.readAllPages!(from, size)) {
+          delivered += page.length;
+          yield page;
+        }
+      },
+    };
+    const report = await replay(counting, { onProgress: (p) => progress.push(p), progressEvery: 7 });
+    // The 6 projections' snapshots of the 4 sessions were not read a second time.
+    expect(delivered).toBe(report.events - 4 * 6);
+    // Copies of the standard projections: replay cannot know that they ignore SnapshotTaken, so it reads every event.
+    const everyEvent = await replay(log, { projections: standardProjections().map((p) => ({ ...p })) });
+    expect(report.ok).toBe(true);
+    expect(everyEvent.ok).toBe(true);
+    expect(report.projections).toEqual(everyEvent.projections);
+    expect([report.events, report.sessions, report.snapshotsChecked, report.snapshotsUnchecked]).toEqual([everyEvent.events, everyEvent.sessions, everyEvent.snapshotsChecked, everyEvent.snapshotsUnchecked]);
+    const last = (await log.readStream(streams.checkpoint('peers'), { direction: 'backwards', maxCount: 1 }))[0]!;
+    expect(report.projections.every((p) => p.position === last.position.toString())).toBe(true);
+    expect(progress.map((p) => p.events)).toEqual([...Array.from({ length: Math.floor(report.events / 7) }, (_, i) => 7 * (i + 1)), report.events]);
   });
 
   it('from a checkpoint reads only the tail and ends in the same states', async () => {
