@@ -2,7 +2,7 @@ import { bytesToHex, hexToBytes, signedDigest } from '../domain/hashing.ts';
 import { federationTag, threshold } from '../domain/federation.ts';
 import { createBatchVerifier, type BatchVerifier } from '../domain/signatures/batchVerifier.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
 import { pagesOf } from '../streams/pagedRead.ts';
@@ -54,6 +54,20 @@ export interface ReplayOptions {
   verifySessions?: boolean;
   /** Internal: projections another share replays; their snapshots are not this share's to count. */
   elsewhere?: readonly string[];
+  /** Internal: the scan of this share's checkpoint streams, made by the caller (scanSnapshots with this share's projections and start). */
+  snapshotScan?: SnapshotScan;
+  /** Internal: positions of SnapshotTaken events of `elsewhere` projections that another share read and checks: passed over here. */
+  scannedElsewhere?: readonly Position[];
+}
+
+/** The stored snapshots of some projections, reduced to what replay compares (plain data: it crosses to a worker). */
+export interface SnapshotScan {
+  /** Comparable snapshots by projection name, ascending by the position they reflect. */
+  pending: Record<string, StoredSnapshot[]>;
+  /** Positions of every SnapshotTaken event read. */
+  scanned: Position[];
+  /** Snapshots of other versions or of projections not scanned for: not comparable. */
+  unchecked: number;
 }
 
 /**
@@ -118,7 +132,7 @@ interface Entry {
 }
 
 /** A SnapshotTaken found before the fold, reduced to what the comparison needs (states run to megabytes). */
-interface StoredSnapshot {
+export interface StoredSnapshot {
   /** Position of the SnapshotTaken event itself. */
   event: Position;
   /** The position whose state it claims to hold. */
@@ -189,22 +203,13 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
    * at a time: each holds a whole state), and reduced to positions and hashes. The fold then hashes
    * its state exactly when it reaches a snapshot's position, so it never keeps past states around
    * (a window of them made every old state survive garbage collection: half of replay's time).
+   * In a parallel replay the calling thread scans the worker's streams and hands it the result.
    */
-  const scanned = new Set<Position>();
+  const scan = options.snapshotScan ?? (await scanSnapshots(log, projections, from));
+  const scanned = new Set<Position>(scan.scanned);
+  snapshotsUnchecked += scan.unchecked;
+  for (const entry of entries) entry.pending.push(...(scan.pending[entry.projection.name] ?? []));
   const comparable = (entry: Entry | undefined, snapshot: SnapshotTaken): entry is Entry => entry !== undefined && snapshot.version === entry.projection.version;
-  for (const entry of entries) {
-    await forEachSnapshot(log, entry.projection.name, from, (event, snapshot) => {
-      scanned.add(event);
-      const owner = byName.get(snapshot.projection);
-      // Another projection or another version of this one: nothing this code can compare against.
-      if (!comparable(owner, snapshot)) {
-        snapshotsUnchecked++;
-        return;
-      }
-      const own = stateHash(snapshot.state as JsonValue);
-      owner.pending.push({ event, at: BigInt(snapshot.position), session: snapshot.session, position: snapshot.position, stateHash: snapshot.stateHash, ...(own === snapshot.stateHash ? {} : { ownHash: own }) });
-    });
-  }
   for (const entry of entries) entry.pending.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.event < b.event ? -1 : a.event > b.event ? 1 : 0));
 
   /** Compares `entry`'s current state, which is its state at `snapshot.at`, with a stored snapshot. */
@@ -349,7 +354,7 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
   };
   // Scanned snapshots are passed over only for the standard projections (another may fold SnapshotTaken).
   const standard = new Set(standardProjections());
-  const passable = projections.every((p) => standard.has(p)) ? [...scanned].filter((p) => p > from).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : [];
+  const passable = projections.every((p) => standard.has(p)) ? [...scanned, ...(options.scannedElsewhere ?? [])].filter((p) => p > from).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : [];
   // A page per await where the log offers it (no promise per event).
   const readPages = (after: Position, size: number) => log.readAllPages?.(after, size) ?? pagesOf(log.readAll(after), size);
   let after = from;
@@ -434,13 +439,19 @@ export interface ReplayShareRequest {
   verifySessions: boolean;
   fromCheckpoint?: number;
   total?: number;
+  /** Where the calling thread sends the scan of this share's checkpoint streams (one SnapshotScan), instead of the worker scanning them. */
+  snapshotPort?: MessagePort;
 }
 
 /** A worker's share of a parallel replay: its projections, and the session checks if asked. */
 export async function replayShare(request: ReplayShareRequest): Promise<ReplayReport> {
   const log = await openEventLog(request.location, { guardian: request.guardian });
   try {
+    const port = request.snapshotPort;
+    const snapshotScan = port === undefined ? undefined : await new Promise<SnapshotScan>((resolve) => port.once('message', resolve));
+    port?.close();
     return await replayHere(log, {
+      ...(snapshotScan === undefined ? {} : { snapshotScan }),
       projections: standardProjections().filter((p) => request.projections.includes(p.name)),
       verifySessions: request.verifySessions,
       elsewhere: request.elsewhere,
@@ -473,7 +484,15 @@ async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: {
     ...(options.fromCheckpoint === undefined ? {} : { fromCheckpoint: options.fromCheckpoint }),
     ...(options.total === undefined ? {} : { total: options.total }),
   };
-  const worker = new Worker(new URL('./replayWorker.mjs', import.meta.url), { workerData: request, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+  // From position 0, this thread reads the worker's stored snapshots (states: most of a log's
+  // bytes) while the worker starts, and sends it positions and hashes: neither thread reads them again.
+  const channel = options.fromCheckpoint === undefined ? new MessageChannel() : undefined;
+  if (channel !== undefined) request.snapshotPort = channel.port2;
+  const worker = new Worker(new URL('./replayWorker.mjs', import.meta.url), {
+    workerData: request,
+    ...(channel === undefined ? {} : { transferList: [channel.port2] }),
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+  });
   const onAbort = () => void worker.terminate();
   options.signal?.addEventListener('abort', onAbort);
   const fromWorker = new Promise<ReplayReport>((resolve, reject) => {
@@ -489,8 +508,11 @@ async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: {
   try {
     const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint, total } = options;
     const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }), ...(total === undefined ? {} : { total }) };
+    const workerScan = channel === undefined ? undefined : await scanSnapshots(log, workerProjections, START);
+    if (workerScan !== undefined) channel!.port1.postMessage(workerScan);
     const here = await replayHere(log, {
       ...shared,
+      ...(workerScan === undefined ? {} : { scannedElsewhere: workerScan.scanned }),
       ...(onProgress === undefined ? {} : { onProgress }),
       ...(progressEvery === undefined ? {} : { progressEvery }),
       ...(batchVerifier === undefined ? {} : { batchVerifier }),
@@ -503,7 +525,7 @@ async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: {
       there = await fromWorker;
     } catch {
       signal?.throwIfAborted();
-      there = await replayHere(log, { ...shared, projections: workerProjections, verifySessions: false, elsewhere: request.elsewhere });
+      there = await replayHere(log, { ...shared, ...(workerScan === undefined ? {} : { snapshotScan: workerScan }), projections: workerProjections, verifySessions: false, elsewhere: request.elsewhere });
     }
     // Session findings first, then the worker's (ledger and audit), then this thread's other projections'.
     const isSession = (p: ReplayProblem) => p.kind === 'header' || p.kind === 'signature';
@@ -526,6 +548,7 @@ async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: {
     };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
+    channel?.port1.close();
     await worker.terminate();
   }
 }
@@ -621,6 +644,27 @@ async function findSnapshot(log: EventLog, projection: string, matches: (snapsho
     if (event.revision === 0) return undefined;
     revision = event.revision - 1;
   }
+}
+
+/** The stored snapshots in the checkpoint streams of `projections` appended after `after`, each state read and hashed once (its own hash). */
+async function scanSnapshots(log: EventLog, projections: readonly AnyProjection[], after: Position): Promise<SnapshotScan> {
+  const byName = new Map(projections.map((p) => [p.name, p]));
+  const scan: SnapshotScan = { pending: {}, scanned: [], unchecked: 0 };
+  for (const projection of projections) {
+    await forEachSnapshot(log, projection.name, after, (event, snapshot) => {
+      scan.scanned.push(event);
+      const owner = byName.get(snapshot.projection);
+      // Another projection or another version of this one: nothing this code can compare against.
+      if (owner === undefined || snapshot.version !== owner.version) {
+        scan.unchecked++;
+        return;
+      }
+      const own = stateHash(snapshot.state as JsonValue);
+      (scan.pending[owner.name] ??= []).push({ event, at: BigInt(snapshot.position), session: snapshot.session, position: snapshot.position, stateHash: snapshot.stateHash, ...(own === snapshot.stateHash ? {} : { ownHash: own }) });
+    });
+  }
+  for (const list of Object.values(scan.pending)) list.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.event < b.event ? -1 : a.event > b.event ? 1 : 0));
+  return scan;
 }
 
 /** Every SnapshotTaken in `projection`'s checkpoint stream appended after `after`, newest first, one event in memory at a time. */
