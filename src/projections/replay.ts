@@ -8,7 +8,7 @@ import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts'
 import { pagesOf } from '../streams/pagedRead.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
-import { nativeAcceptedItemHash, nativeSessionHeader } from './nativeSha256.ts';
+import { SessionLeaves } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
 import { foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
@@ -145,7 +145,7 @@ export interface StoredSnapshot {
 }
 
 interface OpenSession {
-  leaves: Uint8Array[];
+  leaves: SessionLeaves;
   /** False when replay started after the session's first item (from a checkpoint): its header cannot be recomputed. */
   complete: boolean;
 }
@@ -260,26 +260,27 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
   const onItem = (session: number, index: number, item: Uint8Array, peer: number) => {
     let open = sessions.get(session);
     if (open === undefined) {
-      open = { leaves: [], complete: index === 0 || from === START };
+      open = { leaves: new SessionLeaves(), complete: index === 0 || from === START };
       sessions.set(session, open);
     }
     if (!open.complete) return;
-    if (index !== open.leaves.length) {
-      problems.push({ kind: 'header', session, detail: `item index ${index} where ${open.leaves.length} was expected` });
+    if (index !== open.leaves.count) {
+      problems.push({ kind: 'header', session, detail: `item index ${index} where ${open.leaves.count} was expected` });
       open.complete = false;
       return;
     }
-    open.leaves.push(nativeAcceptedItemHash(item, peer));
+    open.leaves.addItem(item, peer);
   };
 
   const onCompleted = (data: { session: number; header: string; itemCount: number; signatures: Record<string, string> }) => {
-    const open = sessions.get(data.session) ?? { leaves: [], complete: from === START };
+    const open = sessions.get(data.session) ?? { leaves: new SessionLeaves(), complete: from === START };
     sessions.delete(data.session);
     if (!open.complete) return;
     verifiedSessions++;
-    const computed = bytesToHex(nativeSessionHeader(data.session, open.leaves));
+    const accepted = open.leaves.count;
+    const computed = bytesToHex(open.leaves.header(data.session));
     if (computed !== data.header) problems.push({ kind: 'header', session: data.session, detail: 'stored header differs from the header of the accepted items', stored: data.header, computed });
-    else if (data.itemCount !== open.leaves.length) problems.push({ kind: 'header', session: data.session, detail: `itemCount ${data.itemCount}, but ${open.leaves.length} items were accepted` });
+    else if (data.itemCount !== accepted) problems.push({ kind: 'header', session: data.session, detail: `itemCount ${data.itemCount}, but ${accepted} items were accepted` });
     if (keys === undefined || tag === undefined) {
       problems.push({ kind: 'signature', session: data.session, detail: 'no FederationConfigured event: signatures cannot be verified' });
       return;
