@@ -16,8 +16,8 @@ import type { Api } from './app.ts';
  * when its answer was already serialized. The front thread has its own event loop and heap and
  * little else to do, so a kept answer goes out at once.
  *
- * Which answers are kept: a GET of a cached route's path the front passed through once (`want`) is asked of the app again
- * after every projection fold and resent when its answer changed;
+ * Which answers are kept: a GET of a cached route the front passed through once (`want`) is asked
+ * of the app again after every projection fold, and resent to the front when its answer changed;
  * one not served for `idleMs` is forgotten. A kept answer is at most one fold behind the app's.
  */
 
@@ -78,7 +78,7 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
     });
 
   const worker = new Worker(FRONT_URL, { workerData: { host: options.host, port: options.port, upstreamPort, keepAliveTimeoutMs: options.keepAliveTimeoutMs, cachedPaths: [...api.cachedPaths] } });
-  const kept = new Map<string, { route: string; body: string; servedAt: number }>();
+  const kept = new Map<string, { body: string; servedAt: number }>();
   let closing = false;
   let closed: (() => void) | undefined;
   let failed = false;
@@ -94,13 +94,13 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
   const keep = (url: string) => {
     const answer = api.cachedAnswer(url);
     if (answer === undefined) return;
-    if (kept.size >= maxKept) {
+    if (!kept.has(url) && kept.size >= maxKept) {
       // Forget the one served longest ago.
       let oldest: string | undefined;
       for (const [key, entry] of kept) if (oldest === undefined || entry.servedAt < kept.get(oldest)!.servedAt) oldest = key;
       forget(oldest!);
     }
-    kept.set(url, { route: answer.route, body: answer.body, servedAt: performance.now() });
+    kept.set(url, { body: answer.body, servedAt: performance.now() });
     worker.postMessage({ type: 'answer', url, body: answer.body, headers: answer.headers });
   };
   const forget = (url: string) => {
@@ -126,8 +126,9 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
           message.urls.forEach((url, i) => {
             const entry = kept.get(url);
             if (entry !== undefined) entry.servedAt = now;
-            const route = entry?.route ?? api.cachedAnswer(url)?.route;
-            if (route === undefined) return;
+            // Cached routes have fixed paths: the path is the route template.
+            const mark = url.indexOf('?');
+            const route = mark < 0 ? url : url.slice(0, mark);
             let seconds = byRoute.get(route);
             if (seconds === undefined) byRoute.set(route, (seconds = []));
             seconds.push(message.seconds[i]!);

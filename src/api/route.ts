@@ -49,9 +49,9 @@ export interface Route<P extends z.ZodType = None, Q extends z.ZodType = None, B
   responses: Record<number, ResponseSpec>;
   /**
    * A GET whose 200 answers may be kept by the API front thread (apiFront.ts) and resent from there
-   * until the main thread replaces them. Only for a synchronous handler whose answer (a string
-   * body) depends on nothing but the query and projection state, so that re-asking the handler
-   * whenever a projection moved keeps the copy current.
+   * until the main thread replaces them. Only for a path without parameters and a synchronous
+   * handler whose answer (a string body) depends on nothing but the query and projection state, so
+   * that re-asking the handler whenever a projection moved keeps the copy current.
    */
   cached?: boolean;
   handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Reply> | Reply;
@@ -110,8 +110,6 @@ export function mountRoute(app: Express, route: AnyRoute, before: RequestHandler
 
 /** A cached route's current answer to one GET, as the app would send it. */
 export interface CachedAnswer {
-  /** The route template (the HTTP metrics' route label). */
-  route: string;
   body: string;
   headers: Record<string, string>;
 }
@@ -143,6 +141,6 @@ export function cachedAnswers(routes: readonly AnyRoute[]): (url: string) => Cac
       return undefined;
     }
     if (reply instanceof Promise || reply.status !== 200 || typeof reply.body !== 'string') return undefined;
-    return { route: route.path, body: reply.body, headers: reply.headers ?? {} };
+    return { body: reply.body, headers: reply.headers ?? {} };
   };
 }
