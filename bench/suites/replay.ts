@@ -7,7 +7,7 @@
  *     header, verify every session signature (target >= 150,000 events/s);
  *   - the same with a checkpoint of every projection after every session (checkpointRetention
  *     does not shrink an append-only log, so replay reads and checks every snapshot ever taken);
- * on one thread (`fedlog replay`'s choice for logs this size) and the first also on two;
+ * on one thread (`fedlog replay`'s choice for logs this size) and on two;
  * plus the projection host's start from 0 (catch-up only) and from the newest checkpoint.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -84,6 +84,7 @@ const suite: BenchSuite = {
       await generate(checkpointedPath, true);
       const checkpointed = open(checkpointedPath);
       rows.push(await repeat('replay', `replay from 0 with a checkpoint per session, one thread (${shape})`, 'events/s', RUNS, () => replayRate(checkpointed), 'every snapshot re-hashed and compared'));
+      rows.push(await repeat('replay', `replay from 0 with a checkpoint per session, two threads (${shape})`, 'events/s', RUNS, () => replayRate(checkpointed, checkpointedPath), 'the calling thread reads every snapshot once and hands the ledger worker its hashes'));
       rows.push(
         await repeat('replay', 'projection host start from newest checkpoint', 'ms', RUNS, async () => {
           const started = performance.now();
