@@ -67,7 +67,10 @@ export async function runReplay(options: ReplayCommandOptions): Promise<boolean>
   try {
     const fromCheckpoint = options.fromCheckpoint === true ? await newestCommonCheckpoint(log) : options.fromCheckpoint === false ? undefined : options.fromCheckpoint;
     if (options.fromCheckpoint === true && fromCheckpoint === undefined) print('no checkpoint common to every projection: replaying from position 0');
-    const estimate = await estimateEventCount(log, standardProjections());
+    // From the federation and session streams only: the newest event of a checkpoint stream is a
+    // whole snapshot (megabytes to read), and at most one checkpoint's events can follow the last
+    // session's (the progress bar's total then grows by those few).
+    const estimate = await estimateEventCount(log, []);
     const total = estimate ?? 0;
     const threads = options.threads ?? 'auto';
     const started = performance.now();
