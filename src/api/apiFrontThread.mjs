@@ -60,7 +60,7 @@ function passThrough(req, res) {
   forwarded.on('error', () => {
     if (!res.headersSent) {
       res.writeHead(502, { 'Content-Type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify({ error: 'unavailable', message: 'the guardian did not answer' }));
+      res.end(JSON.stringify({ error: 'unavailable', reason: 'the guardian did not answer' }));
     } else res.destroy();
   });
   // A client that goes away cancels its request on the main thread too (a long-poll stops waiting for nobody).
