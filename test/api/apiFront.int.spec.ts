@@ -129,6 +129,18 @@ describe('the API front thread', () => {
     });
   });
 
+  it('keeps only what the app would answer 200 to the same URL, matched as the app matches it', async () => {
+    for (const url of ['/v1/audit/', '/V1/audit', '/v1/sessions?limit=abc', '/v1/sessions?from=-1', '/v1/sessions/count', '/v1/federation']) {
+      expect(api.cachedAnswer(url), url).toBeUndefined();
+    }
+    for (const url of ['/v1/audit', '/v1/audit?unused=1', '/v1/sessions', '/v1/sessions?from=1&limit=5000', '/v1/sessions?limit=2&limit=3']) {
+      const fromApp = await fetch(front.url + url, { headers: { 'cache-control': 'no-cache' } });
+      const kept = api.cachedAnswer(url);
+      if (fromApp.status !== 200) expect(kept, url).toBeUndefined();
+      else expect(kept?.body, url).toBe(await fromApp.text());
+    }
+  });
+
   it('cancels a long-poll on the main thread when its client goes away', async () => {
     const observers = guardian.sessionCompletedObservers();
     const controller = new AbortController();
