@@ -143,7 +143,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
   const metrics: ConsensusMetrics = createMetrics();
   try {
     federation = await ensureFederation(log, consensusConfig(config));
-    const backend = fastestBackend((reason) => logger.warn({ reason }, 'signatures: tiny-secp256k1 unavailable, using noble'));
+    const backend = fastestBackend((reason) => logger.warn({ reason }, 'signatures: native libsecp256k1 unavailable, using a slower backend'));
     const keychain = createKeychain({ federation: federationKeys(config), secretKey: hexToBytes(config.secretKey), backend });
     const workers = options.signatureWorkers ?? availableParallelism();
     checker = workers > 0 ? batchingSignatureChecker(createBatchVerifier({ workers, backend })) : inlineSignatureChecker(backend);
