@@ -12,9 +12,11 @@ import { NATIVE_SECP_NAME, TINY_SECP_NAME } from './libsecpSchnorr.mjs';
  * from 2 checks on an idle machine, but when the other core is busy they only add the round trip
  * (~0.06-0.1 ms; the bench's median crossover then moved between 4 and 64). From 8 checks the gain
  * when free (~0.8 ms, 45%) far outweighs that worst-case loss (~6%). With native libsecp256k1
- * (0.06 ms a check) on a loaded machine (1-min load 4.9): workers/inline 3.6x at 1 check, 1.7x at 4,
- * 0.89x at 8, 0.71x at 64, so 8 still holds. Re-measure with `npm run bench -- signatures` (the
- * "worker time / inline time" rows).
+ * (0.07 ms a check) a batch's own latency favours inline longer: workers/inline 6.3x at 1 check,
+ * 1.5x at 8, 1.4x at 16, 0.84x at 64 on a quiet machine (3.6x, 0.89x, 0.71x at 1, 8, 64 on a loaded
+ * one). 8 stays: in a guardian a batch verified inline runs on the session loop's thread, the one
+ * the whole pipeline waits for, while a worker's time is spent on the other core. Re-measure with
+ * `npm run bench -- signatures` (the "worker time / inline time" rows).
  */
 export const INLINE_BELOW = 8;
 
