@@ -19,8 +19,7 @@ import type { JsonValue, ModuleContext, ModuleRegistry } from './module.ts';
 import { createModules } from './modules/consensusModules.ts';
 import { emptyPersistentMap, hexKey, persistentMapOf, type PersistentMap } from './persistentMap.ts';
 import { nobleBackend } from './signatures/noble.ts';
-import { decodeModuleBody, encodeTransaction, MAX_TRANSACTION_BYTES, txid, txidOfEncoded, type Transaction } from './transaction.ts';
-import type { SignatureCheck } from './signatureBackend.ts';
+import { decodeModuleBody, encodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded, type Transaction } from './transaction.ts';
 
 export interface LedgerState {
   /** Hex txids of every accepted transaction, so none is accepted twice. */
@@ -227,30 +226,6 @@ function processInputs(rules: LedgerRules, modules: Map<number, unknown>, tx: Tr
     signers.push(result.publicKey);
   }
   return { ok: true, inputSum, signers };
-}
-
-/**
- * The signature checks a transaction will need, computed against `state` without changing it, so
- * the engine can verify a whole batch on worker threads and then process it in order with
- * `verifyWithResults`. Undefined when the inputs do not process against `state` (for instance a
- * note created earlier in the same batch): processItem then simply verifies inline.
- */
-export function transactionSignatureChecks(rules: LedgerRules, state: LedgerState, tx: Transaction): SignatureCheck[] | undefined {
-  const inputs = processInputs(rules, new Map(state.modules), tx);
-  if (!inputs.ok || tx.signatures.length !== inputs.signers.length) return undefined;
-  const message = txid(tx);
-  return inputs.signers.map((publicKey, index) => ({ signature: tx.signatures[index]!, message, publicKey }));
-}
-
-/** A VerifySignature answering from batch results (keyed by all three values), else `fallback`. */
-export function verifyWithResults(checks: readonly SignatureCheck[], results: readonly boolean[], fallback: VerifySignature): VerifySignature {
-  const key = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => `${bytesToHex(signature)}${bytesToHex(message)}${bytesToHex(publicKey)}`;
-  const known = new Map<string, boolean>();
-  checks.forEach((check, index) => {
-    const result = results[index];
-    if (result !== undefined) known.set(key(check.signature, check.message, check.publicKey), result);
-  });
-  return (signature, message, publicKey) => known.get(key(signature, message, publicKey)) ?? fallback(signature, message, publicKey);
 }
 
 export function ledgerAudit(rules: LedgerRules, state: LedgerState): AuditSummary {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AuditFailure } from '../../src/domain/audit.ts';
 import { bytesToHex } from '../../src/domain/hashing.ts';
-import { ledgerAudit, ledgerStateFromJson, ledgerStateHash, ledgerStateToJson, processItem, transactionSignatureChecks, verifyWithResults, type ItemOutcome } from '../../src/domain/ledger.ts';
+import { ledgerAudit, ledgerStateFromJson, ledgerStateHash, ledgerStateToJson, processItem, type ItemOutcome } from '../../src/domain/ledger.ts';
 import { describeConsensusItem } from '../../src/domain/itemDescription.ts';
 import { canonicalJson } from '../../src/domain/canonicalJson.ts';
 import { claimDeposit, depositObserved, walletModule, withdraw } from '../../src/domain/modules/wallet.ts';
@@ -305,25 +305,6 @@ function ledgerNoteAmount(ledger: TestLedger, noteTxid: Uint8Array): bigint {
   const mint = ledger.state.modules.get(1) as { notes: { get(key: string): { amount: bigint } | undefined } };
   return mint.notes.get(`${bytesToHex(noteTxid)}:0`)?.amount ?? 0n;
 }
-
-describe('batch signature verification support', () => {
-  it('lists the checks a transaction needs and answers them from batch results', () => {
-    const { ledger, noteTxid } = withNote();
-    const tx = signed([spendNote(noteTxid, 0)], [issueNote(1n, bob.publicKey)], [alice.secretKey]);
-    const checks = transactionSignatureChecks(ledger.rules, ledger.state, tx)!;
-    expect(checks).toHaveLength(1);
-    expect(checks[0]!.publicKey).toEqual(alice.publicKey);
-    expect(checks[0]!.message).toEqual(txid(tx));
-    // A batch result of false must win over a signature that would verify.
-    let fallbackCalls = 0;
-    const fallback = () => (fallbackCalls++, true);
-    const rules = { ...ledger.rules, verify: verifyWithResults(checks, [false], fallback) };
-    expect(reason(processItem(rules, ledger.state, { kind: 'transaction', tx }, 0))).toMatch(/invalid signature/);
-    expect(fallbackCalls).toBe(0);
-    const unknownSpend = signed([spendNote(depositId('nothing'), 0)], [issueNote(1n, bob.publicKey)], [alice.secretKey]);
-    expect(transactionSignatureChecks(ledger.rules, ledger.state, unknownSpend)).toBeUndefined();
-  });
-});
 
 describe('item descriptions', () => {
   it('shows module bodies decoded with amounts as decimal strings', () => {
