@@ -8,7 +8,8 @@ import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts'
 import { pagesOf } from '../streams/pagedRead.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
-import { SessionLeaves } from './nativeSha256.ts';
+import { createMerkleAccumulator, type MerkleAccumulator } from './merkleAccumulator.ts';
+import { nativeAcceptedItemHash } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
 import { foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
@@ -145,7 +146,7 @@ export interface StoredSnapshot {
 }
 
 interface OpenSession {
-  leaves: SessionLeaves;
+  leaves: MerkleAccumulator;
   /** False when replay started after the session's first item (from a checkpoint): its header cannot be recomputed. */
   complete: boolean;
 }
@@ -260,7 +261,7 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
   const onItem = (session: number, index: number, item: Uint8Array, peer: number) => {
     let open = sessions.get(session);
     if (open === undefined) {
-      open = { leaves: new SessionLeaves(), complete: index === 0 || from === START };
+      open = { leaves: createMerkleAccumulator(), complete: index === 0 || from === START };
       sessions.set(session, open);
     }
     if (!open.complete) return;
@@ -269,11 +270,11 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
       open.complete = false;
       return;
     }
-    open.leaves.addItem(item, peer);
+    open.leaves.add(nativeAcceptedItemHash(item, peer));
   };
 
   const onCompleted = (data: { session: number; header: string; itemCount: number; signatures: Record<string, string> }) => {
-    const open = sessions.get(data.session) ?? { leaves: new SessionLeaves(), complete: from === START };
+    const open = sessions.get(data.session) ?? { leaves: createMerkleAccumulator(), complete: from === START };
     sessions.delete(data.session);
     if (!open.complete) return;
     verifiedSessions++;

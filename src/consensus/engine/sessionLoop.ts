@@ -24,7 +24,7 @@ import { nativeAcceptedItemHash, nativeSha256 } from '../../projections/nativeSh
 import type { EventLog, EventToAppend, Position } from '../../streams/eventLog.ts';
 import { newEvent, streams } from '../../streams/events.ts';
 import type { ConsensusMetrics } from '../metrics.ts';
-import { createMerkleAccumulator } from './merkleAccumulator.ts';
+import { createMerkleAccumulator } from '../../projections/merkleAccumulator.ts';
 import { findOpenSession, type OpenSession } from './openSession.ts';
 import type { SignatureChecker } from './signatureChecks.ts';
 import { createSubmissionQueue, type Submission } from './submissionQueue.ts';
@@ -144,14 +144,6 @@ function transactionItemBytes(tx: Uint8Array): Uint8Array {
   writer.bigSizeNumber(tx.length);
   writer.raw(tx);
   return writer.finish();
-}
-
-/** header(i) = u64_big_endian(i) || merkle root (DESIGN.md), from a root accumulated during the session. */
-function sessionHeaderOf(session: number, root: Uint8Array): Uint8Array {
-  const out = new Uint8Array(40);
-  new DataView(out.buffer).setBigUint64(0, BigInt(session));
-  out.set(root, 8);
-  return out;
 }
 
 export async function startEngine(options: EngineOptions): Promise<Engine> {
@@ -356,7 +348,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 
   const completeSession = async () => {
     const session = open.session;
-    const sessionHeader = sessionHeaderOf(session, merkle.root());
+    const sessionHeader = merkle.header(session);
     const events: EventToAppend[] = [];
     let signature = open.signature;
     if (signature === undefined || !keychain.verify(self, sessionHeader, signature)) {

@@ -3,14 +3,19 @@
  * leaf as items are committed instead of all at once when the session closes: a busy session has
  * tens of thousands of leaves, and hashing them in one go held the event loop (and every API
  * request) for tens of milliseconds at each session boundary. Same root as domain `merkleRoot`.
+ * Replay checks every stored header with it too: only a node per level is kept, never a session's
+ * leaves.
  */
-import { nativeHashPair } from '../../projections/nativeSha256.ts';
+import { u64BigEndian } from '../domain/hashing.ts';
+import { nativeHashPair } from './nativeSha256.ts';
 
 export interface MerkleAccumulator {
   readonly count: number;
   add(leaf: Uint8Array): void;
   /** The root of the leaves added so far (32 zero bytes for none); the accumulator stays usable. */
   root(): Uint8Array;
+  /** header(session) = u64_big_endian(session) || root() (DESIGN.md). */
+  header(session: number): Uint8Array;
 }
 
 // Native sha256: this runs once per accepted item on the thread that serves the API.
@@ -34,6 +39,12 @@ export function createMerkleAccumulator(leaves: readonly Uint8Array[] = []): Mer
         level++;
       }
       pending[level] = node;
+    },
+    header(session) {
+      const out = new Uint8Array(40);
+      out.set(u64BigEndian(session), 0);
+      out.set(accumulator.root(), 8);
+      return out;
     },
     root() {
       if (count === 0) return new Uint8Array(32);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createMerkleAccumulator } from '../../../src/consensus/engine/merkleAccumulator.ts';
-import { merkleRoot, sha256 } from '../../../src/domain/hashing.ts';
+import { header, merkleRoot, sha256 } from '../../src/domain/hashing.ts';
+import { acceptedItemHashOfEncoded } from '../../src/domain/sessionOutcome.ts';
+import { createMerkleAccumulator } from '../../src/projections/merkleAccumulator.ts';
+import { nativeAcceptedItemHash } from '../../src/projections/nativeSha256.ts';
 
 const leaf = (i: number) => sha256(new Uint8Array([i & 0xff, (i >> 8) & 0xff, 7]));
 
@@ -23,5 +25,16 @@ describe('the incremental merkle root', () => {
       accumulator.add(leaves[n]!);
     }
     expect(accumulator.root()).toEqual(merkleRoot(leaves));
+  });
+
+  it('builds the domain header from accepted-item leaves as replay adds them, for empty, single, odd and even sessions', () => {
+    for (const count of [0, 1, 2, 3, 5, 8, 255, 256, 257, 600, 1025]) {
+      const leaves = createMerkleAccumulator();
+      const items = Array.from({ length: count }, (_, i) => Uint8Array.of(i & 0xff, i >> 8, count & 0xff));
+      items.forEach((item, i) => leaves.add(nativeAcceptedItemHash(item, i % 300)));
+      expect(leaves.count).toBe(count);
+      const session = count * 1000 + 7;
+      expect(leaves.header(session)).toEqual(header(session, items.map((item, i) => acceptedItemHashOfEncoded(item, i % 300))));
+    }
   });
 });
