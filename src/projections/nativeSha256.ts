@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { header, type HashPair } from '../domain/hashing.ts';
+import type { HashPair } from '../domain/hashing.ts';
 
 /**
  * sha256 through Node's one-shot native hash, for replay's hot paths: txids of every accepted
@@ -21,22 +21,12 @@ export const nativeHashPair: HashPair = (left, right) => {
   return nativeSha256(pair);
 };
 
-/** header(i) = u64_be(i) || merkle_root(leaves): the domain's tree with native hashing. */
-export function nativeSessionHeader(session: number, leaves: readonly Uint8Array[]): Uint8Array {
-  return header(session, leaves, nativeHashPair);
-}
-
 /**
  * sha256(enc(AcceptedItem)) = sha256(enc(item) || BigSize(peer)), as the domain's
  * acceptedItemHashOfEncoded, natively: a merkle leaf, hashed for every item replay checks and
  * every item the engine records. Tested against the domain's.
  */
 export function nativeAcceptedItemHash(encodedItem: Uint8Array, peer: number): Uint8Array {
-  return nativeSha256(acceptedItemPreimage(encodedItem, peer));
-}
-
-/** enc(AcceptedItem) in a reused buffer (hashed at once, never kept). */
-function acceptedItemPreimage(encodedItem: Uint8Array, peer: number): Uint8Array {
   // PeerId is u16: BigSize is one byte below 0xfd, else 0xfd and two bytes big-endian.
   const length = encodedItem.length + (peer < 0xfd ? 1 : 3);
   // One reused buffer for the preimage (hashed at once, never kept): no allocation per item.
@@ -48,7 +38,7 @@ function acceptedItemPreimage(encodedItem: Uint8Array, peer: number): Uint8Array
     leafPreimage[encodedItem.length + 1] = peer >> 8;
     leafPreimage[encodedItem.length + 2] = peer & 0xff;
   }
-  return leafPreimage.subarray(0, length);
+  return nativeSha256(leafPreimage.subarray(0, length));
 }
 
 let leafPreimage = new Uint8Array(1024);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { header, sha256 } from '../../src/domain/hashing.ts';
 import { acceptedItemHashOfEncoded } from '../../src/domain/sessionOutcome.ts';
-import { nativeAcceptedItemHash, nativeSessionHeader, nativeSha256 } from '../../src/projections/nativeSha256.ts';
+import { nativeAcceptedItemHash, nativeHashPair, nativeSha256 } from '../../src/projections/nativeSha256.ts';
 
 describe('native sha256 for replay', () => {
   it('is the domain sha256, on views into larger buffers too', () => {
@@ -9,10 +9,10 @@ describe('native sha256 for replay', () => {
     for (const data of [new Uint8Array(0), buffer, buffer.subarray(7, 200)]) expect(nativeSha256(data)).toEqual(sha256(data));
   });
 
-  it('builds the domain header for empty, single, odd and even sessions', () => {
+  it('builds the domain header through the domain tree with native pair hashing, for empty, single, odd and even sessions', () => {
     for (const count of [0, 1, 2, 3, 4, 5, 7, 8, 9, 33]) {
       const leaves = Array.from({ length: count }, (_, i) => sha256(Uint8Array.of(i, count)));
-      expect(nativeSessionHeader(count * 1000 + 7, leaves)).toEqual(header(count * 1000 + 7, leaves));
+      expect(header(count * 1000 + 7, leaves, nativeHashPair)).toEqual(header(count * 1000 + 7, leaves));
     }
   });
 
