@@ -1,6 +1,7 @@
 import type { SchnorrBackend } from '../signatureBackend.ts';
 import { nobleBackend } from './noble.ts';
 import { loadNativeBackend, loadWasmBackend, type BackendLoad } from './libsecp.ts';
+import { firstLoaded } from './libsecpSchnorr.mjs';
 
 export type FallbackReporter = (reason: string) => void;
 
@@ -20,15 +21,7 @@ export function fastestBackend(onFallback: FallbackReporter = warnOnStderr): Sch
 
 /** The first backend that loads, in order of preference; noble when none does. Each skipped one's reason is reported. */
 export function pickBackend(loads: readonly (() => BackendLoad)[], onFallback: FallbackReporter): SchnorrBackend {
-  const reasons: string[] = [];
-  for (const load of loads) {
-    const result = load();
-    if (result.ok) {
-      if (reasons.length > 0) onFallback(`using ${result.backend.name} (${reasons.join('; ')})`);
-      return result.backend;
-    }
-    reasons.push(result.reason);
-  }
-  onFallback(`using ${nobleBackend.name} (${reasons.join('; ')})`);
-  return nobleBackend;
+  const { backend, skipped } = firstLoaded(loads, nobleBackend);
+  if (skipped.length > 0) onFallback(`using ${backend.name} (${skipped.join('; ')})`);
+  return backend;
 }

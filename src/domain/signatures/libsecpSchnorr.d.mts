@@ -19,3 +19,8 @@ export declare const TINY_SECP_NAME: 'tiny-secp256k1';
 export declare function tinySecpSchnorr(secp: TinySecp, reference: SchnorrBackend): SchnorrBackend;
 export declare function nativeSecpSchnorr(schnorr: BcryptoSchnorr, reference: SchnorrBackend): SchnorrBackend;
 export declare function selfTestFailure(backend: SchnorrBackend): string | undefined;
+
+export type BackendLoad = { ok: true; backend: SchnorrBackend } | { ok: false; reason: string };
+export declare function nativeLoad(loadModule: () => BcryptoSchnorr, reference: SchnorrBackend): BackendLoad;
+export declare function wasmLoad(loadModule: () => TinySecp, reference: SchnorrBackend): BackendLoad;
+export declare function firstLoaded(loads: readonly (() => BackendLoad)[], last: SchnorrBackend): { backend: SchnorrBackend; skipped: string[] };

@@ -90,6 +90,61 @@ export function nativeSecpSchnorr(schnorr, reference) {
   );
 }
 
+/**
+ * @typedef {{ ok: true, backend: import('../signatureBackend.ts').SchnorrBackend } | { ok: false, reason: string }} BackendLoad
+ */
+
+/**
+ * A backend, if it builds and passes the self-test; otherwise why not. Never throws: a package
+ * that is missing or did not build, no WebAssembly, a module that does not compute BIP-340 are
+ * reasons, so the caller can fall back.
+ * @param {string} label
+ * @param {() => import('../signatureBackend.ts').SchnorrBackend} build
+ * @returns {BackendLoad}
+ */
+function checkedLoad(label, build) {
+  let backend;
+  try {
+    backend = build();
+  } catch (error) {
+    return { ok: false, reason: `${label} did not load: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const failure = selfTestFailure(backend);
+  return failure === undefined ? { ok: true, backend } : { ok: false, reason: `${label} ${failure}` };
+}
+
+/**
+ * @param {() => import('./libsecpSchnorr.d.mts').BcryptoSchnorr} loadModule loads bcrypto/lib/native/schnorr
+ * @param {import('../signatureBackend.ts').SchnorrBackend} reference
+ * @returns {BackendLoad}
+ */
+export const nativeLoad = (loadModule, reference) => checkedLoad('native libsecp256k1 (bcrypto)', () => nativeSecpSchnorr(loadModule(), reference));
+
+/**
+ * @param {() => import('./libsecpSchnorr.d.mts').TinySecp} loadModule loads tiny-secp256k1
+ * @param {import('../signatureBackend.ts').SchnorrBackend} reference
+ * @returns {BackendLoad}
+ */
+export const wasmLoad = (loadModule, reference) => checkedLoad('tiny-secp256k1', () => tinySecpSchnorr(loadModule(), reference));
+
+/**
+ * The first of `loads` that loads, in order of preference, and the reasons of those skipped
+ * before it; `last` (which cannot fail) when none does.
+ * @param {readonly (() => BackendLoad)[]} loads
+ * @param {import('../signatureBackend.ts').SchnorrBackend} last
+ * @returns {{ backend: import('../signatureBackend.ts').SchnorrBackend, skipped: string[] }}
+ */
+export function firstLoaded(loads, last) {
+  /** @type {string[]} */
+  const skipped = [];
+  for (const load of loads) {
+    const result = load();
+    if (result.ok) return { backend: result.backend, skipped };
+    skipped.push(result.reason);
+  }
+  return { backend: last, skipped };
+}
+
 // BIP-340 test vector 0: signing it and verifying it proves the WASM module computes BIP-340.
 const SELF_TEST = {
   secretKey: '0000000000000000000000000000000000000000000000000000000000000003',

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { unpackChecks } from './checkBuffer.mjs';
 import { nobleBackend as noble } from './nobleSchnorr.mjs';
-import { NATIVE_SECP_NAME, TINY_SECP_NAME, nativeSecpSchnorr, selfTestFailure, tinySecpSchnorr } from './libsecpSchnorr.mjs';
+import { NATIVE_SECP_NAME, TINY_SECP_NAME, firstLoaded, nativeLoad, wasmLoad } from './libsecpSchnorr.mjs';
 
 if (!parentPort) throw new Error('verifyWorker.mjs must run as a worker thread');
 const port = parentPort;
@@ -19,31 +19,21 @@ const require = createRequire(import.meta.url);
  * The backend asked for, or the next slower one that loads (native libsecp256k1, then its WASM
  * build, then noble), with the reasons for each skipped, as fastest.ts chooses on the main thread.
  * @param {unknown} wanted
- * @returns {Promise<{ backend: import('../signatureBackend.ts').SchnorrBackend, fallbackReason?: string }>}
+ * @returns {{ backend: import('../signatureBackend.ts').SchnorrBackend, fallbackReason?: string }}
  */
-async function chooseBackend(wanted) {
-  /** @type {[string, () => Promise<import('../signatureBackend.ts').SchnorrBackend>][]} */
+function chooseBackend(wanted) {
+  /** @type {[string, () => import('./libsecpSchnorr.mjs').BackendLoad][]} */
   const candidates = [
-    [NATIVE_SECP_NAME, async () => nativeSecpSchnorr(require('bcrypto/lib/native/schnorr'), noble)],
-    [TINY_SECP_NAME, async () => tinySecpSchnorr(await import('tiny-secp256k1'), noble)],
+    [NATIVE_SECP_NAME, () => nativeLoad(() => require('bcrypto/lib/native/schnorr'), noble)],
+    [TINY_SECP_NAME, () => wasmLoad(() => require('tiny-secp256k1'), noble)],
   ];
   const from = candidates.findIndex(([name]) => name === wanted);
   if (from < 0) return { backend: noble };
-  const reasons = [];
-  for (const [name, load] of candidates.slice(from)) {
-    try {
-      const backend = await load();
-      const failure = selfTestFailure(backend);
-      if (failure === undefined) return reasons.length === 0 ? { backend } : { backend, fallbackReason: `uses ${name} (${reasons.join('; ')})` };
-      reasons.push(`${name} ${failure}`);
-    } catch (error) {
-      reasons.push(`${name} did not load: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  return { backend: noble, fallbackReason: `uses noble (${reasons.join('; ')})` };
+  const { backend, skipped } = firstLoaded(candidates.slice(from).map(([, load]) => load), noble);
+  return skipped.length === 0 ? { backend } : { backend, fallbackReason: `uses ${backend.name} (${skipped.join('; ')})` };
 }
 
-const { backend, fallbackReason } = await chooseBackend(workerData?.backend);
+const { backend, fallbackReason } = chooseBackend(workerData?.backend);
 
 port.on('message', (/** @type {{ id: number, buffer: ArrayBuffer }} */ { id, buffer }) => {
   const checks = unpackChecks(buffer);
