@@ -209,9 +209,9 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
   const scan = options.snapshotScan ?? (await scanSnapshots(log, projections, from));
   const scanned = new Set<Position>(scan.scanned);
   snapshotsUnchecked += scan.unchecked;
+  // Each list comes sorted by position from scanSnapshots.
   for (const entry of entries) entry.pending.push(...(scan.pending[entry.projection.name] ?? []));
   const comparable = (entry: Entry | undefined, snapshot: SnapshotTaken): entry is Entry => entry !== undefined && snapshot.version === entry.projection.version;
-  for (const entry of entries) entry.pending.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.event < b.event ? -1 : a.event > b.event ? 1 : 0));
 
   /** Compares `entry`'s current state, which is its state at `snapshot.at`, with a stored snapshot. */
   const compare = (entry: Entry, snapshot: StoredSnapshot) => {
