@@ -31,6 +31,12 @@ export interface ApiFrontOptions {
   maxKept?: number;
   /** A kept URL not served for this long is forgotten. Default 30 s. */
   idleMs?: number;
+  /**
+   * A nice value for the front thread (-20..19; lower runs first), so that on busy cores the
+   * answers it keeps go out without waiting behind the guardian's own work. Raising priority (a
+   * negative value) needs CAP_SYS_NICE; whether it was applied is in `ApiFront.priority`. Default: unchanged.
+   */
+  priority?: number;
   /** Told when the front thread failed (the public API is gone). */
   onFailure(error: Error): void;
 }
@@ -38,14 +44,18 @@ export interface ApiFrontOptions {
 export interface ApiFront {
   /** The public address, e.g. http://127.0.0.1:8174. */
   url: string;
+  /** Whether the front thread runs at `ApiFrontOptions.priority` (absent when none was asked). */
+  priority?: FrontPriority;
   /** Closes the front's idle keep-alive connections (first step of a stop). */
   closeIdleConnections(): void;
   /** Closes the public socket and every connection, ends the thread, closes the app's loopback server. */
   close(): Promise<void>;
 }
 
+export type FrontPriority = { applied: true } | { applied: false; reason: string };
+
 type FrontMessage =
-  | { type: 'listening'; address: string; family: string; port: number }
+  | { type: 'listening'; address: string; family: string; port: number; priority?: FrontPriority }
   | { type: 'listenError'; message: string; code?: string }
   | { type: 'want'; url: string }
   | { type: 'served'; urls: string[]; seconds: number[] }
@@ -77,7 +87,13 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
       upstream.closeAllConnections();
     });
 
-  const worker = new Worker(FRONT_URL, { workerData: { host: options.host, port: options.port, upstreamPort, keepAliveTimeoutMs: options.keepAliveTimeoutMs, cachedPaths: [...api.cachedPaths] } });
+  if (options.priority !== undefined && !(Number.isInteger(options.priority) && options.priority >= -20 && options.priority <= 19)) {
+    await closeUpstream();
+    throw new RangeError(`the API front thread's priority must be a nice value, an integer from -20 to 19 (got ${options.priority})`);
+  }
+  const worker = new Worker(FRONT_URL, {
+    workerData: { host: options.host, port: options.port, upstreamPort, keepAliveTimeoutMs: options.keepAliveTimeoutMs, cachedPaths: [...api.cachedPaths], ...(options.priority === undefined ? {} : { priority: options.priority }) },
+  });
   const kept = new Map<string, { body: string; servedAt: number }>();
   let closing = false;
   let closed: (() => void) | undefined;
@@ -108,11 +124,11 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
     worker.postMessage({ type: 'forget', url });
   };
 
-  const listening = new Promise<AddressInfo>((resolve, reject) => {
+  const listening = new Promise<AddressInfo & { priority?: FrontPriority }>((resolve, reject) => {
     worker.on('message', (message: FrontMessage) => {
       switch (message.type) {
         case 'listening':
-          resolve({ address: message.address, family: message.family, port: message.port });
+          resolve({ address: message.address, family: message.family, port: message.port, ...(message.priority === undefined ? {} : { priority: message.priority }) });
           break;
         case 'listenError':
           reject(Object.assign(new Error(message.message), { code: message.code }));
@@ -151,7 +167,7 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
     });
   });
 
-  let address: AddressInfo;
+  let address: AddressInfo & { priority?: FrontPriority };
   try {
     address = await listening;
   } catch (error) {
@@ -197,6 +213,7 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
 
   return {
     url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+    ...(address.priority === undefined ? {} : { priority: address.priority }),
     closeIdleConnections() {
       worker.postMessage({ type: 'closeIdle' });
     },

@@ -8,23 +8,47 @@
  * a query waiting for it waited tens of milliseconds; this thread is idle but for these answers.
  * Plain JavaScript because Node 20 workers cannot load .ts.
  *
- * workerData: `{ host, port, upstreamPort, keepAliveTimeoutMs, cachedPaths }`.
+ * workerData: `{ host, port, upstreamPort, keepAliveTimeoutMs, cachedPaths, priority? }`.
  * Messages in: `{ type: 'answer', url, body, headers }` (serve `body` for GET `url` from now on),
  * `{ type: 'forget', url }`, `{ type: 'closeIdle' }`, `{ type: 'close' }`.
- * Messages out: `{ type: 'listening', address, family, port }` or `{ type: 'listenError', message, code }`,
+ * Messages out: `{ type: 'listening', address, family, port, priority }` (priority: `{ applied: true }` or
+ * `{ applied: false, reason }`; absent when none was asked) or `{ type: 'listenError', message, code }`,
  * `{ type: 'want', url }` (a GET of `url` was passed through: the main thread may start keeping its answer),
  * `{ type: 'served', urls, seconds }` (answered here since the last report, for the HTTP metrics), `{ type: 'closed' }`.
  */
 import { Buffer } from 'node:buffer';
 import { Agent, createServer, request } from 'node:http';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { hrtime } from 'node:process';
 import { clearInterval, setInterval } from 'node:timers';
 import { parentPort, workerData } from 'node:worker_threads';
 
 if (!parentPort) throw new Error('apiFrontThread.mjs must run as a worker thread');
 const port = parentPort;
-/** @type {{ host: string, port: number, upstreamPort: number, keepAliveTimeoutMs: number, cachedPaths: string[] }} */
+/** @type {{ host: string, port: number, upstreamPort: number, keepAliveTimeoutMs: number, cachedPaths: string[], priority?: number }} */
 const options = workerData;
+
+/**
+ * Gives this thread the scheduling priority asked for (a nice value; lower runs first). On a
+ * machine whose cores are busy, a woken thread can wait tens of milliseconds for one: measured
+ * under the guardian bench, the front's late wake-ups were run-queue waits, not work or GC. Linux
+ * keeps a nice value per thread, and setpriority(2) with a thread id sets that thread's alone;
+ * /proc/thread-self names this thread's id. Raising priority needs CAP_SYS_NICE (or RLIMIT_NICE).
+ * @param {number} nice
+ * @returns {{ applied: true } | { applied: false, reason: string }}
+ */
+function takePriority(nice) {
+  try {
+    const thread = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    if (!Number.isSafeInteger(thread) || thread <= 0) return { applied: false, reason: 'this thread has no id in /proc/thread-self' };
+    setPriority(thread, nice);
+    return { applied: true };
+  } catch (error) {
+    return { applied: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+const priority = options.priority === undefined ? undefined : takePriority(options.priority);
 
 /** @type {Map<string, { body: Buffer, headers: Record<string, string | number> }>} */
 const answers = new Map();
@@ -107,7 +131,7 @@ report.unref();
 server.once('error', (/** @type {NodeJS.ErrnoException} */ error) => port.postMessage({ type: 'listenError', message: error.message, code: error.code }));
 server.listen(options.port, options.host, () => {
   const address = /** @type {import('node:net').AddressInfo} */ (server.address());
-  port.postMessage({ type: 'listening', address: address.address, family: address.family, port: address.port });
+  port.postMessage({ type: 'listening', address: address.address, family: address.family, port: address.port, ...(priority === undefined ? {} : { priority }) });
 });
 
 port.on('message', (/** @type {{ type: 'answer', url: string, body: string, headers: Record<string, string> } | { type: 'forget', url: string } | { type: 'closeIdle' } | { type: 'close' }} */ message) => {

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -186,5 +187,30 @@ describe('the API front thread', () => {
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()));
     }
+  });
+
+  it('runs at the priority it is given, that thread alone, and refuses a value that is not a nice value', async () => {
+    /** The nice value of each thread of this process, from /proc/self/task/<tid>/stat (field 19). */
+    const niceByThread = () =>
+      new Map(
+        readdirSync('/proc/self/task').map((tid) => {
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          return [tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])] as const;
+        }),
+      );
+    const before = niceByThread();
+    const niced = await startApiFront(api, { host: '127.0.0.1', port: 0, keepAliveTimeoutMs: 1_000, changes: guardian.projections.changes$, onFailure: () => undefined, priority: 7 });
+    try {
+      expect(niced.priority).toEqual({ applied: true });
+      // Raising a nice value needs no privilege: exactly one new thread runs at 7, the others keep theirs.
+      const after = niceByThread();
+      expect([...after].filter(([tid, nice]) => !before.has(tid) && nice === 7)).toHaveLength(1);
+      for (const [tid, nice] of before) if (after.has(tid)) expect(after.get(tid)).toBe(nice);
+      expect((await fetch(niced.url + '/v1/audit')).status).toBe(200);
+    } finally {
+      await niced.close();
+    }
+    expect(front.priority).toBeUndefined();
+    await expect(startApiFront(api, { host: '127.0.0.1', port: 0, keepAliveTimeoutMs: 1_000, changes: guardian.projections.changes$, onFailure: () => undefined, priority: 40 })).rejects.toThrow(/integer from -20 to 19/);
   });
 });
