@@ -45,6 +45,17 @@ export interface BatchVerifierOptions {
   inlineBelow?: number;
   /** Told once if a worker could not load the backend asked for and verifies with a slower one. */
   onFallback?: FallbackReporter;
+  /**
+   * Fewest checks per worker message (default 1: a batch is spread over every worker). Each
+   * message wakes a worker; a caller whose batches are small and whose own thread matters more
+   * than one batch's latency (a guardian's event loop) sends a small batch to one worker whole.
+   */
+  minChunk?: number;
+  /**
+   * A nice value for the worker threads alone (Linux; best effort elsewhere), e.g. 10 so that a
+   * woken worker never takes a core from the thread that feeds it. Default: the process's priority.
+   */
+  workerPriority?: number;
 }
 
 export class BatchVerifierClosedError extends Error {
@@ -78,6 +89,8 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
   const backend = options.backend ?? fastestBackend(options.onFallback);
   const size = options.workers ?? availableParallelism();
   const inlineBelow = options.inlineBelow ?? INLINE_BELOW;
+  const minChunk = options.minChunk ?? 1;
+  if (!Number.isInteger(minChunk) || minChunk < 1) throw new RangeError(`minChunk must be a positive integer, got ${minChunk}`);
   const onFallback = options.onFallback ?? ((reason: string) => console.warn(`signatures: verification worker ${reason}`));
   if (!Number.isInteger(size) || size < 0) throw new RangeError(`workers must be a non-negative integer, got ${size}`);
   if (size > 0 && !WORKER_BACKENDS.has(backend.name)) {
@@ -91,7 +104,7 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
   let fallbackReported = false;
 
   function spawn(): PoolWorker {
-    const entry: PoolWorker = { worker: new Worker(WORKER_URL, { workerData: { backend: backend.name } }) };
+    const entry: PoolWorker = { worker: new Worker(WORKER_URL, { workerData: { backend: backend.name, ...(options.workerPriority === undefined ? {} : { priority: options.workerPriority }) } }) };
     entry.worker.on('message', (message: WorkerMessage) => {
       if ('ready' in message) {
         if (message.fallbackReason !== undefined && !fallbackReported) {
@@ -140,7 +153,7 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
   }
 
   function onWorkers(checks: readonly SignatureCheck[], signal: AbortSignal | undefined): Promise<boolean[]> {
-    const chunkCount = Math.max(Math.min(checks.length, size), Math.min(size * CHUNKS_PER_WORKER, Math.ceil(checks.length / MIN_CHUNK)));
+    const chunkCount = Math.max(Math.min(Math.ceil(checks.length / minChunk), size), Math.min(size * CHUNKS_PER_WORKER, Math.ceil(checks.length / MIN_CHUNK)));
     const chunkSize = Math.ceil(checks.length / chunkCount);
     return new Promise<boolean[]>((resolve, reject) => {
       const answers = new Array<boolean>(checks.length);

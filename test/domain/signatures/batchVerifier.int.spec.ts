@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { SchnorrBackend, SignatureCheck } from '../../../src/domain/signatureBackend.ts';
 import { BatchVerifierClosedError, createBatchVerifier, INLINE_BELOW, type BatchVerifier } from '../../../src/domain/signatures/batchVerifier.ts';
@@ -84,6 +85,41 @@ describe('the batch verifier', () => {
       expect(await batch.verifyBatch(checks, { mode: 'workers' })).toEqual(expected);
       expect(onFallback).not.toHaveBeenCalled();
     }
+  });
+
+  it('sends a batch of at most minChunk checks to one worker in one message', async () => {
+    const post = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      const batch = verifier({ backend: native, workers: 2, minChunk: 64 });
+      const small = cycled(60);
+      expect(await batch.verifyBatch(small.checks, { mode: 'workers' })).toEqual(small.expected);
+      expect(post).toHaveBeenCalledTimes(1);
+      const spread = verifier({ backend: native, workers: 2 });
+      expect(await spread.verifyBatch(small.checks, { mode: 'workers' })).toEqual(small.expected);
+      expect(post).toHaveBeenCalledTimes(3);
+    } finally {
+      post.mockRestore();
+    }
+    expect(() => createBatchVerifier({ backend: native, workers: 1, minChunk: 0 })).toThrow(RangeError);
+  });
+
+  it('runs its worker threads at the priority asked for (Linux: a nice value per thread)', async () => {
+    // A nice value no other thread of this process has: only the verifier's workers can hold it.
+    const niceThreads = () =>
+      existsSync('/proc/self/task')
+        ? readdirSync('/proc/self/task').filter((t) => {
+            try {
+              const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+              return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16] === '7';
+            } catch {
+              return false; // the thread ended meanwhile
+            }
+          }).length
+        : 0;
+    const before = niceThreads();
+    const batch = verifier({ backend: native, workers: 2, workerPriority: 7 });
+    expect(await batch.verifyBatch(cycled(200).checks, { mode: 'workers' })).toEqual(cycled(200).expected);
+    if (existsSync('/proc/self/task')) expect(niceThreads() - before).toBe(2);
   });
 
   it('answers an empty batch without work', async () => {
