@@ -2,7 +2,7 @@ import { bytesToHex, hexToBytes, signedDigest } from '../domain/hashing.ts';
 import { federationTag, threshold } from '../domain/federation.ts';
 import { createBatchVerifier, type BatchVerifier } from '../domain/signatures/batchVerifier.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
 import { pagesOf } from '../streams/pagedRead.ts';
@@ -12,6 +12,7 @@ import { createMerkleAccumulator, type MerkleAccumulator } from './merkleAccumul
 import { nativeAcceptedItemHash } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
 import { foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
+import { checkSnapshot, checkSnapshotPrecisely, forEachCheckedSnapshot, snapshotHeads, snapshotState, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
 import { standardProjections } from './standardProjections.ts';
 
 /**
@@ -50,7 +51,7 @@ export interface ReplayOptions {
    * the session checks then run there, in parallel with the ledger fold (for `ledger` and `audit`)
    * on this thread. Only with the standard projections; not for an in-memory log.
    */
-  parallel?: { location: EventLogLocation; guardian: number };
+  parallel?: ReplayWorkerData;
   /** Internal (a worker's share): skip the header and signature checks. */
   verifySessions?: boolean;
   /** Internal: projections another share replays; their snapshots are not this share's to count. */
@@ -59,6 +60,21 @@ export interface ReplayOptions {
   snapshotScan?: SnapshotScan;
   /** Internal: positions of SnapshotTaken events of `elsewhere` projections that another share read and checks: passed over here. */
   scannedElsewhere?: readonly Position[];
+  /** Internal (a segment): fold no event after this position. */
+  until?: Position;
+  /** Internal (a segment): every projection starts at `position` in the state given for it; one without a state is left to another share. */
+  start?: { position: Position; states: ReadonlyMap<string, unknown> };
+  /** Internal (a segment): projections that broke before `start`: not folded, and their snapshots not comparable. */
+  failed?: ReadonlySet<string>;
+  /**
+   * Internal (a segment): the sessions whose headers and signatures this share checks, each
+   * wholly from its first event here; an event of another session is noted as `crossing`.
+   */
+  sessionRange?: { from: number; to: number };
+  /** Internal: check only these sessions (those that crossed a segment's end), from every event read. */
+  onlySessions?: readonly number[];
+  /** Internal: skip hashing the final states for the report (a segment whose states another share continues). */
+  finalHashes?: boolean;
 }
 
 /** The stored snapshots of some projections, reduced to what replay compares (plain data: it crosses to a worker). */
@@ -130,19 +146,36 @@ interface Entry {
   /** Stored snapshots of this projection still to compare, ascending by the position they reflect. */
   pending: StoredSnapshot[];
   next: number;
+  /** Left to another share (a segment without its starting state): neither folded nor counted. */
+  excluded: boolean;
+  /** The hash of a state computed last (states are immutable: the same object has the same hash). */
+  hashed?: { state: unknown; hash: string };
 }
 
 /** A SnapshotTaken found before the fold, reduced to what the comparison needs (states run to megabytes). */
-export interface StoredSnapshot {
-  /** Position of the SnapshotTaken event itself. */
-  event: Position;
-  /** The position whose state it claims to hold. */
-  at: Position;
-  session: number;
-  position: string;
-  stateHash: string;
-  /** The stored state's own hash, when it differs from `stateHash`. */
-  ownHash?: string;
+export interface StoredSnapshot extends CheckedSnapshot {
+  /** Its own hash is checked by another share (a segmented replay): the comparison is handed back as a DeferredComparison. */
+  ownElsewhere?: true;
+}
+
+/** A comparison of a rebuilt state with a stored snapshot whose own hash another share checks. */
+export interface DeferredComparison {
+  snapshot: StoredSnapshot;
+  projection: string;
+  /** The rebuilt state's hash. */
+  computed: string;
+}
+
+/** A share's report and what a segmented replay needs to join it with the others' (plain data). */
+export interface ShareResult {
+  report: ReplayReport;
+  /** Sessions whose header and signatures this share verified. */
+  verified: number[];
+  /** Sessions outside this share's `sessionRange` that it saw events of. */
+  crossing: number[];
+  deferred: DeferredComparison[];
+  /** Snapshots checked and unchecked here, by projection (snapshots no projection here could compare are not in it). */
+  counts: Record<string, { checked: number; unchecked: number }>;
 }
 
 interface OpenSession {
@@ -163,6 +196,16 @@ export async function replay(log: EventLog, options: ReplayOptions = {}): Promis
 }
 
 async function replayHere(log: EventLog, options: ReplayOptions): Promise<ReplayReport> {
+  return (await replayShareHere(log, options)).share.report;
+}
+
+/** The hash of an entry's state, computed once per state. */
+function entryHash(entry: Entry): string {
+  if (entry.hashed === undefined || entry.hashed.state !== entry.state) entry.hashed = { state: entry.state, hash: projectionStateHash(entry.projection, entry.state) };
+  return entry.hashed.hash;
+}
+
+async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{ share: ShareResult; entries: Entry[] }> {
   const started = performance.now();
   const projections = options.projections ?? standardProjections();
   const verifySessions = options.verifySessions ?? true;
@@ -177,9 +220,15 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
 
   const entries: Entry[] = [];
   for (const projection of projections) {
-    const entry: Entry = { projection, state: projection.initial, position: START, failed: false, start: START, changedAt: START, pending: [], next: 0 };
+    const entry: Entry = { projection, state: projection.initial, position: START, failed: false, start: START, changedAt: START, pending: [], next: 0, excluded: false };
     entries.push(entry);
-    if (options.fromCheckpoint !== undefined) {
+    if (options.start !== undefined) {
+      const { position, states } = options.start;
+      Object.assign(entry, { position, start: position, changedAt: position });
+      if (options.failed?.has(projection.name) === true) entry.failed = true;
+      else if (states.has(projection.name)) entry.state = states.get(projection.name);
+      else Object.assign(entry, { failed: true, excluded: true });
+    } else if (options.fromCheckpoint !== undefined) {
       const chosen = await findSnapshot(log, projection.name, (s) => s.session === options.fromCheckpoint && s.version === projection.version);
       const loaded = chosen === undefined ? undefined : decodeSnapshot(projection, chosen);
       if (loaded === undefined || 'reason' in loaded) {
@@ -198,6 +247,11 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
 
   let snapshotsChecked = 0;
   let snapshotsUnchecked = 0;
+  const counts: Record<string, { checked: number; unchecked: number }> = {};
+  const countFor = (name: string) => (counts[name] ??= { checked: 0, unchecked: 0 });
+  const deferred: DeferredComparison[] = [];
+  /** Mismatches with a snapshot checked on its text only: whether its own hash holds is decided after the fold (see CheckedSnapshot). */
+  const recheck: Array<{ problem: ReplayProblem & { kind: 'snapshot' }; snapshot: StoredSnapshot }> = [];
 
   /**
    * Stored snapshots are found first, from the projections' checkpoint streams (newest first, one
@@ -215,19 +269,30 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
 
   /** Compares `entry`'s current state, which is its state at `snapshot.at`, with a stored snapshot. */
   const compare = (entry: Entry, snapshot: StoredSnapshot) => {
+    if (entry.excluded) return;
     if (entry.failed || snapshot.at < entry.start) {
       // Before where this projection's replay started, or after it broke: not comparable.
       snapshotsUnchecked++;
+      countFor(entry.projection.name).unchecked++;
       return;
     }
     snapshotsChecked++;
+    countFor(entry.projection.name).checked++;
     const where = { kind: 'snapshot' as const, projection: entry.projection.name, session: snapshot.session, position: snapshot.position };
-    if (snapshot.ownHash !== undefined) {
-      problems.push({ ...where, detail: 'stored state does not match its own state hash', stored: snapshot.stateHash, computed: snapshot.ownHash });
+    if (snapshot.ownMismatch !== undefined) {
+      problems.push({ ...where, detail: snapshot.ownMismatch.detail, stored: snapshot.stateHash, computed: snapshot.ownMismatch.computed });
       return;
     }
-    const computed = projectionStateHash(entry.projection, entry.state);
-    if (computed !== snapshot.stateHash) problems.push({ ...where, detail: 'stored state hash differs from the rebuilt state', stored: snapshot.stateHash, computed });
+    const computed = entryHash(entry);
+    if (snapshot.ownElsewhere === true) {
+      deferred.push({ snapshot, projection: entry.projection.name, computed });
+      return;
+    }
+    if (computed !== snapshot.stateHash) {
+      const problem = { ...where, detail: 'stored state hash differs from the rebuilt state', stored: snapshot.stateHash, computed };
+      problems.push(problem);
+      if (snapshot.textChecked === true) recheck.push({ problem, snapshot });
+    }
   };
 
   /** Every pending snapshot of `entry` that reflects a position before `position`: the state there is the current one. */
@@ -246,22 +311,38 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
     const entry = byName.get(data.projection);
     const at = BigInt(data.position);
     if (!comparable(entry, data) || entry.changedAt > at) {
+      if (entry?.excluded === true) return;
       snapshotsUnchecked++;
+      countFor(entry?.projection.name ?? '').unchecked++;
       return;
     }
     const own = stateHash(data.state as JsonValue);
-    compare(entry, { event, at, session: data.session, position: data.position, stateHash: data.stateHash, ...(own === data.stateHash ? {} : { ownHash: own }) });
+    const head: SnapshotHead = { event, stream: streams.checkpoint(data.projection), revision: -1, projection: data.projection, version: data.version, position: data.position, at, session: data.session, stateHash: data.stateHash };
+    compare(entry, own === data.stateHash ? head : { ...head, ownMismatch: { computed: own, detail: 'stored state does not match its own state hash' } });
   };
 
   const sessions = new Map<number, OpenSession>();
   const signatureChecks: SignatureCheck[] = [];
   const pendingSignatures: PendingSignatures[] = [];
   let verifiedSessions = 0;
+  const verified: number[] = [];
+  const crossing = new Set<number>();
+  const range = options.sessionRange;
+  const only = options.onlySessions === undefined ? undefined : new Set(options.onlySessions);
+  /** A segment's sessions (and the sessions checked again) are whole from their first event read: none started before `from`. */
+  const wholeFromFirst = from === START || range !== undefined || only !== undefined;
+  const isMine = (session: number): boolean => {
+    if (only !== undefined) return only.has(session);
+    if (range === undefined || (session >= range.from && session <= range.to)) return true;
+    crossing.add(session);
+    return false;
+  };
 
   const onItem = (session: number, index: number, item: Uint8Array, peer: number) => {
+    if (!isMine(session)) return;
     let open = sessions.get(session);
     if (open === undefined) {
-      open = { leaves: createMerkleAccumulator(), complete: index === 0 || from === START };
+      open = { leaves: createMerkleAccumulator(), complete: index === 0 || wholeFromFirst };
       sessions.set(session, open);
     }
     if (!open.complete) return;
@@ -274,10 +355,12 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
   };
 
   const onCompleted = (data: { session: number; header: string; itemCount: number; signatures: Record<string, string> }) => {
-    const open = sessions.get(data.session) ?? { leaves: createMerkleAccumulator(), complete: from === START };
+    if (!isMine(data.session)) return;
+    const open = sessions.get(data.session) ?? { leaves: createMerkleAccumulator(), complete: wholeFromFirst };
     sessions.delete(data.session);
     if (!open.complete) return;
     verifiedSessions++;
+    verified.push(data.session);
     const accepted = open.leaves.count;
     const computed = bytesToHex(open.leaves.header(data.session));
     if (computed !== data.header) problems.push({ kind: 'header', session: data.session, detail: 'stored header differs from the header of the accepted items', stored: data.header, computed });
@@ -356,17 +439,32 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
   };
   // Scanned snapshots are passed over only for the standard projections (another may fold SnapshotTaken).
   const standard = new Set(standardProjections());
-  const passable = projections.every((p) => standard.has(p)) ? [...scanned, ...(options.scannedElsewhere ?? [])].filter((p) => p > from).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : [];
+  const until = options.until;
+  const passable = projections.every((p) => standard.has(p))
+    ? [...new Set([...scanned, ...(options.scannedElsewhere ?? [])])].filter((p) => p > from && (until === undefined || p <= until)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    : [];
+  // A segment's end is a boundary too, past which nothing is read.
+  const stop = until === undefined ? undefined : until + 1n;
   // A page per await where the log offers it (no promise per event).
   const readPages = (after: Position, size: number) => log.readAllPages?.(after, size) ?? pagesOf(log.readAll(after), size);
+  /** Folds a page's events up to the segment's end; false once past it (positions with gaps: a page may run past it). */
+  const foldPageEvents = (page: readonly RecordedEvent[]): boolean => {
+    for (const event of page) {
+      if (until !== undefined && event.position > until) return false;
+      onEvent(event);
+    }
+    return true;
+  };
   let after = from;
   let skip = 0;
+  let ended = false;
   for (;;) {
     while (skip < passable.length && passable[skip]! <= after) skip++;
-    const next = passable[skip];
+    const next = passable[skip] ?? stop;
     if (next === undefined) break;
     const gap = next - after - 1n;
-    if (gap === 0n) {
+    if (gap <= 0n) {
+      if (next === stop && skip >= passable.length) break;
       passOver(next);
       after = next;
       continue;
@@ -378,19 +476,28 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
     const size = gap >= BigInt(BATCH) ? BATCH : Number(gap);
     let full = false;
     for await (const page of readPages(after, size)) {
-      for (const event of page) onEvent(event);
+      if (!foldPageEvents(page)) {
+        ended = true;
+        break;
+      }
       if (page.length > 0) after = page[page.length - 1]!.position;
       full = page.length === size;
       if (!full || next - after - 1n < BigInt(BATCH)) break;
     }
     // The log ends, or a row cannot be read, before the snapshot: the read below tells which (a read error repeats).
-    if (!full) break;
+    if (!full || ended) break;
   }
-  for await (const page of readPages(after, BATCH)) for (const event of page) onEvent(event);
+  if (!ended && (stop === undefined || after < until!)) {
+    for await (const page of readPages(after, BATCH)) if (!foldPageEvents(page)) break;
+  }
   flush();
   options.onProgress?.({ events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: last });
-  // Snapshots of the final states (or of positions past the end of the log).
-  for (const entry of entries) compareBefore(entry, undefined);
+  // Snapshots of the final states (or of positions past the end of the log; a segment's are the next one's).
+  for (const entry of entries) compareBefore(entry, stop);
+  for (const { problem, snapshot } of recheck) {
+    const precise = await checkSnapshotPrecisely(log, snapshot);
+    if (precise.ownMismatch !== undefined) Object.assign(problem, { detail: precise.ownMismatch.detail, computed: precise.ownMismatch.computed });
+  }
 
   if (signatureChecks.length > 0) {
     const verifier = options.batchVerifier ?? createBatchVerifier();
@@ -425,134 +532,490 @@ async function replayHere(log: EventLog, options: ReplayOptions): Promise<Replay
       name: e.projection.name,
       version: e.projection.version,
       position: e.position.toString(),
-      stateHash: e.failed ? '' : projectionStateHash(e.projection, e.state),
+      stateHash: e.failed || options.finalHashes === false ? '' : entryHash(e),
     })),
     durationMs: performance.now() - started,
   };
-  return report;
+  return { share: { report, verified, crossing: [...crossing], deferred, counts }, entries };
 }
 
-/** What a worker thread is given: everything is plain data (structured clone). */
-export interface ReplayShareRequest {
+/** Where a replay worker opens the log (its workerData); it is then asked for one share (ReplayShareRequest). */
+export interface ReplayWorkerData {
   location: EventLogLocation;
   guardian: number;
-  projections: string[];
-  elsewhere: string[];
-  verifySessions: boolean;
-  fromCheckpoint?: number;
-  total?: number;
-  /** Where the calling thread sends the scan of this share's checkpoint streams (one SnapshotScan), instead of the worker scanning them. */
-  snapshotPort?: MessagePort;
 }
 
-/** A worker's share of a parallel replay: its projections, and the session checks if asked. */
-export async function replayShare(request: ReplayShareRequest): Promise<ReplayReport> {
-  const log = await openEventLog(request.location, { guardian: request.guardian });
+/** What a worker thread is asked once it has started (it loads the code meanwhile): plain data (structured clone). */
+export type ReplayShareRequest =
+  | {
+      /** Some projections over the whole log, and the session checks if asked. */
+      kind: 'projections';
+      projections: string[];
+      elsewhere: string[];
+      verifySessions: boolean;
+      fromCheckpoint?: number;
+      total?: number;
+      /** The scan of this share's checkpoint streams, made by the calling thread. */
+      snapshotScan?: SnapshotScan;
+    }
+  | {
+      /** Some projections from a checkpoint to the end of the log, and the sessions after it if asked. */
+      kind: 'segment';
+      plan: SegmentPlan;
+      projections: string[];
+      verifySessions: boolean;
+      total?: number;
+      progressEvery?: number;
+      /** Where the worker posts its progress ({ events, position }). */
+      progressPort?: MessagePort;
+    };
+
+/**
+ * Where a segmented replay splits the log: at a checkpoint, the second segment starting every
+ * projection from its snapshot there.
+ */
+export interface SegmentPlan {
+  /** The checkpoint's session (the second segment checks the sessions after it) and the position its snapshots hold. */
+  session: number;
+  at: Position;
+  /** Each standard projection's snapshot at the checkpoint. */
+  starts: Record<string, SnapshotHead>;
+  /** Positions of the SnapshotTaken events of the checkpoint streams after `at`, passed over by the second segment. */
+  passOver: Position[];
+  /** The second segment's snapshots to compare (of positions after `at`), their own hashes checked by the calling thread. */
+  pending: Record<string, StoredSnapshot[]>;
+}
+
+/** The second segment's share, and the projections it could not start from the checkpoint's snapshots (and why). */
+type WorkerResult = ShareResult & { unstarted?: Record<string, string> };
+
+/** A worker's share of a parallel replay. */
+export async function replayShare(data: ReplayWorkerData, request: ReplayShareRequest): Promise<WorkerResult> {
+  const log = await openEventLog(data.location, { guardian: data.guardian });
   try {
-    const port = request.snapshotPort;
-    const snapshotScan = port === undefined ? undefined : await new Promise<SnapshotScan>((resolve) => port.once('message', resolve));
-    port?.close();
-    return await replayHere(log, {
-      ...(snapshotScan === undefined ? {} : { snapshotScan }),
+    if (request.kind === 'segment') return await segmentShare(log, request);
+    const { share } = await replayShareHere(log, {
+      ...(request.snapshotScan === undefined ? {} : { snapshotScan: request.snapshotScan }),
       projections: standardProjections().filter((p) => request.projections.includes(p.name)),
       verifySessions: request.verifySessions,
       elsewhere: request.elsewhere,
       ...(request.fromCheckpoint === undefined ? {} : { fromCheckpoint: request.fromCheckpoint }),
       ...(request.total === undefined ? {} : { total: request.total }),
     });
+    return share;
   } finally {
     await log.close();
   }
 }
 
+/** The second segment on a worker: its projections from their snapshots at the checkpoint, and the sessions after it if asked. */
+async function segmentShare(log: EventLog, request: ReplayShareRequest & { kind: 'segment' }): Promise<WorkerResult> {
+  const { plan, progressPort } = request;
+  const projections = standardProjections().filter((p) => request.projections.includes(p.name));
+  try {
+    const { states, unstarted } = await checkpointStates(log, projections, plan);
+    const { share } = await replayShareHere(log, {
+      projections,
+      start: { position: plan.at, states },
+      snapshotScan: secondScan(plan, new Set(request.projections)),
+      sessionRange: { from: plan.session + 1, to: Infinity },
+      verifySessions: request.verifySessions,
+      ...(request.total === undefined ? {} : { total: request.total }),
+      ...(request.progressEvery === undefined ? {} : { progressEvery: request.progressEvery }),
+      ...(progressPort === undefined ? {} : { onProgress: (p: ReplayProgress) => progressPort.postMessage({ events: p.events, position: p.position }) }),
+    });
+    return { ...share, unstarted };
+  } finally {
+    progressPort?.close();
+  }
+}
+
 /**
- * Replay on two threads: a worker folds the ledger (for `ledger` and `audit`) while this thread
- * reads the log once more for the other projections and the session headers and signatures, and
- * reports the progress. Both read the same log, which is append-only: a worker may see more
- * events than this thread, so its projections can end further on; their positions are in the
- * report. A worker that cannot run is replaced by doing its share here afterwards.
+ * The states of the checkpoint's snapshots, parsed from their stored state text and decoded, not
+ * checked: the first segment checks each snapshot's own hash and compares it with its rebuilt
+ * state, and a projection that fails either is replayed again from that rebuilt state. A state
+ * text that parses is the whole `state` of its event (the text around it is the fixed layout), so
+ * what is checked there is what was decoded here.
  */
-async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: { location: EventLogLocation; guardian: number }): Promise<ReplayReport> {
-  const started = performance.now();
-  const all = standardProjections();
-  const hereProjections = all.filter((p) => !WORKER_SHARE.includes(p.name));
-  const workerProjections = all.filter((p) => WORKER_SHARE.includes(p.name));
-  const request: ReplayShareRequest = {
-    location: parallel.location,
-    guardian: parallel.guardian,
-    projections: workerProjections.map((p) => p.name),
-    elsewhere: hereProjections.map((p) => p.name),
-    verifySessions: false,
-    ...(options.fromCheckpoint === undefined ? {} : { fromCheckpoint: options.fromCheckpoint }),
-    ...(options.total === undefined ? {} : { total: options.total }),
+async function checkpointStates(log: EventLog, projections: readonly AnyProjection[], plan: SegmentPlan): Promise<{ states: Map<string, unknown>; unstarted: Record<string, string> }> {
+  const states = new Map<string, unknown>();
+  const unstarted: Record<string, string> = {};
+  for (const projection of projections) {
+    const head = plan.starts[projection.name]!;
+    try {
+      const state = await snapshotState(log, head);
+      if (state === undefined) unstarted[projection.name] = 'the snapshot reads differently on a second read';
+      else states.set(projection.name, projection.fromSnapshot(state));
+    } catch (error) {
+      unstarted[projection.name] = `state does not decode: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  return { states, unstarted };
+}
+
+/** The second segment's snapshots, and its comparisons deferred to the first, for `projections` (the second segment replayed here). */
+function secondScan(plan: SegmentPlan, names: ReadonlySet<string>): SnapshotScan {
+  return { pending: Object.fromEntries(Object.entries(plan.pending).filter(([name]) => names.has(name))), scanned: plan.passOver, unchecked: 0 };
+}
+
+/** The first segment's end, where the second starts: from this share of the log's events on. */
+const SPLIT_SHARE = 0.55;
+/** Checkpoints too near either end leave one thread nearly idle: the ledger split is used instead. */
+const SPLIT_WITHIN = [0.2, 0.85] as const;
+
+/**
+ * Chooses the checkpoint a segmented replay splits at: one that every standard projection has a
+ * snapshot of (of its version, all at one position), the nearest to SPLIT_SHARE of the log's
+ * events. Reads only the snapshots' heads (their states are checked by the segment that compares
+ * them). Undefined where no checkpoint fits or the log has no stored text to read heads from.
+ */
+async function planSegments(log: EventLog, total: number | undefined): Promise<{ plan: SegmentPlan; firstScan: SnapshotScan } | undefined> {
+  if (log.readStreamText === undefined || total === undefined) return undefined;
+  const projections = standardProjections();
+  const byName = new Map(projections.map((p) => [p.name, p]));
+  const heads: SnapshotHead[] = [];
+  const checkpoints = new Map<number, Map<string, SnapshotHead>>();
+  for (const projection of projections) {
+    // Newest first: the newest snapshot of a session is the one taken at its position.
+    for (const head of await snapshotHeads(log, projection.name, START)) {
+      heads.push(head);
+      if (head.projection !== projection.name || head.version !== projection.version) continue;
+      const checkpoint = checkpoints.get(head.session) ?? new Map<string, SnapshotHead>();
+      checkpoints.set(head.session, checkpoint);
+      if (!checkpoint.has(projection.name)) checkpoint.set(projection.name, head);
+    }
+  }
+  const comparable = (head: SnapshotHead) => byName.get(head.projection)?.version === head.version;
+  // A snapshot of a position after its own event is beyond what either segment expects.
+  if (heads.some((head) => comparable(head) && head.at >= head.event)) return undefined;
+  let chosen: { session: number; at: Position; starts: Map<string, SnapshotHead> } | undefined;
+  const target = total * SPLIT_SHARE;
+  for (const [session, starts] of checkpoints) {
+    if (starts.size !== projections.length) continue;
+    const at = starts.values().next().value!.at;
+    if ([...starts.values()].some((head) => head.at !== at)) continue;
+    if (Number(at) < total * SPLIT_WITHIN[0] || Number(at) > total * SPLIT_WITHIN[1]) continue;
+    if (chosen === undefined || Math.abs(Number(at) - target) < Math.abs(Number(chosen.at) - target)) chosen = { session, at, starts };
+  }
+  if (chosen === undefined) return undefined;
+  const at = chosen.at;
+  const firstScan: SnapshotScan = { pending: {}, scanned: heads.filter((h) => h.event <= at).map((h) => h.event), unchecked: heads.filter((h) => !comparable(h)).length };
+  const pending: Record<string, StoredSnapshot[]> = {};
+  // Every comparison is handed back: this thread checks the snapshots' own hashes once its segment is folded.
+  for (const head of heads) if (comparable(head)) ((head.at <= at ? firstScan.pending : pending)[head.projection] ??= []).push({ ...head, ownElsewhere: true });
+  for (const list of [...Object.values(firstScan.pending), ...Object.values(pending)]) list.sort(byPositionThenEvent);
+  return {
+    plan: { session: chosen.session, at, starts: Object.fromEntries(chosen.starts), passOver: heads.filter((h) => h.event > at).map((h) => h.event), pending },
+    firstScan,
   };
-  // From position 0, this thread reads the worker's stored snapshots (states: most of a log's
-  // bytes) while the worker starts, and sends it positions and hashes: neither thread reads them again.
-  const channel = options.fromCheckpoint === undefined ? new MessageChannel() : undefined;
-  if (channel !== undefined) request.snapshotPort = channel.port2;
+}
+
+/** A replay worker, started before it is told what to do (loading the code takes a few tenths of a second). */
+interface ReplayWorker {
+  ask(request: ReplayShareRequest, transferList?: MessagePort[]): Promise<WorkerResult>;
+  close(): Promise<void>;
+}
+
+function startReplayWorker(parallel: ReplayWorkerData, signal: AbortSignal | undefined): ReplayWorker {
   const worker = new Worker(new URL('./replayWorker.mjs', import.meta.url), {
-    workerData: request,
-    ...(channel === undefined ? {} : { transferList: [channel.port2] }),
+    workerData: parallel,
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
   });
   const onAbort = () => void worker.terminate();
-  options.signal?.addEventListener('abort', onAbort);
-  const fromWorker = new Promise<ReplayReport>((resolve, reject) => {
-    worker.once('message', (message: { ok: true; report: ReplayReport } | { ok: false; message: string }) => {
-      if (message.ok) resolve(message.report);
+  signal?.addEventListener('abort', onAbort);
+  const result = new Promise<WorkerResult>((resolve, reject) => {
+    worker.once('message', (message: { ok: true; result: WorkerResult } | { ok: false; message: string }) => {
+      if (message.ok) resolve(message.result);
       else reject(new Error(message.message));
     });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the replay worker stopped (exit code ${code})`)));
   });
   // Observed at once, so a worker failure while this thread is busy is not an unhandled rejection.
-  fromWorker.catch(() => undefined);
+  result.catch(() => undefined);
+  return {
+    ask(request, transferList = []) {
+      worker.postMessage(request, transferList);
+      return result;
+    },
+    async close() {
+      signal?.removeEventListener('abort', onAbort);
+      await worker.terminate();
+    },
+  };
+}
+
+/**
+ * Replay on two threads. The worker starts first (it loads the code meanwhile). From position 0,
+ * where a checkpoint lies near the middle of the log (planSegments), the log is cut there: this
+ * thread folds every projection up to it, the worker every projection from its snapshots there to
+ * the end (segmentedReplay); otherwise the worker folds the ledger for `ledger` and `audit` over
+ * the whole log while this thread does the rest (ledgerSplitReplay).
+ */
+async function parallelReplay(log: EventLog, options: ReplayOptions, parallel: ReplayWorkerData): Promise<ReplayReport> {
+  const started = performance.now();
+  const worker = startReplayWorker(parallel, options.signal);
   try {
-    const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint, total } = options;
-    const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }), ...(total === undefined ? {} : { total }) };
-    const workerScan = channel === undefined ? undefined : await scanSnapshots(log, workerProjections, START);
-    if (workerScan !== undefined) channel!.port1.postMessage(workerScan);
-    const here = await replayHere(log, {
-      ...shared,
-      ...(workerScan === undefined ? {} : { scannedElsewhere: workerScan.scanned }),
-      ...(onProgress === undefined ? {} : { onProgress }),
+    if (options.fromCheckpoint === undefined) {
+      const total = options.total ?? (await estimateEventCount(log, []));
+      const planned = await planSegments(log, total);
+      if (planned !== undefined) return await segmentedReplay(log, options, worker, planned, total, started);
+    }
+    return await ledgerSplitReplay(log, options, worker, started);
+  } finally {
+    await worker.close();
+  }
+}
+
+/**
+ * The log cut at a checkpoint (planSegments): this thread replays up to it and compares its states
+ * there with the checkpoint's snapshots, which the worker starts from. Where they all match, the
+ * worker started from the true states and its findings stand; a projection whose snapshot differs
+ * (or does not hash or decode) is replayed again here from this thread's state, over the second
+ * segment. Each thread checks the sessions on its side; a session with events on both sides (not
+ * in a log the engine wrote) is checked again here over the whole log.
+ */
+async function segmentedReplay(
+  log: EventLog,
+  options: ReplayOptions,
+  worker: ReplayWorker,
+  { plan, firstScan }: { plan: SegmentPlan; firstScan: SnapshotScan },
+  total: number | undefined,
+  started: number,
+): Promise<ReplayReport> {
+  const { onProgress, progressEvery, signal, batchVerifier } = options;
+  const shared = { ...(signal === undefined ? {} : { signal }), ...(total === undefined ? {} : { total }), ...(batchVerifier === undefined ? {} : { batchVerifier }) };
+  const progress = new MessageChannel();
+  const all = standardProjections();
+  // The second segment: the worker replays the ledger (ledger and audit, one fold) from the
+  // checkpoint's snapshots; this thread, once done with the first, continues the lighter four
+  // from its own states there and checks the sessions after it (the worker's snapshot decoding
+  // and larger states leave it the longer share otherwise).
+  const workerNames = new Set(WORKER_SHARE);
+  const hereNames = new Set(all.map((p) => p.name).filter((name) => !workerNames.has(name)));
+  const fromWorker = worker.ask(
+    {
+      kind: 'segment',
+      plan,
+      projections: [...workerNames],
+      verifySessions: false,
+      ...(total === undefined ? {} : { total }),
       ...(progressEvery === undefined ? {} : { progressEvery }),
-      ...(batchVerifier === undefined ? {} : { batchVerifier }),
-      projections: hereProjections,
+      progressPort: progress.port2,
+    },
+    [progress.port2],
+  );
+  let first = 0;
+  let here: ReplayProgress = { events: 0, position: START };
+  let there: { events: number; position: Position } = { events: 0, position: START };
+  const drain = () => {
+    // This thread's fold gives the event loop no turn: the worker's progress is taken as it comes.
+    for (let m = receiveMessageOnPort(progress.port1); m !== undefined; m = receiveMessageOnPort(progress.port1)) there = m.message as typeof there;
+  };
+  const progressSoFar = (): ReplayProgress => {
+    const events = first + Math.max(here.events, there.events);
+    return { events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: there.position > here.position ? there.position : here.position };
+  };
+  const onHere = (p: ReplayProgress) => {
+    drain();
+    here = p;
+    onProgress?.(progressSoFar());
+  };
+  try {
+    const firstShare = await replayShareHere(log, {
+      ...shared,
+      projections: all,
+      until: plan.at,
+      snapshotScan: firstScan,
+      sessionRange: { from: 0, to: plan.session },
       verifySessions: true,
-      elsewhere: request.projections,
+      finalHashes: false,
+      ...(progressEvery === undefined ? {} : { progressEvery }),
+      onProgress: onHere,
     });
-    let there: ReplayReport;
+    first = firstShare.share.report.events;
+    here = { events: 0, position: here.position };
+    progress.port1.on('message', (m: typeof there) => {
+      there = m;
+      onProgress?.(progressSoFar());
+    });
+    const failedFirst = new Set(firstShare.entries.filter((e) => e.failed).map((e) => e.projection.name));
+    /** The second segment replayed here, for `names`, from this thread's states at the checkpoint. */
+    const continueHere = async (names: ReadonlySet<string>, withSessions: boolean): Promise<ShareResult> => {
+      const projections = all.filter((p) => names.has(p.name));
+      const states = new Map(firstShare.entries.filter((e) => names.has(e.projection.name)).map((e) => [e.projection.name, e.state]));
+      const { share } = await replayShareHere(log, {
+        ...shared,
+        projections,
+        start: { position: plan.at, states },
+        snapshotScan: secondScan(plan, names),
+        verifySessions: withSessions,
+        ...(withSessions ? { sessionRange: { from: plan.session + 1, to: Infinity }, ...(progressEvery === undefined ? {} : { progressEvery }), onProgress: onHere } : {}),
+        finalHashes: true,
+        failed: failedFirst,
+      });
+      return share;
+    };
+    // Every stored snapshot's own hash, checked here while the worker folds (in event order: the same file pages as the fold read).
+    const own = new Map<Position, CheckedSnapshot>();
+    const heads = [...Object.values(firstScan.pending), ...Object.values(plan.pending)].flat().sort((a, b) => (a.event < b.event ? -1 : a.event > b.event ? 1 : 0));
+    for (const head of heads) {
+      signal?.throwIfAborted();
+      own.set(head.event, (await checkSnapshot(log, head, false)).snapshot);
+    }
+    const light = await continueHere(hereNames, true);
+    let second: WorkerResult;
     try {
-      there = await fromWorker;
+      second = await fromWorker;
     } catch {
       signal?.throwIfAborted();
-      there = await replayHere(log, { ...shared, ...(workerScan === undefined ? {} : { snapshotScan: workerScan }), projections: workerProjections, verifySessions: false, elsewhere: request.elsewhere });
+      second = await continueHere(workerNames, false);
     }
-    // Session findings first, then the worker's (ledger and audit), then this thread's other projections'.
-    const isSession = (p: ReplayProblem) => p.kind === 'header' || p.kind === 'signature';
-    const problems = [...here.problems.filter(isSession), ...there.problems, ...here.problems.filter((p) => !isSession(p))];
+    progress.port1.close();
+
+    /** The findings of comparisons whose snapshots' own hashes were checked here; calls `ok` for each that matched. */
+    const conclude = async (deferred: readonly DeferredComparison[], ok: (d: DeferredComparison) => void = () => {}): Promise<ReplayProblem[]> => {
+      const found: ReplayProblem[] = [];
+      for (const d of deferred) {
+        const { snapshot, projection, computed } = d;
+        let checked = own.get(snapshot.event) ?? (await checkSnapshot(log, snapshot, false)).snapshot;
+        if (checked.ownMismatch === undefined && computed !== snapshot.stateHash && checked.textChecked === true) checked = await checkSnapshotPrecisely(log, snapshot);
+        const where = { kind: 'snapshot' as const, projection, session: snapshot.session, position: snapshot.position, stored: snapshot.stateHash };
+        if (checked.ownMismatch !== undefined) found.push({ ...where, detail: checked.ownMismatch.detail, computed: checked.ownMismatch.computed });
+        else if (computed !== snapshot.stateHash) found.push({ ...where, detail: 'stored state hash differs from the rebuilt state', computed });
+        else ok(d);
+      }
+      return found;
+    };
+    // The worker's start is confirmed for a projection whose checkpoint snapshot holds its own hash and the state rebuilt here.
+    const startsOk = new Set<string>();
+    const firstDeferred = await conclude(firstShare.share.deferred, ({ snapshot, projection }) => {
+      if (snapshot.event === plan.starts[projection]?.event) startsOk.add(projection);
+    });
+    // Replayed again here: every worker projection not started from a state confirmed here.
+    const unstarted = second.unstarted;
+    const redo = new Set(unstarted === undefined ? [] : [...workerNames].filter((name) => !failedFirst.has(name) && (!startsOk.has(name) || name in unstarted)));
+    const again = redo.size === 0 ? undefined : await continueHere(redo, false);
+    const replaced = (name: string) => failedFirst.has(name) || redo.has(name);
+
+    // Sessions with events on both sides of the split: checked again over the whole log.
+    const crossing = new Set([...firstShare.share.crossing, ...light.crossing]);
+    const recheck = crossing.size === 0 ? undefined : (await replayShareHere(log, { ...shared, projections: [], onlySessions: [...crossing], verifySessions: true })).share;
+    const isSessionOf = (p: ReplayProblem) => (p.kind === 'header' || p.kind === 'signature') && crossing.has(p.session);
+    const fromWorkerKept = (p: ReplayProblem) => !((p.kind === 'snapshot' || p.kind === 'projection') && replaced(p.projection));
+    const parts = [
+      firstShare.share.report.problems.filter((p) => !isSessionOf(p)),
+      firstDeferred,
+      second.report.problems.filter(fromWorkerKept),
+      await conclude(second.deferred.filter((d) => !replaced(d.projection))),
+      again?.report.problems ?? [],
+      await conclude(again?.deferred ?? []),
+      light.report.problems.filter((p) => !isSessionOf(p)),
+      await conclude(light.deferred),
+      recheck?.report.problems ?? [],
+    ];
+    // Every finding in segment order, signature findings last.
+    const problems = [...parts.flatMap((part) => part.filter((p) => p.kind !== 'signature')), ...parts.flatMap((part) => part.filter((p) => p.kind === 'signature'))];
+
+    let checked = firstShare.share.report.snapshotsChecked + light.report.snapshotsChecked + (again?.report.snapshotsChecked ?? 0);
+    let unchecked = firstShare.share.report.snapshotsUnchecked + light.report.snapshotsUnchecked + (again?.report.snapshotsUnchecked ?? 0);
+    for (const [name, count] of Object.entries(second.counts)) {
+      if (redo.has(name)) continue;
+      // After a failure in the first segment, nothing of that projection was comparable.
+      if (failedFirst.has(name)) unchecked += count.checked + count.unchecked;
+      else {
+        checked += count.checked;
+        unchecked += count.unchecked;
+      }
+    }
+    const sessions = new Set([...firstShare.share.verified, ...light.verified].filter((s) => !crossing.has(s)));
+    for (const s of recheck?.verified ?? []) sessions.add(s);
+    const events = first + light.report.events;
+    const byName = new Map([...second.report.projections, ...(again?.report.projections ?? []), ...light.report.projections].map((p) => [p.name, p]));
+    for (const entry of firstShare.entries) if (entry.failed) byName.set(entry.projection.name, { name: entry.projection.name, version: entry.projection.version, position: entry.position.toString(), stateHash: '' });
     const count = (kind: ReplayProblem['kind']) => problems.filter((p) => p.kind === kind).length;
-    const byName = new Map([...here.projections, ...there.projections].map((p) => [p.name, p]));
+    onProgress?.({ events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: light.report.projections.reduce((max, p) => (BigInt(p.position) > max ? BigInt(p.position) : max), START) });
     return {
-      events: here.events,
-      sessions: here.sessions,
+      events,
+      sessions: sessions.size,
       headerMismatches: count('header'),
       signatureFailures: count('signature'),
       snapshotMismatches: count('snapshot'),
-      snapshotsChecked: here.snapshotsChecked + there.snapshotsChecked,
-      snapshotsUnchecked: here.snapshotsUnchecked + there.snapshotsUnchecked,
+      snapshotsChecked: checked,
+      snapshotsUnchecked: unchecked,
       problems,
       ok: problems.every((p) => p.kind === 'checkpoint'),
-      from: here.from < there.from ? here.from : there.from,
+      from: START,
       projections: all.map((p) => byName.get(p.name)!),
       durationMs: performance.now() - started,
     };
   } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    channel?.port1.close();
-    await worker.terminate();
+    progress.port1.close();
   }
+}
+
+/**
+ * Replay on two threads without a checkpoint to cut at: the worker folds the ledger (for `ledger`
+ * and `audit`) while this thread reads the log once more for the other projections and the
+ * session headers and signatures, and reports the progress. Both read the same log, which is
+ * append-only: a worker may see more events than this thread, so its projections can end further
+ * on; their positions are in the report. A worker that cannot run is replaced by doing its share
+ * here afterwards.
+ */
+async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: ReplayWorker, started: number): Promise<ReplayReport> {
+  const all = standardProjections();
+  const hereProjections = all.filter((p) => !WORKER_SHARE.includes(p.name));
+  const workerProjections = all.filter((p) => WORKER_SHARE.includes(p.name));
+  const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint, total } = options;
+  const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }), ...(total === undefined ? {} : { total }) };
+  // From position 0, this thread reads the worker's stored snapshots (states: most of a log's
+  // bytes) and sends it positions and hashes: neither thread reads them again.
+  const workerScan = fromCheckpoint === undefined ? await scanSnapshots(log, workerProjections, START) : undefined;
+  const fromWorker = worker.ask({
+    kind: 'projections',
+    projections: workerProjections.map((p) => p.name),
+    elsewhere: hereProjections.map((p) => p.name),
+    verifySessions: false,
+    ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
+    ...(total === undefined ? {} : { total }),
+    ...(workerScan === undefined ? {} : { snapshotScan: workerScan }),
+  });
+  const here = await replayHere(log, {
+    ...shared,
+    ...(workerScan === undefined ? {} : { scannedElsewhere: workerScan.scanned }),
+    ...(onProgress === undefined ? {} : { onProgress }),
+    ...(progressEvery === undefined ? {} : { progressEvery }),
+    ...(batchVerifier === undefined ? {} : { batchVerifier }),
+    projections: hereProjections,
+    verifySessions: true,
+    elsewhere: workerProjections.map((p) => p.name),
+  });
+  let there: ReplayReport;
+  try {
+    there = (await fromWorker).report;
+  } catch {
+    signal?.throwIfAborted();
+    there = await replayHere(log, { ...shared, ...(workerScan === undefined ? {} : { snapshotScan: workerScan }), projections: workerProjections, verifySessions: false, elsewhere: hereProjections.map((p) => p.name) });
+  }
+  // Session findings first, then the worker's (ledger and audit), then this thread's other projections'.
+  const isSession = (p: ReplayProblem) => p.kind === 'header' || p.kind === 'signature';
+  const problems = [...here.problems.filter(isSession), ...there.problems, ...here.problems.filter((p) => !isSession(p))];
+  const count = (kind: ReplayProblem['kind']) => problems.filter((p) => p.kind === kind).length;
+  const byName = new Map([...here.projections, ...there.projections].map((p) => [p.name, p]));
+  return {
+    events: here.events,
+    sessions: here.sessions,
+    headerMismatches: count('header'),
+    signatureFailures: count('signature'),
+    snapshotMismatches: count('snapshot'),
+    snapshotsChecked: here.snapshotsChecked + there.snapshotsChecked,
+    snapshotsUnchecked: here.snapshotsUnchecked + there.snapshotsUnchecked,
+    problems,
+    ok: problems.every((p) => p.kind === 'checkpoint'),
+    from: here.from < there.from ? here.from : there.from,
+    projections: all.map((p) => byName.get(p.name)!),
+    durationMs: performance.now() - started,
+  };
 }
 
 function apply(entries: Entry[], event: RecordedEvent, problems: ReplayProblem[]): void {
@@ -648,36 +1111,24 @@ async function findSnapshot(log: EventLog, projection: string, matches: (snapsho
   }
 }
 
-/** The stored snapshots in the checkpoint streams of `projections` appended after `after`, each state read and hashed once (its own hash). */
+/** The stored snapshots in the checkpoint streams of `projections` appended after `after`, each checked against its own hash once (see storedSnapshots.ts). */
 async function scanSnapshots(log: EventLog, projections: readonly AnyProjection[], after: Position): Promise<SnapshotScan> {
   const byName = new Map(projections.map((p) => [p.name, p]));
   const scan: SnapshotScan = { pending: {}, scanned: [], unchecked: 0 };
   for (const projection of projections) {
-    await forEachSnapshot(log, projection.name, after, (event, snapshot) => {
-      scan.scanned.push(event);
+    await forEachCheckedSnapshot(log, projection.name, after, (snapshot) => {
+      scan.scanned.push(snapshot.event);
       const owner = byName.get(snapshot.projection);
       // Another projection or another version of this one: nothing this code can compare against.
       if (owner === undefined || snapshot.version !== owner.version) {
         scan.unchecked++;
         return;
       }
-      const own = stateHash(snapshot.state as JsonValue);
-      (scan.pending[owner.name] ??= []).push({ event, at: BigInt(snapshot.position), session: snapshot.session, position: snapshot.position, stateHash: snapshot.stateHash, ...(own === snapshot.stateHash ? {} : { ownHash: own }) });
+      (scan.pending[owner.name] ??= []).push(snapshot);
     });
   }
-  for (const list of Object.values(scan.pending)) list.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.event < b.event ? -1 : a.event > b.event ? 1 : 0));
+  for (const list of Object.values(scan.pending)) list.sort(byPositionThenEvent);
   return scan;
 }
 
-/** Every SnapshotTaken in `projection`'s checkpoint stream appended after `after`, newest first, one event in memory at a time. */
-async function forEachSnapshot(log: EventLog, projection: string, after: Position, visit: (event: Position, snapshot: SnapshotTaken) => void): Promise<void> {
-  const stream = streams.checkpoint(projection);
-  let revision: number | undefined;
-  for (;;) {
-    const [event] = await log.readStream(stream, { direction: 'backwards', maxCount: 1, ...(revision === undefined ? {} : { fromRevision: revision }) });
-    if (event === undefined || event.position <= after) return;
-    if (isEvent(event, 'SnapshotTaken')) visit(event.position, event.data);
-    if (event.revision === 0) return;
-    revision = event.revision - 1;
-  }
-}
+const byPositionThenEvent = (a: SnapshotHead, b: SnapshotHead) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.event < b.event ? -1 : a.event > b.event ? 1 : 0);

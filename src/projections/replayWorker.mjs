@@ -1,12 +1,17 @@
-// A share of `replay` on a worker thread: opens the same log itself and folds the projections it
-// is given (see replayShare in replay.ts). Plain JavaScript because Node 20 workers cannot load
-// TypeScript on their own: replayWorkerLoader.mjs bundles it.
+// A share of `replay` on a worker thread: opens the same log itself and does the share it is asked
+// for (see replayShare in replay.ts). It is started before the calling thread knows that share,
+// so the code loads meanwhile. Plain JavaScript because Node 20 workers cannot load TypeScript on
+// their own: replayWorkerLoader.mjs bundles it.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadReplayModule } from './replayWorkerLoader.mjs';
 
+const loading = loadReplayModule(workerData.location);
+// Awaited below, once the request is in: a failure is reported then.
+loading.catch(() => undefined);
+const request = await new Promise((resolve) => parentPort.once('message', resolve));
 try {
-  const { replayShare } = (await loadReplayModule(workerData.location)).module;
-  parentPort.postMessage({ ok: true, report: await replayShare(workerData) });
+  const { replayShare } = (await loading).module;
+  parentPort.postMessage({ ok: true, result: await replayShare(workerData, request) });
 } catch (error) {
   parentPort.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) });
 }

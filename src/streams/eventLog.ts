@@ -42,6 +42,9 @@ export interface RecordedEvent {
   metadata: EventMetadata;
 }
 
+/** A recorded event with its data as the stored JSON text, neither parsed nor schema-checked (see EventLog.readStreamText). */
+export type RecordedEventText = Omit<RecordedEvent, 'data'> & { data: string };
+
 export interface AppendResult {
   /** Revision of the last event now in the stream. */
   nextExpectedRevision: number;
@@ -61,6 +64,13 @@ export interface EventLog {
   append(stream: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult>;
   /** Events of one stream; an unknown stream reads as empty. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /**
+   * Optional: readStream's events with `data` left as the JSON text the adapter stores, neither
+   * parsed nor checked against its schema (metadata is decoded as readStream decodes it), for
+   * readers that hash or pick at large events (snapshot states run to megabytes) without building
+   * them. The caller validates whatever it relies on; an adapter that stores no text has none.
+   */
+  readStreamText?(stream: string, options?: ReadStreamOptions): Promise<RecordedEventText[]>;
   /** Every event with position strictly greater than `fromPosition`, in global order. */
   readAll(fromPosition?: Position): AsyncIterable<RecordedEvent>;
   /**

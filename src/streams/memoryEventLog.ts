@@ -3,7 +3,7 @@ import { catchUpSubscription, createAppendNotifier } from './catchUpSubscription
 import { EventLogClosedError, ExpectedRevisionConflict } from './errors.ts';
 import { START, type AppendResult, type EventLog, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
 import { PAGE_SIZE, readAllInPages, readAllPagesInOrder } from './pagedRead.ts';
-import { decodeEvent, encodeEvents } from './storedEvent.ts';
+import { decodeEvent, decodeEventText, encodeEvents } from './storedEvent.ts';
 
 /**
  * The in-memory adapter, for tests: the same semantics as sqlite (positions from 1, JSON round
@@ -37,6 +37,20 @@ export function createMemoryEventLog(): EventLog {
     return rows.slice(start, start + limit).map(decode);
   };
 
+  /** The rows readStream picks, in its order. */
+  const streamRowsOf = (stream: string, options: ReadStreamOptions): Row[] => {
+    assertOpen();
+    const streamRows = byStream.get(stream) ?? [];
+    const maxCount = options.maxCount ?? Infinity;
+    const picked: Row[] = [];
+    if ((options.direction ?? 'forwards') === 'forwards') {
+      for (let r = Math.max(0, options.fromRevision ?? 0); r < streamRows.length && picked.length < maxCount; r++) picked.push(streamRows[r]!);
+    } else {
+      for (let r = Math.min(streamRows.length - 1, options.fromRevision ?? Infinity); r >= 0 && picked.length < maxCount; r--) picked.push(streamRows[r]!);
+    }
+    return picked;
+  };
+
   return {
     async append(stream, events, options = {}): Promise<AppendResult> {
       assertOpen();
@@ -64,16 +78,11 @@ export function createMemoryEventLog(): EventLog {
     },
 
     async readStream(stream, options: ReadStreamOptions = {}) {
-      assertOpen();
-      const streamRows = byStream.get(stream) ?? [];
-      const maxCount = options.maxCount ?? Infinity;
-      const picked: Row[] = [];
-      if ((options.direction ?? 'forwards') === 'forwards') {
-        for (let r = Math.max(0, options.fromRevision ?? 0); r < streamRows.length && picked.length < maxCount; r++) picked.push(streamRows[r]!);
-      } else {
-        for (let r = Math.min(streamRows.length - 1, options.fromRevision ?? Infinity); r >= 0 && picked.length < maxCount; r--) picked.push(streamRows[r]!);
-      }
-      return picked.map(decode);
+      return streamRowsOf(stream, options).map(decode);
+    },
+
+    async readStreamText(stream, options: ReadStreamOptions = {}) {
+      return streamRowsOf(stream, options).map((row) => decodeEventText(row.position, row.stream, row.revision, row.id, row.type, row.data, row.metadata));
     },
 
     readAll(fromPosition = START) {

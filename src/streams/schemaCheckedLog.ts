@@ -1,6 +1,6 @@
 import { map } from 'rxjs';
 import { CorruptEventError, InvalidEventError } from './errors.ts';
-import type { EventLog, EventToAppend, RecordedEvent } from './eventLog.ts';
+import type { EventLog, EventToAppend, ReadStreamOptions, RecordedEvent } from './eventLog.ts';
 import { eventSchemas, isFedlogEventType, upcastAndValidate, validate } from './events.ts';
 import { PAGE_SIZE, pagesOf } from './pagedRead.ts';
 
@@ -47,7 +47,10 @@ export function withEventSchemas(log: EventLog, options: SchemaOptions): EventLo
     return event;
   };
 
+  const readStreamText = log.readStreamText;
   return {
+    // Passed through unchecked, as the port says: the caller validates what it takes from the text.
+    ...(readStreamText === undefined ? {} : { readStreamText: (stream: string, readOptions?: ReadStreamOptions) => readStreamText.call(log, stream, readOptions) }),
     append(stream, events, appendOptions) {
       let checked: EventToAppend[];
       try {

@@ -5,7 +5,7 @@ import { START, type AppendResult, type EventLog, type ExpectedRevision, type Po
 import { PAGE_SIZE, readAllInPages, readAllPagesInOrder } from './pagedRead.ts';
 import { prepareCommit, type CommitOutcome } from './sqliteCommit.mjs';
 import { SqliteWriteError, startSqliteWriter, type SqliteWriter } from './sqliteWriterThread.ts';
-import { decodeEvent, encodeEvents, type StoredEvent } from './storedEvent.ts';
+import { decodeEvent, decodeEventText, encodeEvents, type StoredEvent } from './storedEvent.ts';
 
 /**
  * The embedded adapter: one SQLite file per guardian, WAL with synchronous=FULL, so a commit
@@ -168,6 +168,16 @@ export function createSqliteEventLog(path: string, options: SqliteEventLogOption
           ? streamForwards.all(stream, Math.max(0, options.fromRevision ?? 0), limit)
           : streamBackwards.all(stream, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit);
       return rows.map(decode);
+    },
+
+    async readStreamText(stream, options: ReadStreamOptions = {}) {
+      assertOpen();
+      const limit = options.maxCount ?? -1;
+      const rows =
+        (options.direction ?? 'forwards') === 'forwards'
+          ? streamForwards.all(stream, Math.max(0, options.fromRevision ?? 0), limit)
+          : streamBackwards.all(stream, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit);
+      return rows.map((row) => decodeEventText(BigInt(row[0]), row[1], row[2], row[3], row[4], row[5], row[6]));
     },
 
     readAll(fromPosition = START) {

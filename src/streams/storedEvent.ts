@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CorruptEventError } from './errors.ts';
-import type { EventMetadata, EventToAppend, Position, RecordedEvent } from './eventLog.ts';
+import type { EventMetadata, EventToAppend, Position, RecordedEvent, RecordedEventText } from './eventLog.ts';
 
 /**
  * The stored form of an event, shared by the local adapters: data and metadata as JSON text,
@@ -89,4 +89,9 @@ export function decodeEvent(position: Position, stream: string, revision: number
     throw new CorruptEventError(position, `data is not JSON (${(error as Error).message})`);
   }
   return { id, stream, revision, position, type, data: parsedData, metadata: parseMetadata(position, metadata) };
+}
+
+/** A recorded event with its data text as stored (readStreamText): only the metadata is decoded. */
+export function decodeEventText(position: Position, stream: string, revision: number, id: string, type: string, data: string, metadata: string): RecordedEventText {
+  return { id, stream, revision, position, type, data, metadata: parseMetadata(position, metadata) };
 }

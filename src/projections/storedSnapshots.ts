@@ -1,0 +1,209 @@
+import { CorruptEventError } from '../streams/errors.ts';
+import type { EventLog, Position, RecordedEvent, RecordedEventText } from '../streams/eventLog.ts';
+import { eventSchemas, isEvent, streams, upcastAndValidate, type SnapshotTaken } from '../streams/events.ts';
+import { canonicalTextHash, stateHash, type JsonValue } from './projection.ts';
+
+/**
+ * Replay's reading of stored snapshots (SnapshotTaken: states run to megabytes, most of a log's
+ * bytes). Where the log offers the stored text (readStreamText), a snapshot's own hash is checked
+ * on that text without parsing it: the adapters store `JSON.stringify` of the schema's output,
+ * `{"projection":…,"version":…,"position":"…","session":…,"state":<state>,"stateHash":"<64 hex>"}`,
+ * so when sha256 of the text between `"state":` and `,"stateHash"` is the stored hash, that text is
+ * the canonical text the hash was made of (collision resistance), hence one JSON value, the
+ * state's. A state stored with its keys in another order (most projections build their snapshot
+ * objects unsorted) hashes differently, and is then parsed and hashed canonically, as before.
+ */
+
+/** What replay needs of a stored snapshot besides its state. */
+export interface SnapshotHead {
+  /** Position of the SnapshotTaken event. */
+  event: Position;
+  stream: string;
+  revision: number;
+  projection: string;
+  version: number;
+  /** The position whose state it claims to hold, as stored and as a bigint. */
+  position: string;
+  at: Position;
+  session: number;
+  stateHash: string;
+}
+
+export interface CheckedSnapshot extends SnapshotHead {
+  /** Set when the stored state does not hash to `stateHash`: its hash (empty when the event is ambiguous) and what is wrong. */
+  ownMismatch?: { computed: string; detail: string };
+  /**
+   * Checked on the stored text alone: its state text hashes to `stateHash`. That proves the text
+   * canonical only together with a rebuilt state of that hash; when the rebuilt state differs,
+   * `checkSnapshotPrecisely` says whether the stored state matches its own hash.
+   */
+  textChecked?: true;
+}
+
+const SNAPSHOT_VERSION = eventSchemas.SnapshotTaken.version;
+// eslint-disable-next-line no-control-regex -- raw control characters are not JSON, so they must not match
+const HEAD = /^\{"projection":("(?:[^"\\\x00-\x1f]|\\.)+"),"version":(0|[1-9][0-9]{0,14}),"position":"(0|[1-9][0-9]*)","session":(0|[1-9][0-9]{0,14}),"state":/;
+const TAIL = /^,"stateHash":"([0-9a-f]{64})"\}$/;
+const TAIL_LENGTH = ',"stateHash":"'.length + 64 + '"}'.length;
+
+/**
+ * The head and state text of a stored SnapshotTaken in the adapters' layout, undefined for any
+ * other text. The fields are only as trustworthy as the text: they are taken from it before
+ * anything proves it is one JSON object (the state's hash does, see above).
+ */
+export function snapshotTextParts(event: RecordedEventText): { head: SnapshotHead; stateText: string } | undefined {
+  if (event.type !== 'SnapshotTaken' || event.metadata.schemaVersion !== SNAPSHOT_VERSION) return undefined;
+  const text = event.data;
+  const head = HEAD.exec(text);
+  if (head === null || text.length <= head[0].length + TAIL_LENGTH) return undefined;
+  const tail = TAIL.exec(text.slice(text.length - TAIL_LENGTH));
+  if (tail === null) return undefined;
+  let projection: unknown;
+  try {
+    projection = JSON.parse(head[1]!);
+  } catch {
+    return undefined;
+  }
+  if (typeof projection !== 'string' || projection.length === 0) return undefined;
+  return {
+    head: { event: event.position, stream: event.stream, revision: event.revision, projection, version: Number(head[2]), position: head[3]!, at: BigInt(head[3]!), session: Number(head[4]), stateHash: tail[1]! },
+    stateText: text.slice(head[0].length, text.length - TAIL_LENGTH),
+  };
+}
+
+/** A stored event's data text decoded and checked as the schema decorator reads it (same errors). */
+function decodeChecked(event: RecordedEventText): RecordedEvent {
+  let data: unknown;
+  try {
+    data = JSON.parse(event.data);
+  } catch (error) {
+    throw new CorruptEventError(event.position, `data is not JSON (${(error as Error).message})`);
+  }
+  const read = upcastAndValidate(event.type, event.metadata.schemaVersion, data);
+  if (!read.ok) throw new CorruptEventError(event.position, `${event.stream}@${event.revision}: ${read.reason}`);
+  return { ...event, data: read.data };
+}
+
+function headOf(event: RecordedEvent & { data: SnapshotTaken }): SnapshotHead {
+  const data = event.data;
+  return { event: event.position, stream: event.stream, revision: event.revision, projection: data.projection, version: data.version, position: data.position, at: BigInt(data.position), session: data.session, stateHash: data.stateHash };
+}
+
+const sameHead = (a: SnapshotHead, b: SnapshotHead) =>
+  a.projection === b.projection && a.version === b.version && a.position === b.position && a.session === b.session && a.stateHash === b.stateHash;
+
+/** A stored snapshot read one way or the other: its text parts when they hash right, else the decoded event. */
+type Read = { kind: 'text'; head: SnapshotHead; stateText: string } | { kind: 'decoded'; event: RecordedEvent & { data: SnapshotTaken } } | { kind: 'other' };
+
+async function readOne(log: EventLog, stream: string, revision: number | undefined, options: { verify: boolean }): Promise<{ read: Read; position: Position; revision: number } | undefined> {
+  const at = { direction: 'backwards' as const, maxCount: 1, ...(revision === undefined ? {} : { fromRevision: revision }) };
+  if (log.readStreamText !== undefined) {
+    const [event] = await log.readStreamText(stream, at);
+    if (event === undefined) return undefined;
+    const parts = snapshotTextParts(event);
+    if (parts !== undefined && (!options.verify || canonicalTextHash(parts.stateText) === parts.head.stateHash)) return { read: { kind: 'text', ...parts }, position: event.position, revision: event.revision };
+    const decoded = decodeChecked(event);
+    return { read: isEvent(decoded, 'SnapshotTaken') ? { kind: 'decoded', event: decoded } : { kind: 'other' }, position: event.position, revision: event.revision };
+  }
+  const [event] = await log.readStream(stream, at);
+  if (event === undefined) return undefined;
+  return { read: isEvent(event, 'SnapshotTaken') ? { kind: 'decoded', event } : { kind: 'other' }, position: event.position, revision: event.revision };
+}
+
+/**
+ * Every SnapshotTaken in `projection`'s checkpoint stream appended after `after`, newest first,
+ * one event in memory at a time, with its own hash checked: on the stored text where it hashes
+ * right, else on the parsed state. `state` (when the visitor asks) parses the state.
+ */
+export async function forEachCheckedSnapshot(
+  log: EventLog,
+  projection: string,
+  after: Position,
+  visit: (snapshot: CheckedSnapshot, state: () => JsonValue) => void,
+): Promise<void> {
+  const stream = streams.checkpoint(projection);
+  let revision: number | undefined;
+  for (;;) {
+    const one = await readOne(log, stream, revision, { verify: true });
+    if (one === undefined || one.position <= after) return;
+    const { read } = one;
+    if (read.kind === 'text') visit({ ...read.head, textChecked: true }, () => JSON.parse(read.stateText) as JsonValue);
+    else if (read.kind === 'decoded') {
+      const own = stateHash(read.event.data.state as JsonValue);
+      const head = headOf(read.event);
+      visit(own === head.stateHash ? head : { ...head, ownMismatch: { computed: own, detail: 'stored state does not match its own state hash' } }, () => read.event.data.state as JsonValue);
+    }
+    if (one.revision === 0) return;
+    revision = one.revision - 1;
+  }
+}
+
+/**
+ * The heads of every SnapshotTaken in `projection`'s checkpoint stream appended after `after`,
+ * newest first, nothing checked but the layout (a head taken from text that is not what it seems
+ * is found out by `checkSnapshot`, which every compared snapshot goes through).
+ */
+export async function snapshotHeads(log: EventLog, projection: string, after: Position): Promise<SnapshotHead[]> {
+  const stream = streams.checkpoint(projection);
+  const heads: SnapshotHead[] = [];
+  let revision: number | undefined;
+  for (;;) {
+    const one = await readOne(log, stream, revision, { verify: false });
+    if (one === undefined || one.position <= after) return heads;
+    if (one.read.kind === 'text') heads.push(one.read.head);
+    else if (one.read.kind === 'decoded') heads.push(headOf(one.read.event));
+    if (one.revision === 0) return heads;
+    revision = one.revision - 1;
+  }
+}
+
+/**
+ * The stored snapshot of `head` (from snapshotHeads) read again with its own hash checked, and
+ * its state when `withState`. A head that the decoded event contradicts (JSON with a repeated key
+ * reads differently as text) is reported as a mismatch of its own hash.
+ */
+export async function checkSnapshot(log: EventLog, head: SnapshotHead, withState: boolean): Promise<{ snapshot: CheckedSnapshot; state?: JsonValue }> {
+  const one = await readOne(log, head.stream, head.revision, { verify: true });
+  if (one === undefined || one.position !== head.event || one.read.kind === 'other') {
+    return { snapshot: { ...head, ownMismatch: { computed: '', detail: 'stored snapshot could not be read again' } } };
+  }
+  const { read } = one;
+  if (read.kind === 'text') {
+    if (!sameHead(read.head, head)) return { snapshot: { ...head, ownMismatch: { computed: '', detail: 'stored snapshot reads differently on a second read' } } };
+    const snapshot: CheckedSnapshot = { ...head, textChecked: true };
+    return withState ? { snapshot, state: JSON.parse(read.stateText) as JsonValue } : { snapshot };
+  }
+  const decoded = headOf(read.event);
+  if (!sameHead(decoded, head)) return { snapshot: { ...head, ownMismatch: { computed: '', detail: 'stored snapshot is ambiguous: its JSON repeats a field' } } };
+  const own = stateHash(read.event.data.state as JsonValue);
+  const snapshot: CheckedSnapshot = own === head.stateHash ? head : { ...head, ownMismatch: { computed: own, detail: 'stored state does not match its own state hash' } };
+  return withState ? { snapshot, state: read.event.data.state as JsonValue } : { snapshot };
+}
+
+/** Its own hash checked on the parsed state, whatever the text looks like: for a snapshot checked on its text whose rebuilt state differs (see `textChecked`). */
+export async function checkSnapshotPrecisely(log: EventLog, head: SnapshotHead): Promise<CheckedSnapshot> {
+  const [event] = await log.readStream(head.stream, { fromRevision: head.revision, maxCount: 1 });
+  if (event === undefined || event.position !== head.event || !isEvent(event, 'SnapshotTaken')) return { ...head, ownMismatch: { computed: '', detail: 'stored snapshot could not be read again' } };
+  if (!sameHead(headOf(event), head)) return { ...head, ownMismatch: { computed: '', detail: 'stored snapshot is ambiguous: its JSON repeats a field' } };
+  const own = stateHash(event.data.state as JsonValue);
+  return own === head.stateHash ? head : { ...head, ownMismatch: { computed: own, detail: 'stored state does not match its own state hash' } };
+}
+
+/**
+ * The stored state of the snapshot of `head`, parsed and nothing checked (undefined when the event
+ * there is not that snapshot). From the stored text when it has the usual layout: a state text
+ * that parses is one JSON value, so it is exactly the `state` of the event that checkSnapshot checks.
+ */
+export async function snapshotState(log: EventLog, head: SnapshotHead): Promise<JsonValue | undefined> {
+  const at = { fromRevision: head.revision, maxCount: 1 };
+  if (log.readStreamText !== undefined) {
+    const [event] = await log.readStreamText(head.stream, at);
+    if (event === undefined || event.position !== head.event) return undefined;
+    const parts = snapshotTextParts(event);
+    if (parts !== undefined) return sameHead(parts.head, head) ? (JSON.parse(parts.stateText) as JsonValue) : undefined;
+    const decoded = decodeChecked(event);
+    return isEvent(decoded, 'SnapshotTaken') && sameHead(headOf(decoded), head) ? (decoded.data.state as JsonValue) : undefined;
+  }
+  const [event] = await log.readStream(head.stream, at);
+  return event !== undefined && event.position === head.event && isEvent(event, 'SnapshotTaken') && sameHead(headOf(event), head) ? (event.data.state as JsonValue) : undefined;
+}
