@@ -6,7 +6,7 @@
  * accepted) or a replay of a spent note (must be refused). Any accepted double spend is counted as
  * a violation, and the report says so.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { bytesToHex, hexToBytes } from '../domain/hashing.ts';
 import { issueNote, spendNote } from '../domain/modules/mint.ts';
@@ -14,7 +14,7 @@ import { claimDeposit, withdraw } from '../domain/modules/wallet.ts';
 import type { SchnorrBackend } from '../domain/signatureBackend.ts';
 import { newSecretKey } from './secretKey.ts';
 import { fastestBackend } from '../domain/signatures/fastest.ts';
-import { buildTransaction, encodeTransaction, type Input, type Output } from '../domain/transaction.ts';
+import { encodeTransaction, type Input, type Output } from '../domain/transaction.ts';
 import { seededRandom } from '../domain/seededRandom.ts';
 
 export interface LoadOptions {
@@ -112,6 +112,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const random = seededRandom(options.seed ?? 1);
   const depositMsat = options.depositMsat ?? 1_000_000_000n;
   const backend: SchnorrBackend = fastestBackend();
+  const nextNonce = nonceCounter();
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -279,10 +280,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   };
   const lastSentAt = new Map<string, number>();
 
-  const build = (inputs: Input[], outputs: Output[], secret: Uint8Array) => {
-    const { tx, txid } = buildTransaction({ inputs, outputs, secretKeysPerInput: inputs.map(() => secret), nonce: randomBytes(8), backend });
-    return { hex: bytesToHex(encodeTransaction(tx)), txid: bytesToHex(txid) };
-  };
+  const build = (inputs: Input[], outputs: Output[], secret: Uint8Array): Built => signedTransaction(inputs, outputs, secret, nextNonce(), backend);
 
   /** Submits and waits for acceptance; returns false when the guardian refused or rejected it. */
   const transact = async (tx: { hex: string; txid: string }, measure = true): Promise<boolean> => {
@@ -320,7 +318,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     depositId: string;
     claim: Built;
     /** Steps signed ahead, each with the note it spends. */
-    planned: { note: Note; step: Step }[];
+    planned: { note: Note; step: Step; meanwhile?: true }[];
   }
   const newUser = (): User => {
     const secret = newSecretKey(backend);
@@ -343,12 +341,36 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const planned = u.planned[0];
     if (planned !== undefined && planned.note.txid === note.txid && planned.note.index === note.index && planned.note.amount === note.amount) {
       u.planned.shift();
-      stepsUsed++;
+      if (planned.meanwhile === undefined) stepsUsed++;
       return planned.step;
     }
     // Off the signed-ahead chain (a rival won, or the chain ran out): sign as we go.
     u.planned = [];
     return stepFor(note, u.owner, u.secret);
+  };
+
+  /**
+   * Signs the step after `step` (assuming its spend is accepted, as sign-ahead does) once this
+   * turn's submissions have gone out, so the user's next transaction is ready when this one is
+   * accepted: signing (most of the client's CPU) overlaps the wait instead of lengthening each
+   * user's cycle, and a batch's answer releases its users' next transactions at once. The
+   * signing still happens in the measured window; a rival that wins makes the user sign anew.
+   */
+  const signNextMeanwhile = (u: User, note: Note, step: Step) => {
+    if (u.planned.length > 0) return;
+    presigns.push(() => {
+      if (stop.signal.aborted || u.planned.length > 0) return;
+      const following = { txid: step.spend.txid, index: 0, amount: note.amount };
+      u.planned.push({ note: following, step: stepFor(following, u.owner, u.secret), meanwhile: true });
+    });
+    // A timer, not setImmediate: it runs after this turn's immediates, which send the batches.
+    if (presigns.length === 1) setTimeout(signPlanned, 0);
+  };
+  let presigns: (() => void)[] = [];
+  const signPlanned = () => {
+    const jobs = presigns;
+    presigns = [];
+    for (const job of jobs) job();
   };
 
   const user = async (index: number, u: User) => {
@@ -362,7 +384,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
     let note: Note = { txid: u.claim.txid, index: 0, amount: depositMsat };
     while (!stop.signal.aborted) {
-      const { spend, double } = nextStep(u, note);
+      const step = nextStep(u, note);
+      const { spend, double } = step;
+      signNextMeanwhile(u, note, step);
       if (double !== undefined) {
         const { rival, replay } = double;
         report.doubleSpendAttempts++;
@@ -434,6 +458,37 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     signAheadSeconds,
     ...(firstError === undefined ? {} : { firstError }),
   };
+}
+
+/**
+ * Transaction nonces: a random 8 bytes once, then counting up (big-endian, wrapping). Nonces only
+ * keep equal inputs and outputs apart in their txids; one random draw per transaction cost the
+ * client more than the count.
+ */
+function nonceCounter(): () => Uint8Array {
+  let next = randomBytes(8).readBigUInt64BE(0);
+  return () => {
+    const nonce = Buffer.allocUnsafe(8);
+    nonce.writeBigUInt64BE(next);
+    next = (next + 1n) & 0xffff_ffff_ffff_ffffn;
+    return nonce;
+  };
+}
+
+/**
+ * `buildTransaction` + `encodeTransaction` + hex, with one encoding and native sha256 and hex:
+ * the encoding without signatures is the txid's preimage followed by enc(empty Vec), a single 0x00,
+ * so the signed encoding is that preimage, the signature count and the signatures.
+ */
+export function signedTransaction(inputs: Input[], outputs: Output[], secret: Uint8Array, nonce: Uint8Array, backend: SchnorrBackend): { hex: string; txid: string } {
+  const unsigned = encodeTransaction({ inputs, outputs, nonce, signatures: [] });
+  const preimage = unsigned.subarray(0, unsigned.length - 1);
+  const txid = createHash('sha256').update(preimage).digest();
+  // One signature per input, all by `secret`; a count below 0xfd is its own one-byte BigSize.
+  if (inputs.length >= 0xfd) throw new RangeError('the load client builds transactions of fewer than 253 inputs');
+  const parts: Uint8Array[] = [preimage, Uint8Array.of(inputs.length)];
+  for (let i = 0; i < inputs.length; i++) parts.push(backend.sign(txid, secret));
+  return { hex: Buffer.concat(parts).toString('hex'), txid: txid.toString('hex') };
 }
 
 function sleep(ms: number): Promise<void> {
