@@ -3,7 +3,7 @@ import { federationTag, threshold } from '../domain/federation.ts';
 import { createBatchVerifier, type BatchVerifier } from '../domain/signatures/batchVerifier.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
+import { START, type EventLog, type Position, type RecordedEvent, type RecordedEventText } from '../streams/eventLog.ts';
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
 import { pagesOf } from '../streams/pagedRead.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
@@ -660,6 +660,8 @@ function secondScan(plan: SegmentPlan, names: ReadonlySet<string>): SnapshotScan
 
 /** The first segment's end, where the second starts: from this share of the log's events on. */
 const SPLIT_SHARE = 0.55;
+/** Stored snapshot texts (characters) a segmented replay keeps from its plan to its own-hash checks; beyond, they are read again. */
+const TEXTS_KEPT = 256 * 1024 * 1024;
 /** Checkpoints too near either end leave one thread nearly idle: the ledger split is used instead. */
 const SPLIT_WITHIN = [0.2, 0.85] as const;
 
@@ -669,15 +671,23 @@ const SPLIT_WITHIN = [0.2, 0.85] as const;
  * events. Reads only the snapshots' heads (their states are checked by the segment that compares
  * them). Undefined where no checkpoint fits or the log has no stored text to read heads from.
  */
-async function planSegments(log: EventLog, total: number | undefined): Promise<{ plan: SegmentPlan; firstScan: SnapshotScan } | undefined> {
+export async function planSegments(log: EventLog, total: number | undefined): Promise<{ plan: SegmentPlan; firstScan: SnapshotScan; texts: Map<Position, RecordedEventText> } | undefined> {
   if (log.readStreamText === undefined || total === undefined) return undefined;
   const projections = standardProjections();
   const byName = new Map(projections.map((p) => [p.name, p]));
   const heads: SnapshotHead[] = [];
   const checkpoints = new Map<number, Map<string, SnapshotHead>>();
+  // Kept for the own-hash checks (instead of reading megabytes again), up to a bound.
+  const texts = new Map<Position, RecordedEventText>();
+  let kept = 0;
+  const keep = (event: RecordedEventText) => {
+    if (kept + event.data.length > TEXTS_KEPT) return;
+    kept += event.data.length;
+    texts.set(event.position, event);
+  };
   for (const projection of projections) {
     // Newest first: the newest snapshot of a session is the one taken at its position.
-    for (const head of await snapshotHeads(log, projection.name, START)) {
+    for (const head of await snapshotHeads(log, projection.name, START, keep)) {
       heads.push(head);
       if (head.projection !== projection.name || head.version !== projection.version) continue;
       const checkpoint = checkpoints.get(head.session) ?? new Map<string, SnapshotHead>();
@@ -707,6 +717,7 @@ async function planSegments(log: EventLog, total: number | undefined): Promise<{
   return {
     plan: { session: chosen.session, at, starts: Object.fromEntries(chosen.starts), passOver: heads.filter((h) => h.event > at).map((h) => h.event), pending },
     firstScan,
+    texts,
   };
 }
 
@@ -779,7 +790,7 @@ async function segmentedReplay(
   log: EventLog,
   options: ReplayOptions,
   worker: ReplayWorker,
-  { plan, firstScan }: { plan: SegmentPlan; firstScan: SnapshotScan },
+  { plan, firstScan, texts }: { plan: SegmentPlan; firstScan: SnapshotScan; texts: Map<Position, RecordedEventText> },
   total: number | undefined,
   started: number,
 ): Promise<ReplayReport> {
@@ -822,6 +833,14 @@ async function segmentedReplay(
     onProgress?.(progressSoFar());
   };
   try {
+    // Every stored snapshot's own hash, checked here (the worker meanwhile loads the code and decodes the checkpoint's states).
+    const own = new Map<Position, CheckedSnapshot>();
+    for (const head of [...Object.values(firstScan.pending), ...Object.values(plan.pending)].flat()) {
+      signal?.throwIfAborted();
+      own.set(head.event, await checkSnapshot(log, head, texts.get(head.event)));
+      texts.delete(head.event);
+    }
+    texts.clear();
     const firstShare = await replayShareHere(log, {
       ...shared,
       projections: all,
@@ -856,13 +875,6 @@ async function segmentedReplay(
       });
       return share;
     };
-    // Every stored snapshot's own hash, checked here while the worker folds (in event order: the same file pages as the fold read).
-    const own = new Map<Position, CheckedSnapshot>();
-    const heads = [...Object.values(firstScan.pending), ...Object.values(plan.pending)].flat().sort((a, b) => (a.event < b.event ? -1 : a.event > b.event ? 1 : 0));
-    for (const head of heads) {
-      signal?.throwIfAborted();
-      own.set(head.event, (await checkSnapshot(log, head, false)).snapshot);
-    }
     const light = await continueHere(hereNames, true);
     let second: WorkerResult;
     try {
@@ -878,7 +890,7 @@ async function segmentedReplay(
       const found: ReplayProblem[] = [];
       for (const d of deferred) {
         const { snapshot, projection, computed } = d;
-        let checked = own.get(snapshot.event) ?? (await checkSnapshot(log, snapshot, false)).snapshot;
+        let checked = own.get(snapshot.event) ?? (await checkSnapshot(log, snapshot));
         if (checked.ownMismatch === undefined && computed !== snapshot.stateHash && checked.textChecked === true) checked = await checkSnapshotPrecisely(log, snapshot);
         const where = { kind: 'snapshot' as const, projection, session: snapshot.session, position: snapshot.position, stored: snapshot.stateHash };
         if (checked.ownMismatch !== undefined) found.push({ ...where, detail: checked.ownMismatch.detail, computed: checked.ownMismatch.computed });

@@ -95,15 +95,26 @@ const sameHead = (a: SnapshotHead, b: SnapshotHead) =>
 /** A stored snapshot read one way or the other: its text parts when they hash right, else the decoded event. */
 type Read = { kind: 'text'; head: SnapshotHead; stateText: string } | { kind: 'decoded'; event: RecordedEvent & { data: SnapshotTaken } } | { kind: 'other' };
 
-async function readOne(log: EventLog, stream: string, revision: number | undefined, options: { verify: boolean }): Promise<{ read: Read; position: Position; revision: number } | undefined> {
+/** A stored event's text as a snapshot: its parts when they have the layout (and, with `verify`, hash right), else decoded. */
+function readText(event: RecordedEventText, options: { verify: boolean }): Read {
+  const parts = snapshotTextParts(event);
+  if (parts !== undefined && (!options.verify || canonicalTextHash(parts.stateText) === parts.head.stateHash)) return { kind: 'text', ...parts };
+  const decoded = decodeChecked(event);
+  return isEvent(decoded, 'SnapshotTaken') ? { kind: 'decoded', event: decoded } : { kind: 'other' };
+}
+
+async function readOne(
+  log: EventLog,
+  stream: string,
+  revision: number | undefined,
+  options: { verify: boolean; keep?: (event: RecordedEventText) => void },
+): Promise<{ read: Read; position: Position; revision: number } | undefined> {
   const at = { direction: 'backwards' as const, maxCount: 1, ...(revision === undefined ? {} : { fromRevision: revision }) };
   if (log.readStreamText !== undefined) {
     const [event] = await log.readStreamText(stream, at);
     if (event === undefined) return undefined;
-    const parts = snapshotTextParts(event);
-    if (parts !== undefined && (!options.verify || canonicalTextHash(parts.stateText) === parts.head.stateHash)) return { read: { kind: 'text', ...parts }, position: event.position, revision: event.revision };
-    const decoded = decodeChecked(event);
-    return { read: isEvent(decoded, 'SnapshotTaken') ? { kind: 'decoded', event: decoded } : { kind: 'other' }, position: event.position, revision: event.revision };
+    options.keep?.(event);
+    return { read: readText(event, options), position: event.position, revision: event.revision };
   }
   const [event] = await log.readStream(stream, at);
   if (event === undefined) return undefined;
@@ -141,14 +152,15 @@ export async function forEachCheckedSnapshot(
 /**
  * The heads of every SnapshotTaken in `projection`'s checkpoint stream appended after `after`,
  * newest first, nothing checked but the layout (a head taken from text that is not what it seems
- * is found out by `checkSnapshot`, which every compared snapshot goes through).
+ * is found out by `checkSnapshot`, which every compared snapshot goes through). `keep` is handed
+ * each stored text read (the caller may keep it for checkSnapshot, instead of reading it again).
  */
-export async function snapshotHeads(log: EventLog, projection: string, after: Position): Promise<SnapshotHead[]> {
+export async function snapshotHeads(log: EventLog, projection: string, after: Position, keep?: (event: RecordedEventText) => void): Promise<SnapshotHead[]> {
   const stream = streams.checkpoint(projection);
   const heads: SnapshotHead[] = [];
   let revision: number | undefined;
   for (;;) {
-    const one = await readOne(log, stream, revision, { verify: false });
+    const one = await readOne(log, stream, revision, { verify: false, ...(keep === undefined ? {} : { keep }) });
     if (one === undefined || one.position <= after) return heads;
     if (one.read.kind === 'text') heads.push(one.read.head);
     else if (one.read.kind === 'decoded') heads.push(headOf(one.read.event));
@@ -158,26 +170,22 @@ export async function snapshotHeads(log: EventLog, projection: string, after: Po
 }
 
 /**
- * The stored snapshot of `head` (from snapshotHeads) read again with its own hash checked, and
- * its state when `withState`. A head that the decoded event contradicts (JSON with a repeated key
- * reads differently as text) is reported as a mismatch of its own hash.
+ * The stored snapshot of `head` (from snapshotHeads) with its own hash checked, from `text` (its
+ * stored text, kept by snapshotHeads) or read again. A head that the decoded event contradicts
+ * (JSON with a repeated key reads differently as text) is reported as a mismatch of its own hash.
  */
-export async function checkSnapshot(log: EventLog, head: SnapshotHead, withState: boolean): Promise<{ snapshot: CheckedSnapshot; state?: JsonValue }> {
-  const one = await readOne(log, head.stream, head.revision, { verify: true });
-  if (one === undefined || one.position !== head.event || one.read.kind === 'other') {
-    return { snapshot: { ...head, ownMismatch: { computed: '', detail: 'stored snapshot could not be read again' } } };
-  }
+export async function checkSnapshot(log: EventLog, head: SnapshotHead, text?: RecordedEventText): Promise<CheckedSnapshot> {
+  const one = text === undefined ? await readOne(log, head.stream, head.revision, { verify: true }) : { read: readText(text, { verify: true }), position: text.position };
+  if (one === undefined || one.position !== head.event || one.read.kind === 'other') return { ...head, ownMismatch: { computed: '', detail: 'stored snapshot could not be read again' } };
   const { read } = one;
   if (read.kind === 'text') {
-    if (!sameHead(read.head, head)) return { snapshot: { ...head, ownMismatch: { computed: '', detail: 'stored snapshot reads differently on a second read' } } };
-    const snapshot: CheckedSnapshot = { ...head, textChecked: true };
-    return withState ? { snapshot, state: JSON.parse(read.stateText) as JsonValue } : { snapshot };
+    if (!sameHead(read.head, head)) return { ...head, ownMismatch: { computed: '', detail: 'stored snapshot reads differently on a second read' } };
+    return { ...head, textChecked: true };
   }
   const decoded = headOf(read.event);
-  if (!sameHead(decoded, head)) return { snapshot: { ...head, ownMismatch: { computed: '', detail: 'stored snapshot is ambiguous: its JSON repeats a field' } } };
+  if (!sameHead(decoded, head)) return { ...head, ownMismatch: { computed: '', detail: 'stored snapshot is ambiguous: its JSON repeats a field' } };
   const own = stateHash(read.event.data.state as JsonValue);
-  const snapshot: CheckedSnapshot = own === head.stateHash ? head : { ...head, ownMismatch: { computed: own, detail: 'stored state does not match its own state hash' } };
-  return withState ? { snapshot, state: read.event.data.state as JsonValue } : { snapshot };
+  return own === head.stateHash ? head : { ...head, ownMismatch: { computed: own, detail: 'stored state does not match its own state hash' } };
 }
 
 /** Its own hash checked on the parsed state, whatever the text looks like: for a snapshot checked on its text whose rebuilt state differs (see `textChecked`). */
