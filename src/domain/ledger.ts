@@ -131,6 +131,8 @@ function processTransaction(rules: LedgerRules, work: WorkingLedgerState, tx: Tr
   if (tx.inputs.length === 0 || tx.outputs.length === 0) return { ok: false, reason: 'a transaction needs at least one input and one output' };
   const encoded = known ?? encodeTransaction(tx);
   const txid = txidOfEncoded(encoded, tx.signatures.length, rules.sha256);
+  // Made before the outputs are processed: hexKey remembers it, and each output's note key starts with it.
+  const txidKey = hexKey(txid);
   const modules = work.modules;
 
   const inputs = processInputs(rules, modules, tx);
@@ -164,7 +166,7 @@ function processTransaction(rules: LedgerRules, work: WorkingLedgerState, tx: Tr
   // One walk of the (large) txid map instead of has-then-set: setting an accepted txid again changes
   // nothing, so an unchanged size means it was there. On a rejection `work` is dropped anyway.
   const before = work.acceptedTxids.size;
-  const acceptedTxids = work.acceptedTxids.set(hexKey(txid), true);
+  const acceptedTxids = work.acceptedTxids.set(txidKey, true);
   if (acceptedTxids.size === before) return rejected('transaction already accepted', txid);
   if (encoded.length > MAX_TRANSACTION_BYTES) return rejected(`transaction is ${encoded.length} bytes, more than ${MAX_TRANSACTION_BYTES}`, txid);
 

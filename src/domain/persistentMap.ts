@@ -63,13 +63,14 @@ let lastHex = '';
 /**
  * Lowercase hex of `bytes`, the text the ledger's maps use as keys (txids, note OutPoints), then
  * `suffix` (ASCII, e.g. ":0" for an output index). One native decode of the ASCII digits into a
- * flat string: a concatenation would be a rope, flattened again by the first hash of the key.
- * The last suffix-less result (up to 64 bytes) is remembered by content: a transaction's txid keys
- * its accepted entry and each of its outputs.
+ * flat string. The last suffix-less result (up to 64 bytes) is remembered by content: a
+ * transaction's txid keys its accepted entry and each of its outputs (the ledger asks for the
+ * txid's key first). A remembered hex with a suffix is a concatenation, a rope flattened by the
+ * first hash of the key, which still costs a third of a decode (0.11 against 0.30 µs).
  */
 export function hexKey(bytes: Uint8Array, suffix = ''): string {
   const length = bytes.length;
-  if (suffix === '' && length === lastHexLength) {
+  if (length === lastHexLength) {
     let same = true;
     for (let i = 0; i < length; i++) {
       if (bytes[i] !== lastHexBytes[i]) {
@@ -77,7 +78,7 @@ export function hexKey(bytes: Uint8Array, suffix = ''): string {
         break;
       }
     }
-    if (same) return lastHex;
+    if (same) return suffix === '' ? lastHex : lastHex + suffix;
   }
   const size = 2 * length + suffix.length;
   const text = size <= hexText.length ? hexText : new Uint8Array(size);

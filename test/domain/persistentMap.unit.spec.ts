@@ -142,4 +142,18 @@ describe('persistent map', () => {
     const long = Uint8Array.from({ length: 100 }, (_, i) => 255 - i);
     expect(hexKey(long)).toBe(Buffer.from(long).toString('hex'));
   });
+
+  it('hexKey with a suffix right after the same bytes without one (a txid, then its outputs) gives the same keys', () => {
+    const txid = Uint8Array.from({ length: 32 }, (_, i) => 31 * i + 5);
+    const hex = Buffer.from(txid).toString('hex');
+    expect(hexKey(txid)).toBe(hex);
+    expect(hexKey(txid, ':0')).toBe(`${hex}:0`);
+    expect(hexKey(txid, ':1')).toBe(`${hex}:1`);
+    const other = txid.slice();
+    other[5] ^= 1;
+    expect(hexKey(other, ':0')).toBe(`${Buffer.from(other).toString('hex')}:0`);
+    // A key made from the remembered hex works as any other in a digest-keyed map.
+    const map = emptyPersistentMap<number>('digest').set(`${hex}:0`, 1);
+    expect(map.get(hexKey(txid, ':0'))).toBe(1);
+  });
 });
