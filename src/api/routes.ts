@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { z } from 'zod';
-import type { GuardianHandle, SubmitOutcome } from '../consensus/guardian.ts';
+import type { GuardianHandle, SubmitOutcome, TxStatus } from '../consensus/guardian.ts';
 import { ApiError } from './apiError.ts';
 import type { ItemViewer } from './itemView.ts';
 import { armWait } from './longPoll.ts';
@@ -64,15 +64,19 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
         return { ...(outcome.txid === undefined ? {} : { txid: outcome.txid }), status: 'invalid', reason: outcome.reason };
       case 'queueFull':
         return { status: 'queueFull', retryAfterSeconds: Math.max(1, Math.ceil(outcome.retryAfterSeconds)) };
-      case 'alreadyAccepted':
-      case 'queued': {
-        const known = await guardian.transactionStatus(outcome.txid, outcome.kind === 'queued' ? waitMs : 0, signal);
-        // It was queued, so "unknown" (e.g. the guardian is stopping) still means "not decided yet".
-        if (known.status === 'unknown' || known.status === 'pending') return { txid: outcome.txid, status: outcome.kind === 'alreadyAccepted' ? 'accepted' : 'pending' };
+      case 'alreadyAccepted': {
+        const known = await guardian.transactionStatus(outcome.txid, 0, signal);
+        if (known.status === 'unknown' || known.status === 'pending') return { txid: outcome.txid, status: 'accepted' };
         return { ...known, status: known.status };
       }
+      case 'queued':
+        return queuedResult(outcome.txid, await guardian.transactionStatus(outcome.txid, waitMs, signal));
     }
   };
+  /** A queued submission's result from its status after the wait. */
+  const queuedResult = (txid: string, known: TxStatus): SubmitResult =>
+    // It was queued, so "unknown" (e.g. the guardian is stopping) still means "not decided yet".
+    known.status === 'unknown' || known.status === 'pending' ? { txid, status: 'pending' } : { ...known, status: known.status };
   const defaultPage = Math.min(100, options.maxPage);
   const sessionsReplies = createReplyCache(() => guardian.projections.position('sessions'));
   const auditReplies = createReplyCache(() => guardian.projections.position('audit'));
@@ -137,7 +141,12 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
           for (const tx of body.txs.slice(start, start + SUBMIT_SLICE)) submitted.push(guardian.submitTransaction(tx));
         }
         const outcomes = await Promise.all(submitted);
-        return json(200, { results: await Promise.all(outcomes.map((outcome) => settle(outcome, wait, signal))) });
+        // The queued ones are waited for together (one timer and one abort listener per request).
+        const queued = outcomes.flatMap((outcome) => (outcome.kind === 'queued' ? [outcome.txid] : []));
+        const statuses = await guardian.transactionStatuses(queued, wait, signal);
+        let next = 0;
+        const results = await Promise.all(outcomes.map((outcome) => (outcome.kind === 'queued' ? queuedResult(outcome.txid, statuses[next++]!) : settle(outcome, 0, signal))));
+        return json(200, { results });
       },
     }),
 

@@ -45,6 +45,8 @@ export interface GuardianHandle {
   submitTransaction(txHex: string): Promise<SubmitOutcome>;
   observeDeposit(d: { depositId: string; amount: bigint; recipient: string }): Promise<SubmitOutcome>;
   transactionStatus(txid: string, waitMs: number, signal?: AbortSignal): Promise<TxStatus>;
+  /** `transactionStatus` of many txids (lowercase hex) waited for together: one answer per txid, in order, once all are decided or after `waitMs`. */
+  transactionStatuses(txids: readonly string[], waitMs: number, signal?: AbortSignal): Promise<TxStatus[]>;
   currentSession(): number;
   scheduleShutdown(afterSession: number): void;
   sessionCompleted$: Observable<{ session: number; header: string; itemCount: number }>;
@@ -228,6 +230,23 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
       if ((now !== undefined && now.status !== 'pending') || waitMs <= 0) return now ?? { txid: id, status: 'unknown' };
       const waited = await engine.waitForOutcome(id, waitMs, signal);
       return waited ?? lookup(id) ?? { txid: id, status: 'unknown' };
+    },
+    async transactionStatuses(txids, waitMs, signal) {
+      // A txid the engine holds as pending is decided by the engine first (it wakes its waiters as
+      // it records), so only the others need the transactions projection.
+      const now = txids.map((txid) => {
+        const known = engine.knownStatus(txid);
+        return known?.status === 'pending' ? known : lookup(txid);
+      });
+      const open = txids.filter((_, i) => now[i] === undefined || now[i].status === 'pending');
+      if (open.length === 0 || waitMs <= 0) return txids.map((txid, i) => now[i] ?? { txid, status: 'unknown' });
+      const waited = await engine.waitForOutcomes(open, waitMs, signal);
+      let next = 0;
+      return txids.map((txid, i) => {
+        const before = now[i];
+        if (before !== undefined && before.status !== 'pending') return before;
+        return waited[next++] ?? lookup(txid) ?? { txid, status: 'unknown' };
+      });
     },
     currentSession: () => engine.currentSession(),
     scheduleShutdown: (afterSession) => engine.scheduleShutdown(afterSession),

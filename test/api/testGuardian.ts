@@ -153,6 +153,10 @@ export async function startTestGuardian(): Promise<TestGuardian> {
       return answer() ?? { txid, status: 'pending' };
     },
 
+    transactionStatuses(txids, waitMs, signal): Promise<TxStatus[]> {
+      return Promise.all(txids.map((txid) => guardian.transactionStatus(txid, waitMs, signal)));
+    },
+
     currentSession: () => session,
     scheduleShutdown(afterSession) {
       shutdownAfter = afterSession;

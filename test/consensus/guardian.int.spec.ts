@@ -30,4 +30,26 @@ describe('the guardian', () => {
       await guardian.stop();
     }
   });
+
+  it('answers many transaction statuses at once, in order, waiting together for the undecided ones', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fedlog-guardian-'));
+    dirs.push(out);
+    const { configFiles } = initFederation({ peers: 1, out, sessionSeconds: 60 });
+    const guardian = await startGuardian(loadGuardianConfig(configFiles[0]!), { logger: pino({ level: 'silent' }), signatureWorkers: 0, log: { kind: 'memory' } });
+    try {
+      const key = async (depositId: string) => ((await guardian.observeDeposit({ depositId, amount: 1_000n, recipient: '22'.repeat(32) })) as { txid: string }).txid;
+      const first = await key('33'.repeat(32));
+      expect(await guardian.transactionStatus(first, 2_000)).toMatchObject({ status: 'accepted', index: 0 });
+      const second = await key('44'.repeat(32));
+      const unknown = 'ef'.repeat(32);
+      expect(await guardian.transactionStatuses([second, unknown, first], 300)).toEqual([
+        expect.objectContaining({ txid: second, status: 'accepted', index: 1 }),
+        { txid: unknown, status: 'unknown' },
+        expect.objectContaining({ txid: first, status: 'accepted', index: 0 }),
+      ]);
+      expect(await guardian.transactionStatuses([unknown, first], 0)).toEqual([{ txid: unknown, status: 'unknown' }, expect.objectContaining({ status: 'accepted' })]);
+    } finally {
+      await guardian.stop();
+    }
+  });
 });

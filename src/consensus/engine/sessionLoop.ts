@@ -105,6 +105,12 @@ export interface Engine {
   knownStatus(txid: string): TxStatus | undefined;
   /** Resolves with the txid's outcome once recorded, or undefined after `waitMs` / on abort. */
   waitForOutcome(txid: string, waitMs: number, signal?: AbortSignal): Promise<TxStatus | undefined>;
+  /**
+   * `waitForOutcome` for many txids with one timer and one abort listener: resolves, in order, once
+   * every outcome is recorded, or with those recorded so far (undefined for the others) after
+   * `waitMs` / on abort.
+   */
+  waitForOutcomes(txids: readonly string[], waitMs: number, signal?: AbortSignal): Promise<(TxStatus | undefined)[]>;
   currentSession(): number;
   scheduleShutdown(afterSession: number): void;
   readonly sessionCompleted$: Observable<SessionSummary>;
@@ -501,6 +507,55 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         const timer = setTimeout(onAbort, waitMs);
         set.add(finish);
         signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+    waitForOutcomes(txids, waitMs, signal) {
+      const outcomes = txids.map((txid) => recent.get(txid));
+      let missing = 0;
+      for (const outcome of outcomes) if (outcome === undefined) missing++;
+      if (missing === 0 || waitMs <= 0 || signal?.aborted || stopController.signal.aborted) return Promise.resolve(outcomes);
+      return new Promise<(TxStatus | undefined)[]>((resolve) => {
+        let finished = false;
+        const finish = () => {
+          if (finished) return;
+          finished = true;
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', finish);
+          // The woken txids' sets are gone already (remember deletes them); release the others.
+          for (let i = 0; i < txids.length; i++) {
+            if (outcomes[i] !== undefined) continue;
+            const set = waiters.get(txids[i]!);
+            set?.delete(wake);
+            if (set?.size === 0) waiters.delete(txids[i]!);
+          }
+          resolve(outcomes);
+        };
+        // Where each awaited txid stands in `txids` (a batch may name one twice).
+        const positions = new Map<string, number[]>();
+        // Woken with each recorded outcome, or with undefined by the stop.
+        const wake = (status: TxStatus | undefined) => {
+          if (status === undefined) return finish();
+          for (const i of positions.get(status.txid) ?? []) {
+            outcomes[i] = status;
+            missing--;
+          }
+          if (missing === 0) finish();
+        };
+        const timer = setTimeout(finish, waitMs);
+        for (let i = 0; i < txids.length; i++) {
+          if (outcomes[i] !== undefined) continue;
+          const txid = txids[i]!;
+          const at = positions.get(txid);
+          if (at !== undefined) {
+            at.push(i);
+            continue;
+          }
+          positions.set(txid, [i]);
+          let set = waiters.get(txid);
+          if (set === undefined) waiters.set(txid, (set = new Set()));
+          set.add(wake);
+        }
+        signal?.addEventListener('abort', finish, { once: true });
       });
     },
     currentSession: () => open.session,

@@ -218,6 +218,47 @@ describe('the single-guardian session loop', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
   });
 
+  it('waits for many outcomes at once: in order, repeated txids included, with what is known at the timeout', async () => {
+    const log = await configuredLog(3600);
+    const gated = gatedLog(log);
+    const engine = await engineOn(gated.log, 3600);
+    await engine.observeDeposit(deposit(50));
+    await engine.observeDeposit(deposit(51));
+    await waitAccepted(engine, log, 0, 2);
+    const claimA = claimTx(50, 8_000n);
+    const claimB = claimTx(51, 8_000n);
+    await engine.submitTransaction(claimA.hex);
+    expect(await engine.waitForOutcome(claimA.txid, 2_000)).toMatchObject({ status: 'accepted' });
+
+    gated.close();
+    expect(await engine.submitTransaction(claimB.hex)).toEqual({ kind: 'queued', txid: claimB.txid });
+    const spendA = spendTx(claimA.txid, 0, 8_000n);
+    const rivalA = spendTx(claimA.txid, 0, 7_000n);
+    expect((await engine.submitTransaction(spendA.hex)).kind).toBe('queued');
+    expect((await engine.submitTransaction(rivalA.hex)).kind).toBe('queued');
+    const unknown = 'cd'.repeat(32);
+    // Nothing is recorded while the log is held: the wait ends at its timeout with what was known.
+    expect(await engine.waitForOutcomes([claimA.txid, claimB.txid, unknown], 50)).toEqual([expect.objectContaining({ status: 'accepted' }), undefined, undefined]);
+    const all = engine.waitForOutcomes([spendA.txid, claimB.txid, rivalA.txid, spendA.txid], 5_000);
+    gated.release();
+    const [a, b, rival, again] = await all;
+    expect(a).toMatchObject({ txid: spendA.txid, status: 'accepted' });
+    expect(b).toMatchObject({ txid: claimB.txid, status: 'accepted' });
+    expect(rival).toMatchObject({ txid: rivalA.txid, status: 'rejected' });
+    expect(again).toEqual(a);
+
+    // An abort ends the wait at once, and the stop releases any other.
+    const controller = new AbortController();
+    const started = performance.now();
+    const aborted = engine.waitForOutcomes([unknown], 10_000, controller.signal);
+    const stopped = engine.waitForOutcomes([unknown, spendA.txid], 10_000);
+    controller.abort();
+    expect(await aborted).toEqual([undefined]);
+    await engine.stop();
+    expect(await stopped).toEqual([undefined, a]);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   it('commits at most maxBatch items per append', async () => {
     const base = await configuredLog(3600);
     const gated = gatedLog(base);
