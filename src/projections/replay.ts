@@ -799,8 +799,8 @@ async function segmentedReplay(
   const progress = new MessageChannel();
   const all = standardProjections();
   // The second segment: the worker replays the ledger (ledger and audit, one fold) from the
-  // checkpoint's snapshots; this thread, once done with the first, continues the lighter four
-  // from its own states there and checks the sessions after it (the worker's snapshot decoding
+  // checkpoint's snapshots and checks the sessions after it; this thread, once done with the
+  // first, continues the lighter four from its own states there (the worker's snapshot decoding
   // and larger states leave it the longer share otherwise).
   const workerNames = new Set(WORKER_SHARE);
   const hereNames = new Set(all.map((p) => p.name).filter((name) => !workerNames.has(name)));
@@ -809,7 +809,7 @@ async function segmentedReplay(
       kind: 'segment',
       plan,
       projections: [...workerNames],
-      verifySessions: false,
+      verifySessions: true,
       ...(total === undefined ? {} : { total }),
       ...(progressEvery === undefined ? {} : { progressEvery }),
       progressPort: progress.port2,
@@ -869,19 +869,21 @@ async function segmentedReplay(
         start: { position: plan.at, states },
         snapshotScan: secondScan(plan, names),
         verifySessions: withSessions,
-        ...(withSessions ? { sessionRange: { from: plan.session + 1, to: Infinity }, ...(progressEvery === undefined ? {} : { progressEvery }), onProgress: onHere } : {}),
+        sessionRange: { from: plan.session + 1, to: Infinity },
+        ...(progressEvery === undefined ? {} : { progressEvery }),
+        onProgress: onHere,
         finalHashes: true,
         failed: failedFirst,
       });
       return share;
     };
-    const light = await continueHere(hereNames, true);
+    const light = await continueHere(hereNames, false);
     let second: WorkerResult;
     try {
       second = await fromWorker;
     } catch {
       signal?.throwIfAborted();
-      second = await continueHere(workerNames, false);
+      second = await continueHere(workerNames, true);
     }
     progress.port1.close();
 
@@ -911,18 +913,18 @@ async function segmentedReplay(
     const replaced = (name: string) => failedFirst.has(name) || redo.has(name);
 
     // Sessions with events on both sides of the split: checked again over the whole log.
-    const crossing = new Set([...firstShare.share.crossing, ...light.crossing]);
+    const crossing = new Set([...firstShare.share.crossing, ...second.crossing]);
     const recheck = crossing.size === 0 ? undefined : (await replayShareHere(log, { ...shared, projections: [], onlySessions: [...crossing], verifySessions: true })).share;
     const isSessionOf = (p: ReplayProblem) => (p.kind === 'header' || p.kind === 'signature') && crossing.has(p.session);
     const fromWorkerKept = (p: ReplayProblem) => !((p.kind === 'snapshot' || p.kind === 'projection') && replaced(p.projection));
     const parts = [
       firstShare.share.report.problems.filter((p) => !isSessionOf(p)),
       firstDeferred,
-      second.report.problems.filter(fromWorkerKept),
+      second.report.problems.filter((p) => fromWorkerKept(p) && !isSessionOf(p)),
       await conclude(second.deferred.filter((d) => !replaced(d.projection))),
       again?.report.problems ?? [],
       await conclude(again?.deferred ?? []),
-      light.report.problems.filter((p) => !isSessionOf(p)),
+      light.report.problems,
       await conclude(light.deferred),
       recheck?.report.problems ?? [],
     ];
@@ -940,7 +942,7 @@ async function segmentedReplay(
         unchecked += count.unchecked;
       }
     }
-    const sessions = new Set([...firstShare.share.verified, ...light.verified].filter((s) => !crossing.has(s)));
+    const sessions = new Set([...firstShare.share.verified, ...second.verified].filter((s) => !crossing.has(s)));
     for (const s of recheck?.verified ?? []) sessions.add(s);
     const events = first + light.report.events;
     const byName = new Map([...second.report.projections, ...(again?.report.projections ?? []), ...light.report.projections].map((p) => [p.name, p]));
