@@ -163,6 +163,13 @@ describe('the single-guardian session loop', () => {
     const bytes = hexToBytes(claim.hex);
     bytes[bytes.length - 1]! ^= 1;
     expect(await engine.submitTransaction(bytesToHex(bytes))).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/signature/) as string });
+    // Not hex of whole bytes, anywhere in the text: refused before decoding, whatever the rest is.
+    const notHex = 'tx must be non-empty hex of whole bytes';
+    for (const text of ['', '0', claim.hex.slice(1), claim.hex + '0', claim.hex.slice(0, -2) + '0g', 'g' + claim.hex.slice(1), claim.hex.slice(0, 10) + ' ' + claim.hex.slice(11), claim.hex.slice(0, 10) + '\u0660' + claim.hex.slice(11), claim.hex.slice(0, 10) + '\uff10' + claim.hex.slice(11)]) {
+      expect(await engine.submitTransaction(text), JSON.stringify(text.slice(0, 12))).toEqual({ kind: 'invalid', reason: notHex });
+    }
+    expect(await engine.submitTransaction(claim.hex.toUpperCase())).toEqual({ kind: 'queued', txid: claim.txid });
+    expect(await engine.waitForOutcome(claim.txid, 2_000)).toMatchObject({ status: 'accepted' });
     await engine.stop();
   });
 
