@@ -150,7 +150,7 @@ describe('persistent map', () => {
     expect(hexKey(txid, ':0')).toBe(`${hex}:0`);
     expect(hexKey(txid, ':1')).toBe(`${hex}:1`);
     const other = txid.slice();
-    other[5] ^= 1;
+    other[5] = other[5]! ^ 1;
     expect(hexKey(other, ':0')).toBe(`${Buffer.from(other).toString('hex')}:0`);
     // A key made from the remembered hex works as any other in a digest-keyed map.
     const map = emptyPersistentMap<number>('digest').set(`${hex}:0`, 1);
