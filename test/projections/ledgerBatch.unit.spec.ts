@@ -90,6 +90,41 @@ describe('ledger and audit evolveBatch', () => {
     expect(ledgerProjection.stateHash!(restored.ledger)).toBe(ledgerProjection.stateHash!(ledger));
   });
 
+  it('hashes the states of folds in any order as stateHash hashes their snapshots (txid texts merged from an earlier state, or walked)', () => {
+    const reference = new Map<LedgerProjectionState, string>();
+    const referenceOf = (state: LedgerProjectionState) => {
+      let hash = reference.get(state);
+      if (hash === undefined) reference.set(state, (hash = stateHash(ledgerProjection.toSnapshot({ ...state }))));
+      return hash;
+    };
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 30 }), fc.nat(), (cuts, picks, restoreAt) => {
+        // One fold in pages; a second one branching off it after a page (the same events cut
+        // elsewhere), and a third resumed from a snapshot of the state there.
+        const states: LedgerProjectionState[] = [];
+        const ends: number[] = [];
+        let ledger: LedgerProjectionState = ledgerProjection.initial;
+        let end = 0;
+        for (const page of pages(events, cuts)) {
+          states.push((ledger = evolveAll(ledgerProjection, ledger, page)));
+          ends.push((end += page.length));
+        }
+        const at = restoreAt % states.length;
+        const rest = events.slice(ends[at]);
+        let branch = states[at]!;
+        for (const page of pages(rest, [restoreAt % 50, 3 + (restoreAt % 90)])) states.push((branch = evolveAll(ledgerProjection, branch, page)));
+        let resumed = ledgerProjection.fromSnapshot(JSON.parse(JSON.stringify(ledgerProjection.toSnapshot(states[at]!))) as never);
+        states.push(resumed);
+        for (const page of pages(rest, [17, 41])) states.push((resumed = evolveAll(ledgerProjection, resumed, page)));
+        for (const pick of [...picks, ...states.keys()]) {
+          const state = states[pick % states.length]!;
+          expect(ledgerProjection.stateHash!(state)).toBe(referenceOf(state));
+        }
+      }),
+      { seed: 7, numRuns: 30 },
+    );
+  });
+
   it('never changes the state a page starts from, and resumes from snapshots to the same hash', () => {
     const middle = Math.floor(events.length / 2);
     const start = evolveAll(ledgerProjection, ledgerProjection.initial, events.slice(0, middle));
