@@ -57,7 +57,15 @@ export interface LedgerProjectionState {
 interface AcceptedKeys {
   readonly keys: readonly string[];
   previous: AcceptedKeys | undefined;
+  /** Keys in this link and the ones before it when it was made: a chain stops at MAX_CHAINED_KEYS. */
+  readonly chained: number;
 }
+
+/**
+ * A guardian that never hashes its states (no checkpoints) would otherwise keep a key per accepted
+ * transaction here forever; past this many a new chain starts (and the next text is made by a walk).
+ */
+const MAX_CHAINED_KEYS = 1 << 20;
 
 /** The log says an item was accepted, but the ledger rebuilt from the log disagrees: the log or the code is wrong. */
 export class LedgerDivergenceError extends Error {
@@ -129,7 +137,8 @@ function foldPage(state: LedgerProjectionState, events: readonly RecordedEvent[]
     if (work === undefined) return current;
     const ledger: LedgerState = { acceptedTxids: work.acceptedTxids, modules: work.modules };
     work = undefined;
-    const accepted = added === undefined ? current.accepted : { keys: added, previous: current.accepted };
+    const chained = added === undefined ? 0 : added.length + (current.accepted?.chained ?? 0);
+    const accepted = added === undefined ? current.accepted : chained > MAX_CHAINED_KEYS ? { keys: added, previous: undefined, chained: added.length } : { keys: added, previous: current.accepted, chained };
     added = undefined;
     current = { config: current.config, rules: current.rules, ledger, audit: computeAudit(current.rules!.modules, ledger.modules), lastItem: { session: lastItem!.data.session, index: lastItem!.data.index }, ...(accepted === undefined ? {} : { accepted }) };
     return current;
