@@ -824,7 +824,8 @@ async function segmentedReplay(
     for (let m = receiveMessageOnPort(progress.port1); m !== undefined; m = receiveMessageOnPort(progress.port1)) there = m.message as typeof there;
   };
   const progressSoFar = (): ReplayProgress => {
-    const events = first + Math.max(here.events, there.events);
+    // Both segments at once, then the second segment, which both threads read.
+    const events = first === 0 ? here.events + there.events : first + Math.max(here.events, there.events);
     return { events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: there.position > here.position ? there.position : here.position };
   };
   const onHere = (p: ReplayProgress) => {
