@@ -32,7 +32,7 @@ async function fileLog(sessions = 4): Promise<{ log: EventLog; path: string }> {
   return { log, path };
 }
 
-const parallel = (path: string) => ({ parallel: { location: { kind: 'sqlite' as const, path }, guardian: 0 } });
+const parallel = (path: string) => ({ parallel: { location: { kind: 'sqlite' as const, path }, guardian: 0, split: 'checkpoint' as const } });
 const sorted = (problems: ReplayProblem[]) => [...problems].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 /** Everything but the duration, problems in any order. */
 const comparable = (report: ReplayReport) => ({ ...report, durationMs: 0, problems: sorted(report.problems) });
@@ -43,7 +43,7 @@ async function splitSnapshot(log: EventLog, projection: string): Promise<Snapsho
   return (await readSnapshots(log, projection)).find((s) => s.session === planned.plan.session)!;
 }
 
-describe('replay on two threads, the log cut at a checkpoint', () => {
+describe('replay on two threads, the log cut at a checkpoint (split: checkpoint)', () => {
   it('cuts at the checkpoint nearest the middle, and gives the report of one thread with progress to the end', async () => {
     const { log, path } = await fileLog();
     const total = (await estimateEventCount(log, []))!;
@@ -118,7 +118,7 @@ describe('replay on two threads, the log cut at a checkpoint', () => {
   it('does the worker\'s share here when the worker cannot open the log', async () => {
     const { log, path } = await fileLog();
     const one = await replay(log);
-    const broken = await replay(log, { parallel: { location: { kind: 'sqlite', path: join(path, 'not-a-dir', 'log.sqlite') }, guardian: 0 } });
+    const broken = await replay(log, { parallel: { location: { kind: 'sqlite', path: join(path, 'not-a-dir', 'log.sqlite') }, guardian: 0, split: 'checkpoint' } });
     expect(comparable(broken)).toEqual(comparable(one));
     await log.close();
   });
