@@ -43,6 +43,7 @@ export async function startGuardianProcess(config: GuardianConfig, options: { lo
       // Long-polls hold requests for up to 30 s; keep idle keep-alive sockets a little longer than clients do.
       keepAliveTimeoutMs: 65_000,
       changes: guardian.projections.changes$,
+      priority: config.api.frontPriority,
       onFailure(error) {
         logger.error({ err: error }, 'the API front thread failed: stopping');
         void stop();
@@ -54,6 +55,9 @@ export async function startGuardianProcess(config: GuardianConfig, options: { lo
   }
   const apiUrl = front.url;
   logger.info({ apiUrl }, 'API listening');
+  if (front.priority?.applied === false) {
+    logger.info({ frontPriority: config.api.frontPriority, reason: front.priority.reason }, 'the API front thread runs at the process priority (raising it needs CAP_SYS_NICE or an RLIMIT_NICE allowance)');
+  }
   const subscription = guardian.sessions$.subscribe({ next: (summary) => print(sessionLine(summary)), error: () => undefined });
 
   const closeServer = () => front.close();

@@ -52,7 +52,18 @@ export const guardianConfigSchema = z.strictObject({
   checkpointMinEvents: z.number().int().min(0).default(50_000),
   /** Relative paths are resolved against the config file's directory. */
   dataDir: z.string().min(1),
-  api: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port }),
+  api: z.strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port,
+    /**
+     * The nice value of the thread that serves the API socket (src/api/apiFront.ts): lower runs
+     * first, so on busy cores queries are answered without waiting behind the guardian's own work
+     * (the front does little else). Like nginx's worker_priority. Raising priority needs
+     * CAP_SYS_NICE or an RLIMIT_NICE allowance; without either the front runs at the process's
+     * priority and the guardian says so at start. Local policy: not part of the consensus hash.
+     */
+    frontPriority: z.number().int().min(-20).max(19).default(-10),
+  }),
   p2p: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port }),
   adminToken: z.string().min(16, 'adminToken must be at least 16 characters'),
   log: z.discriminatedUnion('kind', [

@@ -30,6 +30,17 @@ describe('fedlog init and the guardian config', () => {
     expect(consensusConfig(config).consensusHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('gives the API front thread a raised priority by default, and refuses one that is not a nice value', () => {
+    const { configFiles } = initFederation({ peers: 1, out: tempDir() });
+    expect(loadGuardianConfig(configFiles[0]!).api.frontPriority).toBe(-10);
+    const raw = JSON.parse(readFileSync(configFiles[0]!, 'utf8')) as { api: Record<string, unknown> };
+    expect(parseGuardianConfig({ ...raw, api: { ...raw.api, frontPriority: 0 } }).api.frontPriority).toBe(0);
+    for (const frontPriority of [-21, 20, 1.5, '-10']) {
+      expect(() => parseGuardianConfig({ ...raw, api: { ...raw.api, frontPriority } })).toThrow(ConfigError);
+      expect(() => parseGuardianConfig({ ...raw, api: { ...raw.api, frontPriority } })).toThrow(/frontPriority/);
+    }
+  });
+
   it('refuses to overwrite an existing config', () => {
     const out = tempDir();
     initFederation({ peers: 1, out });
