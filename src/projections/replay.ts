@@ -562,6 +562,8 @@ export type ReplayShareRequest =
       total?: number;
       /** The scan of this share's checkpoint streams, made by the calling thread. */
       snapshotScan?: SnapshotScan;
+      /** Events up to here are validated by the calling thread, which reads them all too (see SchemaOptions.validatedElsewhereUntil). */
+      validatedElsewhereUntil?: Position;
     }
   | {
       /** Some projections from a checkpoint to the end of the log, and the sessions after it if asked. */
@@ -596,7 +598,8 @@ type WorkerResult = ShareResult & { unstarted?: Record<string, string> };
 
 /** A worker's share of a parallel replay. */
 export async function replayShare(data: ReplayWorkerData, request: ReplayShareRequest): Promise<WorkerResult> {
-  const log = await openEventLog(data.location, { guardian: data.guardian });
+  const validatedElsewhereUntil = request.kind === 'projections' ? request.validatedElsewhereUntil : undefined;
+  const log = await openEventLog(data.location, { guardian: data.guardian, ...(validatedElsewhereUntil === undefined ? {} : { validatedElsewhereUntil }) });
   try {
     if (request.kind === 'segment') return await segmentShare(log, request);
     const { share } = await replayShareHere(log, {
@@ -994,7 +997,11 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
   // From position 0, this thread reads the worker's stored snapshots (states: most of a log's
   // bytes) and sends it positions and hashes: neither thread reads them again.
   const workerScan = fromCheckpoint === undefined ? await scanSnapshots(log, workerProjections, START) : undefined;
+  // From position 0 this thread reads and validates every event the log holds now, and a replay
+  // fails on any it cannot read: the worker need not validate them again (a tenth of its reading).
+  const head = fromCheckpoint === undefined ? await estimateEventCount(log, []) : undefined;
   const fromWorker = worker.ask({
+    ...(head === undefined ? {} : { validatedElsewhereUntil: BigInt(head) }),
     kind: 'projections',
     projections: workerProjections.map((p) => p.name),
     elsewhere: hereProjections.map((p) => p.name),

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -230,6 +231,20 @@ describe('replay on two threads (a SQLite file log)', () => {
     expect(broken.projections).toEqual(one.projections);
     expect([broken.sessions, broken.snapshotsChecked]).toEqual([one.sessions, one.snapshotsChecked]);
     await log.close();
+  });
+
+  it('fails on an event that does not fit its schema as one thread does (the worker leaves validating to this thread)', async () => {
+    const { log, path } = await fileLog();
+    const first = (await readSessionItems(log, 0, { limit: 1 }))[0]!;
+    await log.close();
+    const db = new Database(path);
+    const row = db.prepare("SELECT position FROM events WHERE type = 'ItemAccepted' ORDER BY position LIMIT 1 OFFSET 5").get() as { position: number };
+    db.prepare('UPDATE events SET data = ? WHERE position = ?').run(JSON.stringify({ session: 0, index: 5, peer: 0, item: 'not hex', itemHash: first.itemHash, netAssets: '0' }), row.position);
+    db.close();
+    const reopened = withEventSchemas(createSqliteEventLog(path), { guardian: 0 });
+    await expect(replay(reopened)).rejects.toMatchObject({ name: 'CorruptEventError', position: BigInt(row.position) });
+    await expect(replay(reopened, parallel(path))).rejects.toMatchObject({ name: 'CorruptEventError', position: BigInt(row.position) });
+    await reopened.close();
   });
 
   it('reports what the worker finds: a ledger snapshot that differs and an item the ledger would not reproduce', async () => {
