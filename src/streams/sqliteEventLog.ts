@@ -94,6 +94,14 @@ export function createSqliteEventLog(path: string, options: SqliteEventLogOption
   const assertOpen = () => {
     if (closed) throw new EventLogClosedError();
   };
+  /** The rows readStream and readStreamText decode. */
+  const streamRows = (stream: string, options: ReadStreamOptions): EventRow[] => {
+    assertOpen();
+    const limit = options.maxCount ?? -1;
+    return (options.direction ?? 'forwards') === 'forwards'
+      ? streamForwards.all(stream, Math.max(0, options.fromRevision ?? 0), limit)
+      : streamBackwards.all(stream, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit);
+  };
 
   const commitInline = prepareCommit(db);
   const inline = path === ':memory:' || options.commitOn !== 'writerThread';
@@ -161,23 +169,11 @@ export function createSqliteEventLog(path: string, options: SqliteEventLogOption
     },
 
     async readStream(stream, options: ReadStreamOptions = {}) {
-      assertOpen();
-      const limit = options.maxCount ?? -1;
-      const rows =
-        (options.direction ?? 'forwards') === 'forwards'
-          ? streamForwards.all(stream, Math.max(0, options.fromRevision ?? 0), limit)
-          : streamBackwards.all(stream, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit);
-      return rows.map(decode);
+      return streamRows(stream, options).map(decode);
     },
 
     async readStreamText(stream, options: ReadStreamOptions = {}) {
-      assertOpen();
-      const limit = options.maxCount ?? -1;
-      const rows =
-        (options.direction ?? 'forwards') === 'forwards'
-          ? streamForwards.all(stream, Math.max(0, options.fromRevision ?? 0), limit)
-          : streamBackwards.all(stream, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit);
-      return rows.map((row) => decodeEventText(BigInt(row[0]), row[1], row[2], row[3], row[4], row[5], row[6]));
+      return streamRows(stream, options).map((row) => decodeEventText(BigInt(row[0]), row[1], row[2], row[3], row[4], row[5], row[6]));
     },
 
     readAll(fromPosition = START) {
