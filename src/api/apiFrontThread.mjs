@@ -18,37 +18,19 @@
  */
 import { Buffer } from 'node:buffer';
 import { Agent, createServer, request } from 'node:http';
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { hrtime } from 'node:process';
 import { clearInterval, setInterval } from 'node:timers';
 import { parentPort, workerData } from 'node:worker_threads';
+import { setThreadPriority } from '../domain/signatures/threadPriority.mjs';
 
 if (!parentPort) throw new Error('apiFrontThread.mjs must run as a worker thread');
 const port = parentPort;
 /** @type {{ host: string, port: number, upstreamPort: number, keepAliveTimeoutMs: number, cachedPaths: string[], priority?: number }} */
 const options = workerData;
 
-/**
- * Gives this thread the scheduling priority asked for (a nice value; lower runs first). On a
- * machine whose cores are busy, a woken thread can wait tens of milliseconds for one: measured
- * under the guardian bench, the front's late wake-ups were run-queue waits, not work or GC. Linux
- * keeps a nice value per thread, and setpriority(2) with a thread id sets that thread's alone;
- * /proc/thread-self names this thread's id. Raising priority needs CAP_SYS_NICE (or RLIMIT_NICE).
- * @param {number} nice
- * @returns {{ applied: true } | { applied: false, reason: string }}
- */
-function takePriority(nice) {
-  try {
-    const thread = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
-    if (!Number.isSafeInteger(thread) || thread <= 0) return { applied: false, reason: 'this thread has no id in /proc/thread-self' };
-    setPriority(thread, nice);
-    return { applied: true };
-  } catch (error) {
-    return { applied: false, reason: error instanceof Error ? error.message : String(error) };
-  }
-}
-const priority = options.priority === undefined ? undefined : takePriority(options.priority);
+// On busy cores a woken thread can wait tens of milliseconds for one: measured under the guardian
+// bench, the front's late wake-ups were run-queue waits, not work or GC. So it may run ahead.
+const priority = options.priority === undefined ? undefined : setThreadPriority(options.priority);
 
 /** @type {Map<string, { body: Buffer, headers: Record<string, string | number> }>} */
 const answers = new Map();

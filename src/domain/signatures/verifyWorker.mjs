@@ -6,11 +6,10 @@
  * Its first message is `{ ready: true, backend, fallbackReason? }` so the owner can log a fallback.
  * workerData: `{ backend, priority? }` (priority: a nice value for this thread alone).
  */
-import { readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { unpackChecks } from './checkBuffer.mjs';
+import { setThreadPriority } from './threadPriority.mjs';
 import { nobleBackend as noble } from './nobleSchnorr.mjs';
 import { NATIVE_SECP_NAME, TINY_SECP_NAME, firstLoaded, nativeLoad, wasmLoad } from './libsecpSchnorr.mjs';
 
@@ -38,22 +37,9 @@ function chooseBackend(wanted) {
 
 const { backend, fallbackReason } = chooseBackend(workerData?.backend);
 
-/**
- * Lowers (or raises) this thread's scheduling priority: Linux keeps a nice value per thread, and
- * setpriority(2) with the thread's id (named by /proc/thread-self) sets this thread's alone. Best
- * effort: elsewhere, or without the right to raise it, the thread runs at the process's priority.
- * @param {unknown} nice
- */
-function takePriority(nice) {
-  if (typeof nice !== 'number') return;
-  try {
-    const thread = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
-    if (Number.isSafeInteger(thread) && thread > 0) setPriority(thread, nice);
-  } catch {
-    // No /proc or no permission: the default priority is correct, only less favourable to the caller.
-  }
-}
-takePriority(workerData?.priority);
+// Best effort: elsewhere, or without the right to raise it, the thread runs at the process's
+// priority, which is correct, only less favourable to the thread that feeds it.
+if (typeof workerData?.priority === 'number') setThreadPriority(workerData.priority);
 
 port.on('message', (/** @type {{ id: number, buffer: ArrayBuffer }} */ { id, buffer }) => {
   const checks = unpackChecks(buffer);
