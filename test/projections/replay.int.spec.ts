@@ -22,7 +22,7 @@ import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
 import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
 import type { EventLog } from '../../src/streams/eventLog.ts';
 import { newEvent, streams } from '../../src/streams/events.ts';
-import { writeSessionLog, type SessionLogSummary, checkpointEachSession } from './sessionLogFixture.ts';
+import { writeSessionLog, type SessionLogSummary, checkpointEachSession, checkpointedSqliteLog } from './sessionLogFixture.ts';
 
 function memoryLog(): EventLog {
   let tick = 0;
@@ -196,13 +196,7 @@ describe('replay on two threads (a SQLite file log)', () => {
   async function fileLog(): Promise<{ log: EventLog; path: string; fixture: SessionLogSummary }> {
     const dir = mkdtempSync(join(tmpdir(), 'fedlog-replay-'));
     dirs.push(dir);
-    const path = join(dir, 'log.sqlite');
-    let tick = 0;
-    const log = withEventSchemas(createSqliteEventLog(path), { guardian: 0, now: () => new Date(Date.UTC(2026, 0, 1) + 1000 * tick++) });
-    const host = await startProjections(log, { retention: 1 });
-    const fixture = await writeSessionLog(log, { sessions: 3, itemsPerSession: 12, seed: 5, afterSession: checkpointEachSession(host) });
-    await host.stop();
-    return { log, path, fixture };
+    return checkpointedSqliteLog(dir, { sessions: 3, seed: 5 });
   }
   const parallel = (path: string) => ({ parallel: { location: { kind: 'sqlite' as const, path }, guardian: 0 } });
 

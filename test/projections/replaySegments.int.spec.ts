@@ -11,8 +11,7 @@ import type { EventLog } from '../../src/streams/eventLog.ts';
 import { newEvent, streams, type SnapshotTaken } from '../../src/streams/events.ts';
 import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
-import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
-import { checkpointEachSession, writeSessionLog } from './sessionLogFixture.ts';
+import { checkpointEachSession, checkpointedSqliteLog, writeSessionLog } from './sessionLogFixture.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -23,12 +22,7 @@ afterEach(() => {
 async function fileLog(sessions = 4): Promise<{ log: EventLog; path: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'fedlog-segments-'));
   dirs.push(dir);
-  const path = join(dir, 'log.sqlite');
-  let tick = 0;
-  const log = withEventSchemas(createSqliteEventLog(path), { guardian: 0, now: () => new Date(Date.UTC(2026, 0, 1) + 1000 * tick++) });
-  const host = await startProjections(log, { retention: 1 });
-  await writeSessionLog(log, { sessions, itemsPerSession: 12, seed: 7, afterSession: checkpointEachSession(host) });
-  await host.stop();
+  const { log, path } = await checkpointedSqliteLog(dir, { sessions, seed: 7 });
   return { log, path };
 }
 

@@ -18,7 +18,10 @@ import { buildTransaction, type Input, type Output } from '../../src/domain/tran
 import type { EventLog, EventToAppend, Position } from '../../src/streams/eventLog.ts';
 import { newEvent, streams, type FederationConfigured } from '../../src/streams/events.ts';
 import { seededRandom } from '../../src/domain/seededRandom.ts';
-import type { ProjectionHost } from '../../src/projections/projectionHost.ts';
+import { join } from 'node:path';
+import { startProjections, type ProjectionHost } from '../../src/projections/projectionHost.ts';
+import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
+import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
 
 export const GUARDIAN_SECRET = secret('guardian 0');
 
@@ -36,6 +39,20 @@ export function checkpointEachSession(host: Pick<ProjectionHost, 'waitFor' | 'ch
     await host.waitFor(position);
     await host.checkpoint(session);
   };
+}
+
+/**
+ * A schema-checked SQLite file log (`<dir>/log.sqlite`, event times one second apart) of `sessions`
+ * sessions of 12 items, with a checkpoint of every standard projection after each session.
+ */
+export async function checkpointedSqliteLog(dir: string, options: { sessions: number; seed: number }): Promise<{ log: EventLog; path: string; fixture: SessionLogSummary }> {
+  const path = join(dir, 'log.sqlite');
+  let tick = 0;
+  const log = withEventSchemas(createSqliteEventLog(path), { guardian: 0, now: () => new Date(Date.UTC(2026, 0, 1) + 1000 * tick++) });
+  const host = await startProjections(log, { retention: 1 });
+  const fixture = await writeSessionLog(log, { sessions: options.sessions, itemsPerSession: 12, seed: options.seed, afterSession: checkpointEachSession(host) });
+  await host.stop();
+  return { log, path, fixture };
 }
 
 export interface SessionLogSummary {
