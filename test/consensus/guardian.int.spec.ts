@@ -12,12 +12,17 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A single guardian (60 s sessions) on an in-memory log, its config in a temporary directory. */
+async function startMemoryGuardian(): ReturnType<typeof startGuardian> {
+  const out = mkdtempSync(join(tmpdir(), 'fedlog-guardian-'));
+  dirs.push(out);
+  const { configFiles } = initFederation({ peers: 1, out, sessionSeconds: 60 });
+  return startGuardian(loadGuardianConfig(configFiles[0]!), { logger: pino({ level: 'silent' }), signatureWorkers: 0, log: { kind: 'memory' } });
+}
+
 describe('the guardian', () => {
   it('reports projection lag against what the engine appended, so a stalled projection host shows', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'fedlog-guardian-'));
-    dirs.push(out);
-    const { configFiles } = initFederation({ peers: 1, out, sessionSeconds: 60 });
-    const guardian = await startGuardian(loadGuardianConfig(configFiles[0]!), { logger: pino({ level: 'silent' }), signatureWorkers: 0, log: { kind: 'memory' } });
+    const guardian = await startMemoryGuardian();
     try {
       expect(guardian.projections.status().every((p) => p.lag === 0)).toBe(true);
       // The read models stop following (as after a ProjectionFailedError) while the engine goes on.
@@ -32,10 +37,7 @@ describe('the guardian', () => {
   });
 
   it('answers many transaction statuses at once, in order, waiting together for the undecided ones', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'fedlog-guardian-'));
-    dirs.push(out);
-    const { configFiles } = initFederation({ peers: 1, out, sessionSeconds: 60 });
-    const guardian = await startGuardian(loadGuardianConfig(configFiles[0]!), { logger: pino({ level: 'silent' }), signatureWorkers: 0, log: { kind: 'memory' } });
+    const guardian = await startMemoryGuardian();
     try {
       const key = async (depositId: string) => ((await guardian.observeDeposit({ depositId, amount: 1_000n, recipient: '22'.repeat(32) })) as { txid: string }).txid;
       const first = await key('33'.repeat(32));
