@@ -89,6 +89,12 @@ function headOf(event: RecordedEvent & { data: SnapshotTaken }): SnapshotHead {
   return { event: event.position, stream: event.stream, revision: event.revision, projection: data.projection, version: data.version, position: data.position, at: BigInt(data.position), session: data.session, stateHash: data.stateHash };
 }
 
+/** `head` with its own hash checked against the stored state, parsed. */
+function withOwnHash(head: SnapshotHead, state: JsonValue): CheckedSnapshot {
+  const own = stateHash(state);
+  return own === head.stateHash ? head : { ...head, ownMismatch: { computed: own, detail: 'stored state does not match its own state hash' } };
+}
+
 const sameHead = (a: SnapshotHead, b: SnapshotHead) =>
   a.projection === b.projection && a.version === b.version && a.position === b.position && a.session === b.session && a.stateHash === b.stateHash;
 
@@ -156,9 +162,7 @@ export async function forEachCheckedSnapshot(
     const { read } = one;
     if (read.kind === 'text') visit({ ...read.head, textChecked: true }, () => JSON.parse(read.stateText) as JsonValue);
     else if (read.kind === 'decoded') {
-      const own = stateHash(read.event.data.state as JsonValue);
-      const head = headOf(read.event);
-      visit(own === head.stateHash ? head : { ...head, ownMismatch: { computed: own, detail: 'stored state does not match its own state hash' } }, () => read.event.data.state as JsonValue);
+      visit(withOwnHash(headOf(read.event), read.event.data.state as JsonValue), () => read.event.data.state as JsonValue);
     }
     if (one.revision === 0) return;
     revision = one.revision - 1;
@@ -200,8 +204,7 @@ export async function checkSnapshot(log: EventLog, head: SnapshotHead, text?: Re
   }
   const decoded = headOf(read.event);
   if (!sameHead(decoded, head)) return { ...head, ownMismatch: { computed: '', detail: 'stored snapshot is ambiguous: its JSON repeats a field' } };
-  const own = stateHash(read.event.data.state as JsonValue);
-  return own === head.stateHash ? head : { ...head, ownMismatch: { computed: own, detail: 'stored state does not match its own state hash' } };
+  return withOwnHash(head, read.event.data.state as JsonValue);
 }
 
 /** Its own hash checked on the parsed state, whatever the text looks like: for a snapshot checked on its text whose rebuilt state differs (see `textChecked`). */
@@ -209,8 +212,7 @@ export async function checkSnapshotPrecisely(log: EventLog, head: SnapshotHead):
   const [event] = await log.readStream(head.stream, { fromRevision: head.revision, maxCount: 1 });
   if (event === undefined || event.position !== head.event || !isEvent(event, 'SnapshotTaken')) return { ...head, ownMismatch: { computed: '', detail: 'stored snapshot could not be read again' } };
   if (!sameHead(headOf(event), head)) return { ...head, ownMismatch: { computed: '', detail: 'stored snapshot is ambiguous: its JSON repeats a field' } };
-  const own = stateHash(event.data.state as JsonValue);
-  return own === head.stateHash ? head : { ...head, ownMismatch: { computed: own, detail: 'stored state does not match its own state hash' } };
+  return withOwnHash(head, event.data.state as JsonValue);
 }
 
 /**
