@@ -562,6 +562,8 @@ export type ReplayShareRequest =
       total?: number;
       /** The scan of this share's checkpoint streams, made by the calling thread. */
       snapshotScan?: SnapshotScan;
+      /** Positions of the SnapshotTaken events of the other projections' checkpoint streams, which the calling thread reads and checks: passed over here. */
+      scannedElsewhere?: Position[];
       /** Events up to here are validated by the calling thread, which reads them all too (see SchemaOptions.validatedElsewhereUntil). */
       validatedElsewhereUntil?: Position;
     }
@@ -604,6 +606,7 @@ export async function replayShare(data: ReplayWorkerData, request: ReplayShareRe
     if (request.kind === 'segment') return await segmentShare(log, request);
     const { share } = await replayShareHere(log, {
       ...(request.snapshotScan === undefined ? {} : { snapshotScan: request.snapshotScan }),
+      ...(request.scannedElsewhere === undefined ? {} : { scannedElsewhere: request.scannedElsewhere }),
       projections: standardProjections().filter((p) => request.projections.includes(p.name)),
       verifySessions: request.verifySessions,
       elsewhere: request.elsewhere,
@@ -994,9 +997,11 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
   const workerProjections = all.filter((p) => WORKER_SHARE.includes(p.name));
   const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint, total } = options;
   const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }), ...(total === undefined ? {} : { total }) };
-  // From position 0, this thread reads the worker's stored snapshots (states: most of a log's
-  // bytes) and sends it positions and hashes: neither thread reads them again.
+  // From position 0, this thread reads every stored snapshot (states: most of a log's bytes) and
+  // sends the worker the positions and hashes of its own: neither thread reads them again, and
+  // the worker passes over the others' too (the transactions' alone run to megabytes).
   const workerScan = fromCheckpoint === undefined ? await scanSnapshots(log, workerProjections, START) : undefined;
+  const hereScan = fromCheckpoint === undefined ? await scanSnapshots(log, hereProjections, START) : undefined;
   // From position 0 this thread reads and validates every event the log holds now, and a replay
   // fails on any it cannot read: the worker need not validate them again (a tenth of its reading).
   const head = fromCheckpoint === undefined ? await estimateEventCount(log, []) : undefined;
@@ -1009,10 +1014,12 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
     ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
     ...(total === undefined ? {} : { total }),
     ...(workerScan === undefined ? {} : { snapshotScan: workerScan }),
+    ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }),
   });
   const here = await replayHere(log, {
     ...shared,
     ...(workerScan === undefined ? {} : { scannedElsewhere: workerScan.scanned }),
+    ...(hereScan === undefined ? {} : { snapshotScan: hereScan }),
     ...(onProgress === undefined ? {} : { onProgress }),
     ...(progressEvery === undefined ? {} : { progressEvery }),
     ...(batchVerifier === undefined ? {} : { batchVerifier }),
@@ -1025,7 +1032,7 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
     there = (await fromWorker).report;
   } catch {
     signal?.throwIfAborted();
-    there = await replayHere(log, { ...shared, ...(workerScan === undefined ? {} : { snapshotScan: workerScan }), projections: workerProjections, verifySessions: false, elsewhere: hereProjections.map((p) => p.name) });
+    there = await replayHere(log, { ...shared, ...(workerScan === undefined ? {} : { snapshotScan: workerScan }), ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }), projections: workerProjections, verifySessions: false, elsewhere: hereProjections.map((p) => p.name) });
   }
   // Session findings first, then the worker's (ledger and audit), then this thread's other projections'.
   const isSession = (p: ReplayProblem) => p.kind === 'header' || p.kind === 'signature';
