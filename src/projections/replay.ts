@@ -14,6 +14,7 @@ import { decodeSnapshot } from './checkpointStore.ts';
 import { foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { checkSnapshot, checkSnapshotPrecisely, forEachCheckedSnapshot, snapshotHeads, snapshotState, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
 import { standardProjections } from './standardProjections.ts';
+import { workerExecArgv } from './replayWorkerLoader.mjs';
 
 /**
  * `fedlog replay`: rebuild every projection from the log (from position 0, or from the checkpoints
@@ -746,6 +747,7 @@ function startReplayWorker(parallel: ReplayWorkerData, signal: AbortSignal | und
   const worker = new Worker(new URL('./replayWorker.mjs', import.meta.url), {
     workerData: parallel,
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    execArgv: workerExecArgv(),
   });
   const onAbort = () => void worker.terminate();
   signal?.addEventListener('abort', onAbort);

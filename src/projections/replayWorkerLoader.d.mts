@@ -1,4 +1,14 @@
 import type { EventLogLocation } from '../streams/openEventLog.ts';
 
-/** replay.ts's exports as a replay worker loads them: one esbuild bundle for a SQLite log, else through tsx. */
-export function loadReplayModule(location: EventLogLocation): Promise<{ module: typeof import('./replay.ts'); loadedBy: 'bundle' | 'tsx' }>;
+/**
+ * replay.ts's exports as a replay worker loads them: for a SQLite log one esbuild bundle, built
+ * ('bundle') or kept from an earlier build whose inputs are unchanged ('cached bundle'); else
+ * through tsx. `cacheDir`: where the bundle is kept (default node_modules/.cache/fedlog).
+ */
+export function loadReplayModule(
+  location: EventLogLocation,
+  options?: { cacheDir?: string },
+): Promise<{ module: typeof import('./replay.ts'); loadedBy: 'bundle' | 'cached bundle' | 'tsx' }>;
+
+/** This process's Node options without the ones that load tsx: what a replay worker starts with (it loads plain JavaScript). */
+export function workerExecArgv(execArgv?: readonly string[]): string[];

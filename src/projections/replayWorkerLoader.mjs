@@ -6,18 +6,80 @@
 // bundled module keeps its own import.meta.url (module-relative workers, WebAssembly and
 // createRequire still find their files). Anything unusual (no esbuild, a build error, a log that
 // is not SQLite) takes tsx's path.
-import { readFile } from 'node:fs/promises';
+//
+// The bundle is kept on disk (node_modules/.cache/fedlog) with the sha256 of every file it was
+// built from (and of this file and package-lock.json), and used again while all of them are unchanged: building it took 0.13-0.15 s of the
+// worker's start, which the whole replay waits for. Any change to a source file, to esbuild's
+// version or to the checkout's place builds it again. A cache that cannot be read or written is
+// passed over (the bundle is then built and imported from memory, as without a cache).
+import { createHash } from 'node:crypto';
+import process from 'node:process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-async function bundled() {
-  const { build } = await import('esbuild');
-  const here = dirname(fileURLToPath(import.meta.url));
+const here = dirname(fileURLToPath(import.meta.url));
+const DEFAULT_CACHE = join(here, '..', '..', 'node_modules', '.cache', 'fedlog');
+const LOCK_FILE = join(here, '..', '..', 'package-lock.json');
+const BUNDLE_FILE = 'replay-worker.mjs';
+/** The name esbuild gives the bundle's entry (its text is here, not in a file). */
+const ENTRY = 'replayWorkerEntry.ts';
+const INPUTS_FILE = 'replay-worker.inputs.json';
+
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+
+/** The cached bundle's file if every input it lists still has the same content (and esbuild and the checkout are the same). */
+async function cachedBundle(cacheDir, esbuildVersion) {
+  try {
+    const recorded = JSON.parse(await readFile(join(cacheDir, INPUTS_FILE), 'utf8'));
+    if (recorded.esbuild !== esbuildVersion || recorded.here !== here || typeof recorded.inputs !== 'object' || recorded.inputs === null) return undefined;
+    const entries = Object.entries(recorded.inputs);
+    if (entries.length === 0) return undefined;
+    for (const [path, digest] of entries) if (sha256(await readFile(resolve(here, path))) !== digest) return undefined;
+    const file = join(cacheDir, BUNDLE_FILE);
+    if (sha256(await readFile(file)) !== recorded.bundle) return undefined;
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the bundle and its inputs' hashes (each file written whole under another name, then renamed); undefined where the cache cannot be written. */
+async function storeBundle(cacheDir, esbuildVersion, text, inputs) {
+  try {
+    // Not recursive (it can loop on a file system that refuses the directory): the parent must exist, as node_modules does.
+    for (const dir of cacheDir === DEFAULT_CACHE ? [dirname(cacheDir), cacheDir] : [cacheDir]) {
+      await mkdir(dir).catch((error) => {
+        if (error?.code !== 'EEXIST') throw error;
+      });
+    }
+    const hashes = {};
+    for (const path of inputs) hashes[path] = sha256(await readFile(resolve(here, path)));
+    const suffix = `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const file = join(cacheDir, BUNDLE_FILE);
+    await writeFile(file + suffix, text);
+    await rename(file + suffix, file);
+    const record = JSON.stringify({ esbuild: esbuildVersion, here, bundle: sha256(text), inputs: hashes });
+    await writeFile(join(cacheDir, INPUTS_FILE) + suffix, record);
+    await rename(join(cacheDir, INPUTS_FILE) + suffix, join(cacheDir, INPUTS_FILE));
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
+async function bundled(cacheDir) {
+  const { build, version } = await import('esbuild');
+  const cached = await cachedBundle(cacheDir, version);
+  if (cached !== undefined) return { module: await import(pathToFileURL(cached).href), loadedBy: 'cached bundle' };
   const result = await build({
-    stdin: { contents: "export { replayShare } from './replay.ts';", resolveDir: here, loader: 'ts', sourcefile: 'replayWorkerEntry.ts' },
+    stdin: { contents: "export { replayShare } from './replay.ts';", resolveDir: here, loader: 'ts', sourcefile: ENTRY },
     bundle: true,
     write: false,
+    metafile: true,
+    absWorkingDir: here,
     format: 'esm',
     platform: 'node',
     target: 'node20',
@@ -42,7 +104,13 @@ async function bundled() {
       },
     ],
   });
-  return import(`data:text/javascript;charset=utf-8,${encodeURIComponent(result.outputFiles[0].text)}`);
+  const text = result.outputFiles[0].text;
+  // Every file read into the bundle (packages stay outside it, so only this checkout's sources).
+  // This file (how the bundle is built) and the lock file (which package files it imports) count as inputs too.
+  const inputs = [...Object.keys(result.metafile.inputs).filter((path) => path !== ENTRY), 'replayWorkerLoader.mjs', ...(existsSync(LOCK_FILE) ? [LOCK_FILE] : [])];
+  const stored = await storeBundle(cacheDir, version, text, inputs);
+  const module = await import(stored === undefined ? `data:text/javascript;charset=utf-8,${encodeURIComponent(text)}` : pathToFileURL(stored).href);
+  return { module, loadedBy: 'bundle' };
 }
 
 async function viaTsx() {
@@ -50,12 +118,39 @@ async function viaTsx() {
   return tsImport('./replay.ts', import.meta.url);
 }
 
-/** replay.ts's exports, and how they were loaded. */
-export async function loadReplayModule(location) {
+/** replay.ts's exports, and how they were loaded. `cacheDir`: where the bundle is kept (default node_modules/.cache/fedlog). */
+export async function loadReplayModule(location, { cacheDir = DEFAULT_CACHE } = {}) {
   if (location?.kind !== 'sqlite') return { module: await viaTsx(), loadedBy: 'tsx' };
   try {
-    return { module: await bundled(), loadedBy: 'bundle' };
+    return await bundled(cacheDir);
   } catch {
     return { module: await viaTsx(), loadedBy: 'tsx' };
   }
+}
+
+/**
+ * The Node options a replay worker starts with: this process's, without the ones that load tsx
+ * (`--import tsx`, or the `--require …/tsx/dist/preflight.cjs --import …/tsx/dist/loader.mjs` of
+ * the tsx command). The worker loads plain JavaScript and the bundle, and tsx's module hooks
+ * would handle every import the bundle makes (its packages): measured, importing the bundle took
+ * 0.32 s with them and 0.16-0.19 s without. The tsx fallback above registers tsx itself.
+ */
+export function workerExecArgv(execArgv = process.execArgv) {
+  const loadsTsx = (value) => value === 'tsx' || /(^|[/\\])tsx[/\\]/.test(value);
+  const out = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i];
+    const joined = /^--(import|require|loader|experimental-loader)=(.*)$/.exec(arg);
+    if (joined !== null) {
+      if (!loadsTsx(joined[2])) out.push(arg);
+      continue;
+    }
+    if (['--import', '--require', '-r', '--loader', '--experimental-loader'].includes(arg) && i + 1 < execArgv.length) {
+      if (!loadsTsx(execArgv[i + 1])) out.push(arg, execArgv[i + 1]);
+      i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
 }
