@@ -8,16 +8,17 @@
 // is not SQLite) takes tsx's path.
 //
 // The bundle is kept on disk (node_modules/.cache/fedlog) with the sha256 of every file it was
-// built from (and of this file and package-lock.json), and used again while all of them are unchanged: building it took 0.13-0.15 s of the
-// worker's start, which the whole replay waits for. Any change to a source file, to esbuild's
-// version or to the checkout's place builds it again. A cache that cannot be read or written is
-// passed over (the bundle is then built and imported from memory, as without a cache).
+// built from as esbuild read it (and of this file and package-lock.json), and used again while all
+// of them are unchanged: building it took 0.13-0.15 s of the worker's start, which the whole
+// replay waits for. Any change to a source file, to esbuild's version or to the checkout's place
+// builds it again. A cache that cannot be read or written is passed over (the bundle is then
+// built and imported from memory, as without a cache).
 import { createHash } from 'node:crypto';
 import process from 'node:process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,8 +47,12 @@ async function cachedBundle(cacheDir, esbuildVersion) {
   }
 }
 
-/** Writes the bundle and its inputs' hashes (each file written whole under another name, then renamed); undefined where the cache cannot be written. */
-async function storeBundle(cacheDir, esbuildVersion, text, inputs) {
+/**
+ * Writes the bundle and `hashes` (input path relative to this directory -> sha256 of the content
+ * it was built from), each file whole under another name, then renamed; undefined where the cache
+ * cannot be written.
+ */
+async function storeBundle(cacheDir, esbuildVersion, text, hashes) {
   try {
     // Not recursive (it can loop on a file system that refuses the directory): the parent must exist, as node_modules does.
     for (const dir of cacheDir === DEFAULT_CACHE ? [dirname(cacheDir), cacheDir] : [cacheDir]) {
@@ -55,8 +60,6 @@ async function storeBundle(cacheDir, esbuildVersion, text, inputs) {
         if (error?.code !== 'EEXIST') throw error;
       });
     }
-    const hashes = {};
-    for (const path of inputs) hashes[path] = sha256(await readFile(resolve(here, path)));
     const suffix = `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     const file = join(cacheDir, BUNDLE_FILE);
     await writeFile(file + suffix, text);
@@ -74,6 +77,10 @@ async function bundled(cacheDir) {
   const { build, version } = await import('esbuild');
   const cached = await cachedBundle(cacheDir, version);
   if (cached !== undefined) return { module: await import(pathToFileURL(cached).href), loadedBy: 'cached bundle' };
+  // What the bundle is built from, hashed as read: this file (how it is built), the lock file (which
+  // package files it imports), and below each source file as esbuild's load step reads it.
+  const hashes = { 'replayWorkerLoader.mjs': sha256(await readFile(fileURLToPath(import.meta.url))) };
+  if (existsSync(LOCK_FILE)) hashes[LOCK_FILE] = sha256(await readFile(LOCK_FILE));
   const result = await build({
     stdin: { contents: "export { replayShare } from './replay.ts';", resolveDir: here, loader: 'ts', sourcefile: ENTRY },
     bundle: true,
@@ -96,19 +103,19 @@ async function bundled(cacheDir) {
             // A data: module resolves only absolute URLs: each package by the URL Node itself resolves it to.
             return { path: import.meta.resolve(args.path), external: true };
           });
-          b.onLoad({ filter: /\.(ts|mts|js|mjs)$/ }, async (args) => ({
-            contents: (await readFile(args.path, 'utf8')).replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)),
-            loader: args.path.endsWith('ts') ? 'ts' : 'js',
-          }));
+          b.onLoad({ filter: /\.(ts|mts|js|mjs)$/ }, async (args) => {
+            const source = await readFile(args.path, 'utf8');
+            hashes[relative(here, args.path)] = sha256(source);
+            return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: args.path.endsWith('ts') ? 'ts' : 'js' };
+          });
         },
       },
     ],
   });
   const text = result.outputFiles[0].text;
-  // Every file read into the bundle (packages stay outside it, so only this checkout's sources).
-  // This file (how the bundle is built) and the lock file (which package files it imports) count as inputs too.
-  const inputs = [...Object.keys(result.metafile.inputs).filter((path) => path !== ENTRY), 'replayWorkerLoader.mjs', ...(existsSync(LOCK_FILE) ? [LOCK_FILE] : [])];
-  const stored = await storeBundle(cacheDir, version, text, inputs);
+  // Any input esbuild read without the load step above (packages stay outside the bundle, so these are this checkout's files).
+  for (const path of Object.keys(result.metafile.inputs)) if (path !== ENTRY && !(path in hashes)) hashes[path] = sha256(await readFile(resolve(here, path)));
+  const stored = await storeBundle(cacheDir, version, text, hashes);
   const module = await import(stored === undefined ? `data:text/javascript;charset=utf-8,${encodeURIComponent(text)}` : pathToFileURL(stored).href);
   return { module, loadedBy: 'bundle' };
 }
