@@ -14,7 +14,7 @@ import { decodeSnapshot } from './checkpointStore.ts';
 import { foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { checkSnapshot, checkSnapshotPrecisely, forEachCheckedSnapshot, snapshotHeads, snapshotState, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
 import { standardProjections } from './standardProjections.ts';
-import { workerExecArgv } from './replayWorkerLoader.mjs';
+import { workerExecArgv } from '../domain/signatures/workerExecArgv.mjs';
 
 /**
  * `fedlog replay`: rebuild every projection from the log (from position 0, or from the checkpoints

@@ -9,6 +9,3 @@ export function loadReplayModule(
   location: EventLogLocation,
   options?: { cacheDir?: string },
 ): Promise<{ module: typeof import('./replay.ts'); loadedBy: 'bundle' | 'cached bundle' | 'tsx' }>;
-
-/** This process's Node options without the ones that load tsx: what a replay worker starts with (it loads plain JavaScript). */
-export function workerExecArgv(execArgv?: readonly string[]): string[];

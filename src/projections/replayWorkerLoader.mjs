@@ -134,30 +134,3 @@ export async function loadReplayModule(location, { cacheDir = DEFAULT_CACHE } = 
     return { module: await viaTsx(), loadedBy: 'tsx' };
   }
 }
-
-/**
- * The Node options a replay worker starts with: this process's, without the ones that load tsx
- * (`--import tsx`, or the `--require …/tsx/dist/preflight.cjs --import …/tsx/dist/loader.mjs` of
- * the tsx command). The worker loads plain JavaScript and the bundle, and tsx's module hooks
- * would handle every import the bundle makes (its packages): measured, importing the bundle took
- * 0.32 s with them and 0.16-0.19 s without. The tsx fallback above registers tsx itself.
- */
-export function workerExecArgv(execArgv = process.execArgv) {
-  const loadsTsx = (value) => value === 'tsx' || /(^|[/\\])tsx[/\\]/.test(value);
-  const out = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i];
-    const joined = /^--(import|require|loader|experimental-loader)=(.*)$/.exec(arg);
-    if (joined !== null) {
-      if (!loadsTsx(joined[2])) out.push(arg);
-      continue;
-    }
-    if (['--import', '--require', '-r', '--loader', '--experimental-loader'].includes(arg) && i + 1 < execArgv.length) {
-      if (!loadsTsx(execArgv[i + 1])) out.push(arg, execArgv[i + 1]);
-      i++;
-      continue;
-    }
-    out.push(arg);
-  }
-  return out;
-}
