@@ -54,8 +54,9 @@ async function cachedBundle(cacheDir, esbuildVersion) {
  */
 async function storeBundle(cacheDir, esbuildVersion, text, hashes) {
   try {
-    // Not recursive (it can loop on a file system that refuses the directory): the parent must exist, as node_modules does.
-    for (const dir of cacheDir === DEFAULT_CACHE ? [dirname(cacheDir), cacheDir] : [cacheDir]) {
+    // The directory and its parent (node_modules/.cache), one level at a time: a recursive mkdir can
+    // loop on a file system that refuses the directory. A grandparent that does not exist fails here.
+    for (const dir of [dirname(cacheDir), cacheDir]) {
       await mkdir(dir).catch((error) => {
         if (error?.code !== 'EEXIST') throw error;
       });
