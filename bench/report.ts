@@ -39,6 +39,11 @@ export function median(values: number[]): number {
 export async function repeat(suite: string, name: string, unit: string, times: number, measure: () => Promise<number> | number, note?: string): Promise<BenchRow> {
   const runs: number[] = [];
   for (let i = 0; i < times; i++) runs.push(await measure());
+  return medianRow(suite, name, unit, runs, note);
+}
+
+/** A row of runs measured elsewhere (e.g. a second figure of the runs `repeat` made): their median. */
+export function medianRow(suite: string, name: string, unit: string, runs: number[], note?: string): BenchRow {
   return { suite, name, unit, value: median(runs), runs, ...(note === undefined ? {} : { note }) };
 }
 

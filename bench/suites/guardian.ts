@@ -25,20 +25,29 @@ import type { LoadReport, SubmitMode } from '../../src/cli/loadGenerator.ts';
 import { loadGuardianConfig, sqliteLogPath } from '../../src/consensus/config.ts';
 import { replay } from '../../src/projections/replay.ts';
 import { openEventLog } from '../../src/streams/openEventLog.ts';
-import { median, repeat, type BenchRow, type BenchSuite } from '../report.ts';
+import { medianRow, repeat, type BenchRow, type BenchSuite } from '../report.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SUITE = 'guardian';
 
+/** What `fedlog replay --json` prints (the fields used here). */
+interface ReplayJson {
+  ok: boolean;
+  events: number;
+  durationMs: number;
+  cpuMs: number;
+  problems: unknown[];
+}
+
 /** Runs `fedlog replay --data <dir> --json` and returns the report it prints (its last line). */
-async function replayCommand(data: string): Promise<{ ok: boolean; events: number; durationMs: number; cpuMs: number; problems: unknown[] }> {
+async function replayCommand(data: string): Promise<ReplayJson> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'replay', '--data', data, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   const last = out.trim().split('\n').at(-1) ?? '';
   if (code !== 0 && !last.startsWith('{')) throw new Error(`fedlog replay exited ${code}`);
-  return JSON.parse(last) as { ok: boolean; events: number; durationMs: number; cpuMs: number; problems: unknown[] };
+  return JSON.parse(last) as ReplayJson;
 }
 
 async function freePort(): Promise<number> {
@@ -266,7 +275,7 @@ const suite: BenchSuite = {
         replayCpuPerEvent.push((report.cpuMs * 1000) / report.events);
         return report.events / (report.durationMs / 1000);
       });
-      const replayCpuRow: BenchRow = { suite: SUITE, name: 'replay CPU per event (fedlog replay, all threads)', unit: 'µs/event', value: median(replayCpuPerEvent), runs: replayCpuPerEvent, note: 'the same 3 runs; two cores at 150,000 events/s allow at most 13.3 µs' };
+      const replayCpuRow = medianRow(SUITE, 'replay CPU per event (fedlog replay, all threads)', 'µs/event', replayCpuPerEvent, 'the same 3 runs; two cores at 150,000 events/s allow at most 13.3 µs');
       const inProcessRow = await repeat(SUITE, 'replay (replay() in this process, one thread, from position 0)', 'events/s', 3, async () => {
         const log = await openEventLog({ kind: 'sqlite', path: sqliteLogPath(config) }, { guardian: 0 });
         try {
