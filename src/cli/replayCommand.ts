@@ -61,8 +61,9 @@ export async function runReplay(options: ReplayCommandOptions): Promise<boolean>
   const log = await openEventLog(location, { guardian });
   let report: ReplayReport;
   // CPU of every thread of this process over the replay (process.cpuUsage is process-wide): on a
-  // shared machine a steadier figure than the wall time, and what two threads cost together.
-  let cpuBefore: NodeJS.CpuUsage | undefined;
+  // shared machine a steadier figure than the wall time, and what two threads cost together. Taken
+  // over the same span as the report's durationMs (not the log's closing).
+  let cpuMs: number;
   const bar = new cliProgress.SingleBar(
     { format: 'replay [{bar}] {percentage}% | {value}/{total} events | {rate} events/s', stream: process.stderr, hideCursor: true, noTTYOutput: false },
     cliProgress.Presets.shades_classic,
@@ -77,7 +78,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<boolean>
     const total = estimate ?? 0;
     const threads = options.threads ?? 'auto';
     const started = performance.now();
-    cpuBefore = process.cpuUsage();
+    const cpuBefore = process.cpuUsage();
     const showBar = !options.json && process.stderr.isTTY;
     if (showBar) bar.start(total, 0, { rate: 0 });
     report = await replay(log, {
@@ -90,12 +91,12 @@ export async function runReplay(options: ReplayCommandOptions): Promise<boolean>
         bar.update(p.events, { rate: Math.round(p.events / Math.max((performance.now() - started) / 1000, 0.001)).toLocaleString('en-US') });
       },
     });
+    const used = process.cpuUsage(cpuBefore);
+    cpuMs = (used.user + used.system) / 1000;
     if (showBar) bar.stop();
   } finally {
     await log.close();
   }
-  const used = process.cpuUsage(cpuBefore);
-  const cpuMs = (used.user + used.system) / 1000;
   if (options.json) {
     print(JSON.stringify({ ...report, from: report.from.toString(), cpuMs }));
     return report.ok;
