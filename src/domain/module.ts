@@ -7,6 +7,7 @@
  */
 import type { Codec } from './encoding.ts';
 import type { PeerId } from './federation.ts';
+import type { PersistentMap } from './persistentMap.ts';
 
 export interface ModuleCodecs<Item, In, Out> {
   item: Codec<Item>;
@@ -67,6 +68,12 @@ export interface Module<S, Item, In, Out> {
   toJson(state: S): JsonValue;
   /** Throws on malformed JSON; the ledger turns that into a typed result. */
   fromJson(json: unknown): S;
+  /**
+   * Optional: `state` with each of its maps replaced by `convert(map)`, nothing else changed (see
+   * ledgerWithMaps: replay folds the ledger over maps changed in place). Without it, a module's
+   * maps stay as they are, which is as correct and slower.
+   */
+  withMaps?(state: S, convert: <V>(map: PersistentMap<V>) => PersistentMap<V>): S;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

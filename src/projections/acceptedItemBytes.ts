@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../streams/eventLog.ts';
+import { RelayedItemAccepted } from './replayRelay.ts';
 
 /**
  * The consensus bytes of an ItemAccepted's `item` hex, decoded once per event object: the ledger
@@ -12,6 +13,8 @@ const decoded: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(CA
 let next = 0;
 
 export function acceptedItemBytes(event: RecordedEvent & { data: { item: string } }): Uint8Array {
+  // Relayed to a replay worker as bytes (replayRelay.ts).
+  if (event.data instanceof RelayedItemAccepted) return event.data.bytes;
   for (let i = 0; i < CACHED; i++) if (events[i] === event) return decoded[i]!;
   const bytes = hexToBytes(event.data.item);
   events[next] = event;

@@ -3,7 +3,7 @@ import { auditSummaryFromJson, auditSummaryJsonSchema, auditSummaryToJson, type 
 import { isEvent } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
 import { createHash } from 'node:crypto';
-import { evolveLedger, evolveLedgerPage, initialLedgerProjectionState, ledgerSnapshotText, ledgerStateFromSnapshot, ledgerStateSnapshot, type LedgerProjectionState } from './ledger.ts';
+import { evolveLedger, evolveLedgerPage, initialLedgerProjectionState, inPlaceLedgerState, ledgerSnapshotText, ledgerStateFromSnapshot, ledgerStateSnapshot, type LedgerProjectionState } from './ledger.ts';
 import { fastCanonicalJson, type Projection } from './projection.ts';
 
 /**
@@ -121,3 +121,6 @@ export function auditHistory(state: AuditState, { from = 0, to = Number.MAX_SAFE
   }
   return out;
 }
+
+/** `audit` over a ledger folded in place (inPlaceLedgerState): for a replay share, which reads only its newest state. */
+export const inPlaceAuditProjection: Projection<AuditState> = { ...auditProjection, initial: { ledger: inPlaceLedgerState, history: [] } };

@@ -189,10 +189,27 @@ export class PageFoldError<S = unknown> extends Error {
 }
 
 /**
+ * What an evolveBatch throws when it knows the event that failed and cannot be folded again one
+ * event at a time (replay's in-place ledger: its states share maps changed in place, which it
+ * restores when the batch fails, see withRollback): foldPage reports it as a PageFoldError at that
+ * event, with the state before the batch.
+ */
+export class EventFoldError extends Error {
+  constructor(
+    readonly position: Position,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'EventFoldError';
+  }
+}
+
+/**
  * Folds the events of `page` (ascending positions) that come after `after` into `state`: one
  * evolveAll call, and when that throws, the same events again one at a time from `state` (which
  * evolveBatch never changes), so the failure is a PageFoldError at its event. Undefined when the
  * page holds nothing after `after`. Projections starting at the same place get the same array.
+ * An EventFoldError is reported at its event as it is, from `state` and `after`.
  */
 export function foldPage<S>(projection: Projection<S>, state: S, after: Position, page: readonly RecordedEvent[]): { state: S; position: Position } | undefined {
   const last = page[page.length - 1];
@@ -202,7 +219,8 @@ export function foldPage<S>(projection: Projection<S>, state: S, after: Position
   const events = start === 0 ? page : page.slice(start);
   try {
     return { state: evolveAll(projection, state, events), position: last.position };
-  } catch {
+  } catch (error) {
+    if (error instanceof EventFoldError) throw new PageFoldError(error.position, error.cause, state, after);
     let reached = state;
     let position = after;
     for (const event of events) {

@@ -14,6 +14,9 @@ import { decodeSnapshot } from './checkpointStore.ts';
 import { foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { checkSnapshot, checkSnapshotPrecisely, forEachCheckedSnapshot, snapshotHeads, snapshotState, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
 import { standardProjections } from './standardProjections.ts';
+import { RelayWriter, relayedLog } from './replayRelay.ts';
+import { inPlaceLedgerProjection } from './ledger.ts';
+import { inPlaceAuditProjection } from './audit.ts';
 import { workerExecArgv } from '../domain/signatures/workerExecArgv.mjs';
 
 /**
@@ -58,6 +61,8 @@ export interface ReplayOptions {
    * the process's young generation, and the worker decodes the checkpoint's snapshots.
    */
   parallel?: ReplayWorkerData & { split?: 'ledger' | 'checkpoint' };
+  /** Internal (the calling thread's share of a parallel replay from position 0): every event read is relayed to the worker, which reads none. */
+  relay?: RelayWriter;
   /** Internal (a worker's share): skip the header and signature checks. */
   verifySessions?: boolean;
   /** Internal: projections another share replays; their snapshots are not this share's to count. */
@@ -99,7 +104,17 @@ export interface SnapshotScan {
  * WORKER_YOUNG_GENERATION_MB; the calling thread's is fixed by the process's flags). The calling
  * thread takes the rest and the session checks while the worker loads the code (~0.3 s).
  */
-const WORKER_SHARE = ['ledger', 'audit'];
+const WORKER_SHARE = ['ledger', 'audit', 'transactions'];
+
+/**
+ * The worker's share reads only the newest state of its ledger (its comparisons hash the state
+ * when the fold reaches a snapshot's position), so `ledger` and `audit` fold it in place there
+ * (inPlaceLedgerState): the same states, hashes and findings.
+ */
+const IN_PLACE: ReadonlyMap<string, AnyProjection> = new Map<string, AnyProjection>([
+  [inPlaceLedgerProjection.name, inPlaceLedgerProjection],
+  [inPlaceAuditProjection.name, inPlaceAuditProjection],
+]);
 
 export type ReplayProblem =
   | { kind: 'header'; session: number; detail: string; stored?: string; computed?: string }
@@ -415,8 +430,11 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
       options.signal?.throwIfAborted();
     }
   };
+  const relay = options.relay;
   const onEvent = (event: RecordedEvent) => {
     reach(event.position);
+    const item = isEvent(event, 'ItemAccepted') && (verifySessions || relay !== undefined) ? acceptedItemBytes(event) : undefined;
+    relay?.add(event, item);
     if (isEvent(event, 'SnapshotTaken')) {
       // Rare (one per projection per checkpoint), and an unscanned one is compared with the state right here.
       flush();
@@ -428,7 +446,7 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
     }
     if (!verifySessions) {
       // A worker's share: the main share checks the sessions.
-    } else if (isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, acceptedItemBytes(event), event.data.peer);
+    } else if (item !== undefined && isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, item, event.data.peer);
     else if (isEvent(event, 'SessionCompleted')) onCompleted(event.data);
     reportProgress();
   };
@@ -444,7 +462,7 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
     reportProgress();
   };
   // Scanned snapshots are passed over only for the standard projections (another may fold SnapshotTaken).
-  const standard = new Set(standardProjections());
+  const standard = new Set([...standardProjections(), ...IN_PLACE.values()]);
   const until = options.until;
   const passable = projections.every((p) => standard.has(p))
     ? [...new Set([...scanned, ...(options.scannedElsewhere ?? [])])].filter((p) => p > from && (until === undefined || p <= until)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
@@ -459,6 +477,7 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
       if (until !== undefined && event.position > until) return false;
       onEvent(event);
     }
+    relay?.flush();
     return true;
   };
   let after = from;
@@ -496,6 +515,7 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
   if (!ended && (stop === undefined || after < until!)) {
     for await (const page of readPages(after, BATCH)) if (!foldPageEvents(page)) break;
   }
+  relay?.end();
   flush();
   options.onProgress?.({ events, ...(total === undefined ? {} : { total: Math.max(total, events) }), position: last });
   // Snapshots of the final states (or of positions past the end of the log; a segment's are the next one's).
@@ -567,6 +587,8 @@ export type ReplayShareRequest =
       scannedElsewhere?: Position[];
       /** Events up to here are validated by the calling thread, which reads them all too (see SchemaOptions.validatedElsewhereUntil). */
       validatedElsewhereUntil?: Position;
+      /** The events the calling thread reads, relayed (replayRelay.ts): the worker reads them from here instead of the log. */
+      relay?: MessagePort;
     }
   | {
       /** Some projections from a checkpoint to the end of the log, and the sessions after it if asked. */
@@ -602,13 +624,16 @@ type WorkerResult = ShareResult & { unstarted?: Record<string, string> };
 /** A worker's share of a parallel replay. */
 export async function replayShare(data: ReplayWorkerData, request: ReplayShareRequest): Promise<WorkerResult> {
   const validatedElsewhereUntil = request.kind === 'projections' ? request.validatedElsewhereUntil : undefined;
-  const log = await openEventLog(data.location, { guardian: data.guardian, ...(validatedElsewhereUntil === undefined ? {} : { validatedElsewhereUntil }) });
+  const opened = await openEventLog(data.location, { guardian: data.guardian, ...(validatedElsewhereUntil === undefined ? {} : { validatedElsewhereUntil }) });
+  const log = request.kind === 'projections' && request.relay !== undefined ? relayedLog(opened, request.relay, data.guardian) : opened;
   try {
     if (request.kind === 'segment') return await segmentShare(log, request);
     const { share } = await replayShareHere(log, {
       ...(request.snapshotScan === undefined ? {} : { snapshotScan: request.snapshotScan }),
       ...(request.scannedElsewhere === undefined ? {} : { scannedElsewhere: request.scannedElsewhere }),
-      projections: standardProjections().filter((p) => request.projections.includes(p.name)),
+      projections: standardProjections()
+        .filter((p) => request.projections.includes(p.name))
+        .map((p) => IN_PLACE.get(p.name) ?? p),
       verifySessions: request.verifySessions,
       elsewhere: request.elsewhere,
       ...(request.fromCheckpoint === undefined ? {} : { fromCheckpoint: request.fromCheckpoint }),
@@ -1007,7 +1032,11 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
   // From position 0 this thread reads and validates every event the log holds now, and a replay
   // fails on any it cannot read: the worker need not validate them again (a tenth of its reading).
   const head = fromCheckpoint === undefined ? await estimateEventCount(log, []) : undefined;
+  // From position 0 both shares read the same events (they pass over the same snapshots): this
+  // thread relays what it reads, and the worker reads nothing itself.
+  const channel = fromCheckpoint === undefined ? new MessageChannel() : undefined;
   const fromWorker = worker.ask({
+    ...(channel === undefined ? {} : { relay: channel.port2 }),
     ...(head === undefined ? {} : { validatedElsewhereUntil: BigInt(head) }),
     kind: 'projections',
     projections: workerProjections.map((p) => p.name),
@@ -1017,9 +1046,10 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
     ...(total === undefined ? {} : { total }),
     ...(workerScan === undefined ? {} : { snapshotScan: workerScan }),
     ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }),
-  });
+  }, channel === undefined ? [] : [channel.port2]);
   const here = await replayHere(log, {
     ...shared,
+    ...(channel === undefined ? {} : { relay: new RelayWriter(channel.port1) }),
     ...(workerScan === undefined ? {} : { scannedElsewhere: workerScan.scanned }),
     ...(hereScan === undefined ? {} : { snapshotScan: hereScan }),
     ...(onProgress === undefined ? {} : { onProgress }),
@@ -1035,6 +1065,8 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
   } catch {
     signal?.throwIfAborted();
     there = await replayHere(log, { ...shared, ...(workerScan === undefined ? {} : { snapshotScan: workerScan }), ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }), projections: workerProjections, verifySessions: false, elsewhere: hereProjections.map((p) => p.name) });
+  } finally {
+    channel?.port1.close();
   }
   // Session findings first, then the worker's (ledger and audit), then this thread's other projections'.
   const isSession = (p: ReplayProblem) => p.kind === 'header' || p.kind === 'signature';

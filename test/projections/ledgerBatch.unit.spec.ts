@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { auditProjection, type AuditState } from '../../src/projections/audit.ts';
-import { evolveLedgerPage, frameAcceptedItem, ledgerProjection, LedgerDivergenceError, type LedgerProjectionState } from '../../src/projections/ledger.ts';
+import { auditProjection, inPlaceAuditProjection, type AuditState } from '../../src/projections/audit.ts';
+import { evolveLedgerPage, frameAcceptedItem, inPlaceLedgerProjection, ledgerProjection, LedgerDivergenceError, type LedgerProjectionState } from '../../src/projections/ledger.ts';
 import { decodeConsensusItem, encodedTransactionOf } from '../../src/domain/consensusItem.ts';
 import { createModules } from '../../src/domain/modules/consensusModules.ts';
 import { decodeModuleBody } from '../../src/domain/transaction.ts';
@@ -38,6 +38,28 @@ function pages(list: readonly RecordedEvent[], cuts: readonly number[]): Recorde
 const hashOf = <S>(projection: Projection<S>, state: S) => projectionStateHash(projection, state);
 
 describe('ledger and audit evolveBatch', () => {
+  it('folded in place (as a replay worker folds them), gives at the end of every page the states the persistent fold gives', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 12 }), (cuts) => {
+        let ledger: LedgerProjectionState = ledgerProjection.initial;
+        let audit: AuditState = auditProjection.initial;
+        let ledgerInPlace: LedgerProjectionState = inPlaceLedgerProjection.initial;
+        let auditInPlace: AuditState = inPlaceAuditProjection.initial;
+        for (const page of pages(events, cuts)) {
+          ledger = evolveAll(ledgerProjection, ledger, page);
+          audit = evolveAll(auditProjection, audit, page);
+          ledgerInPlace = evolveAll(inPlaceLedgerProjection, ledgerInPlace, page);
+          auditInPlace = evolveAll(inPlaceAuditProjection, auditInPlace, page);
+          expect(hashOf(inPlaceLedgerProjection, ledgerInPlace)).toBe(hashOf(ledgerProjection, ledger));
+          expect(hashOf(inPlaceAuditProjection, auditInPlace)).toBe(hashOf(auditProjection, audit));
+          expect(ledgerInPlace.inPlace).toBe(true);
+        }
+        expect(ledgerInPlace.ledger!.acceptedTxids.size).toBe(ledger.ledger!.acceptedTxids.size);
+      }),
+      { numRuns: 15, seed: 4242 },
+    );
+  });
+
   it('the fixture has items, sessions and transactions to fold', () => {
     expect(events.filter((e) => e.type === 'ItemAccepted').length).toBeGreaterThan(200);
     expect(events.filter((e) => e.type === 'SessionCompleted').length).toBe(6);

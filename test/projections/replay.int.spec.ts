@@ -257,4 +257,30 @@ describe('replay on two threads (a SQLite file log)', () => {
     expect([...two.problems].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([...one.problems].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
     await log.close();
   });
+
+  it('reports an item the ledger would not reproduce in the middle of a page at that item, as one thread does (the worker folds the ledger in place)', async () => {
+    const { log, path } = await fileLog();
+    const items = await readSessionItems(log, 1);
+    await log.close();
+    // A later item of session 1 made a copy of its first: accepted twice, the ledger refuses it.
+    const db = new Database(path);
+    const rows = db.prepare("SELECT position, data FROM events WHERE type = 'ItemAccepted' AND stream = 'session-1' ORDER BY position").all() as Array<{ position: number; data: string }>;
+    const victim = rows[Math.floor(rows.length / 2)]!;
+    const data = JSON.parse(victim.data) as Record<string, unknown>;
+    db.prepare('UPDATE events SET data = ? WHERE position = ?').run(JSON.stringify({ ...data, item: items[0]!.item, itemHash: items[0]!.itemHash }), victim.position);
+    db.close();
+    const reopened = withEventSchemas(createSqliteEventLog(path), { guardian: 0 });
+    const one = await replay(reopened);
+    const two = await replay(reopened, parallel(path));
+    const failures = two.problems.filter((p) => p.kind === 'projection');
+    expect(failures.map((p) => [p.projection, p.position]).sort()).toEqual([
+      ['audit', String(victim.position)],
+      ['ledger', String(victim.position)],
+    ]);
+    expect(failures[0]!.detail).toContain('the ledger rejects it');
+    expect([...two.problems].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([...one.problems].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
+    // The projections that did not fail end in the same states on both.
+    expect(two.projections.filter((p) => p.stateHash !== '')).toEqual(one.projections.filter((p) => p.stateHash !== ''));
+    await reopened.close();
+  });
 });

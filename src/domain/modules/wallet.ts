@@ -139,6 +139,7 @@ export function walletModule(config: WalletConfig = defaultWalletConfig): Module
       }
       return { deposits, pending, claimedMsat: state.claimedMsat.toString(), withdrawnMsat: state.withdrawnMsat.toString() };
     },
+    withMaps: (state, convert) => ({ ...state, deposits: convert(state.deposits), pending: convert(state.pending) }),
     fromJson(json) {
       const parsed = walletJsonSchema.parse(json);
       return {
