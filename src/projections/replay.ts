@@ -17,6 +17,7 @@ import { standardProjections } from './standardProjections.ts';
 import { RelayWriter, relayedLog } from './replayRelay.ts';
 import { inPlaceLedgerProjection } from './ledger.ts';
 import { inPlaceAuditProjection } from './audit.ts';
+import { inPlaceTransactionsProjection } from './transactions.ts';
 import { workerExecArgv } from '../domain/signatures/workerExecArgv.mjs';
 
 /**
@@ -107,14 +108,17 @@ export interface SnapshotScan {
 const WORKER_SHARE = ['ledger', 'audit', 'transactions'];
 
 /**
- * The worker's share reads only the newest state of its ledger (its comparisons hash the state
- * when the fold reaches a snapshot's position), so `ledger` and `audit` fold it in place there
- * (inPlaceLedgerState): the same states, hashes and findings.
+ * The worker's share reads only the newest state of each projection (its comparisons hash a state
+ * when the fold reaches a snapshot's position), so it folds `ledger`, `audit` and `transactions`
+ * in place (inPlaceLedgerState, inPlaceTransactionsProjection): the same states, hashes and findings.
  */
-const IN_PLACE: ReadonlyMap<string, AnyProjection> = new Map<string, AnyProjection>([
-  [inPlaceLedgerProjection.name, inPlaceLedgerProjection],
-  [inPlaceAuditProjection.name, inPlaceAuditProjection],
-]);
+function inPlaceVariant(projection: AnyProjection): AnyProjection {
+  const variant = projection.name === 'ledger' ? inPlaceLedgerProjection : projection.name === 'audit' ? inPlaceAuditProjection : projection.name === 'transactions' ? inPlaceTransactionsProjection() : projection;
+  inPlaceVariants.add(variant);
+  return variant;
+}
+/** Variants of the standard projections that fold exactly as they do. */
+const inPlaceVariants = new WeakSet<AnyProjection>();
 
 export type ReplayProblem =
   | { kind: 'header'; session: number; detail: string; stored?: string; computed?: string }
@@ -462,9 +466,9 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
     reportProgress();
   };
   // Scanned snapshots are passed over only for the standard projections (another may fold SnapshotTaken).
-  const standard = new Set([...standardProjections(), ...IN_PLACE.values()]);
+  const standard = new Set(standardProjections());
   const until = options.until;
-  const passable = projections.every((p) => standard.has(p))
+  const passable = projections.every((p) => standard.has(p) || inPlaceVariants.has(p))
     ? [...new Set([...scanned, ...(options.scannedElsewhere ?? [])])].filter((p) => p > from && (until === undefined || p <= until)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     : [];
   // A segment's end is a boundary too, past which nothing is read.
@@ -585,8 +589,6 @@ export type ReplayShareRequest =
       snapshotScan?: SnapshotScan;
       /** Positions of the SnapshotTaken events of the other projections' checkpoint streams, which the calling thread reads and checks: passed over here. */
       scannedElsewhere?: Position[];
-      /** Events up to here are validated by the calling thread, which reads them all too (see SchemaOptions.validatedElsewhereUntil). */
-      validatedElsewhereUntil?: Position;
       /** The events the calling thread reads, relayed (replayRelay.ts): the worker reads them from here instead of the log. */
       relay?: MessagePort;
     }
@@ -623,8 +625,7 @@ type WorkerResult = ShareResult & { unstarted?: Record<string, string> };
 
 /** A worker's share of a parallel replay. */
 export async function replayShare(data: ReplayWorkerData, request: ReplayShareRequest): Promise<WorkerResult> {
-  const validatedElsewhereUntil = request.kind === 'projections' ? request.validatedElsewhereUntil : undefined;
-  const opened = await openEventLog(data.location, { guardian: data.guardian, ...(validatedElsewhereUntil === undefined ? {} : { validatedElsewhereUntil }) });
+  const opened = await openEventLog(data.location, { guardian: data.guardian });
   const log = request.kind === 'projections' && request.relay !== undefined ? relayedLog(opened, request.relay, data.guardian) : opened;
   try {
     if (request.kind === 'segment') return await segmentShare(log, request);
@@ -633,7 +634,7 @@ export async function replayShare(data: ReplayWorkerData, request: ReplayShareRe
       ...(request.scannedElsewhere === undefined ? {} : { scannedElsewhere: request.scannedElsewhere }),
       projections: standardProjections()
         .filter((p) => request.projections.includes(p.name))
-        .map((p) => IN_PLACE.get(p.name) ?? p),
+        .map(inPlaceVariant),
       verifySessions: request.verifySessions,
       elsewhere: request.elsewhere,
       ...(request.fromCheckpoint === undefined ? {} : { fromCheckpoint: request.fromCheckpoint }),
@@ -929,20 +930,7 @@ async function segmentedReplay(
     }
     progress.port1.close();
 
-    /** The findings of comparisons whose snapshots' own hashes were checked here; calls `ok` for each that matched. */
-    const conclude = async (deferred: readonly DeferredComparison[], ok: (d: DeferredComparison) => void = () => {}): Promise<ReplayProblem[]> => {
-      const found: ReplayProblem[] = [];
-      for (const d of deferred) {
-        const { snapshot, projection, computed } = d;
-        let checked = own.get(snapshot.event) ?? (await checkSnapshot(log, snapshot));
-        if (checked.ownMismatch === undefined && computed !== snapshot.stateHash && checked.textChecked === true) checked = await checkSnapshotPrecisely(log, snapshot);
-        const where = { kind: 'snapshot' as const, projection, session: snapshot.session, position: snapshot.position, stored: snapshot.stateHash };
-        if (checked.ownMismatch !== undefined) found.push({ ...where, detail: checked.ownMismatch.detail, computed: checked.ownMismatch.computed });
-        else if (computed !== snapshot.stateHash) found.push({ ...where, detail: 'stored state hash differs from the rebuilt state', computed });
-        else ok(d);
-      }
-      return found;
-    };
+    const conclude = (deferred: readonly DeferredComparison[], ok?: (d: DeferredComparison) => void) => concludeDeferred(log, deferred, own, undefined, ok);
     // The worker's start is confirmed for a projection whose checkpoint snapshot holds its own hash and the state rebuilt here.
     const startsOk = new Set<string>();
     const firstDeferred = await conclude(firstShare.share.deferred, ({ snapshot, projection }) => {
@@ -1024,30 +1012,31 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
   const workerProjections = all.filter((p) => WORKER_SHARE.includes(p.name));
   const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint, total } = options;
   const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }), ...(total === undefined ? {} : { total }) };
-  // From position 0, this thread reads every stored snapshot (states: most of a log's bytes) and
-  // sends the worker the positions and hashes of its own: neither thread reads them again, and
-  // the worker passes over the others' too (the transactions' alone run to megabytes).
-  const workerScan = fromCheckpoint === undefined ? await scanSnapshots(log, workerProjections, START) : undefined;
-  const hereScan = fromCheckpoint === undefined ? await scanSnapshots(log, hereProjections, START) : undefined;
-  // From position 0 this thread reads and validates every event the log holds now, and a replay
-  // fails on any it cannot read: the worker need not validate them again (a tenth of its reading).
-  const head = fromCheckpoint === undefined ? await estimateEventCount(log, []) : undefined;
+  // From position 0, this thread reads the heads of every stored snapshot (states: most of a log's
+  // bytes) and sends the worker the positions and hashes of its own: neither thread reads them
+  // again, and the worker passes over the others' too. Each snapshot's own hash is checked at the
+  // end, while the worker finishes its share, so that neither share waits for it.
+  const texts = new Map<Position, RecordedEventText>();
+  const scans = fromCheckpoint === undefined ? await headScans(log, [workerProjections, hereProjections], texts) : undefined;
+  const [workerScan, hereScan] = scans ?? [];
   // From position 0 both shares read the same events (they pass over the same snapshots): this
   // thread relays what it reads, and the worker reads nothing itself.
   const channel = fromCheckpoint === undefined ? new MessageChannel() : undefined;
-  const fromWorker = worker.ask({
-    ...(channel === undefined ? {} : { relay: channel.port2 }),
-    ...(head === undefined ? {} : { validatedElsewhereUntil: BigInt(head) }),
-    kind: 'projections',
-    projections: workerProjections.map((p) => p.name),
-    elsewhere: hereProjections.map((p) => p.name),
-    verifySessions: false,
-    ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
-    ...(total === undefined ? {} : { total }),
-    ...(workerScan === undefined ? {} : { snapshotScan: workerScan }),
-    ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }),
-  }, channel === undefined ? [] : [channel.port2]);
-  const here = await replayHere(log, {
+  const fromWorker = worker.ask(
+    {
+      ...(channel === undefined ? {} : { relay: channel.port2 }),
+      kind: 'projections',
+      projections: workerProjections.map((p) => p.name),
+      elsewhere: hereProjections.map((p) => p.name),
+      verifySessions: false,
+      ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
+      ...(total === undefined ? {} : { total }),
+      ...(workerScan === undefined ? {} : { snapshotScan: workerScan }),
+      ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }),
+    },
+    channel === undefined ? [] : [channel.port2],
+  );
+  const { share: here } = await replayShareHere(log, {
     ...shared,
     ...(channel === undefined ? {} : { relay: new RelayWriter(channel.port1) }),
     ...(workerScan === undefined ? {} : { scannedElsewhere: workerScan.scanned }),
@@ -1059,34 +1048,102 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
     verifySessions: true,
     elsewhere: workerProjections.map((p) => p.name),
   });
-  let there: ReplayReport;
+  // The stored snapshots' own hashes, checked while the worker finishes.
+  const own = new Map<Position, CheckedSnapshot>();
+  const hereDeferred = await concludeDeferred(log, here.deferred, own, texts);
+  for (const snapshot of [...Object.values(workerScan?.pending ?? {})].flat()) {
+    signal?.throwIfAborted();
+    if (!own.has(snapshot.event)) own.set(snapshot.event, await checkSnapshot(log, snapshot, texts.get(snapshot.event)));
+  }
+  texts.clear();
+  let there: ShareResult;
   try {
-    there = (await fromWorker).report;
+    there = await fromWorker;
   } catch {
     signal?.throwIfAborted();
-    there = await replayHere(log, { ...shared, ...(workerScan === undefined ? {} : { snapshotScan: workerScan }), ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }), projections: workerProjections, verifySessions: false, elsewhere: hereProjections.map((p) => p.name) });
+    there = (await replayShareHere(log, { ...shared, ...(workerScan === undefined ? {} : { snapshotScan: workerScan }), ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }), projections: workerProjections, verifySessions: false, elsewhere: hereProjections.map((p) => p.name) })).share;
   } finally {
     channel?.port1.close();
   }
-  // Session findings first, then the worker's (ledger and audit), then this thread's other projections'.
+  const thereDeferred = await concludeDeferred(log, there.deferred, own);
+  // Session findings first, then the worker's (ledger, audit and transactions), then this thread's other projections'.
   const isSession = (p: ReplayProblem) => p.kind === 'header' || p.kind === 'signature';
-  const problems = [...here.problems.filter(isSession), ...there.problems, ...here.problems.filter((p) => !isSession(p))];
+  const problems = [...here.report.problems.filter(isSession), ...there.report.problems, ...thereDeferred, ...here.report.problems.filter((p) => !isSession(p)), ...hereDeferred];
   const count = (kind: ReplayProblem['kind']) => problems.filter((p) => p.kind === kind).length;
-  const byName = new Map([...here.projections, ...there.projections].map((p) => [p.name, p]));
+  const byName = new Map([...here.report.projections, ...there.report.projections].map((p) => [p.name, p]));
   return {
-    events: here.events,
-    sessions: here.sessions,
+    events: here.report.events,
+    sessions: here.report.sessions,
     headerMismatches: count('header'),
     signatureFailures: count('signature'),
     snapshotMismatches: count('snapshot'),
-    snapshotsChecked: here.snapshotsChecked + there.snapshotsChecked,
-    snapshotsUnchecked: here.snapshotsUnchecked + there.snapshotsUnchecked,
+    snapshotsChecked: here.report.snapshotsChecked + there.report.snapshotsChecked,
+    snapshotsUnchecked: here.report.snapshotsUnchecked + there.report.snapshotsUnchecked,
     problems,
     ok: problems.every((p) => p.kind === 'checkpoint'),
-    from: here.from < there.from ? here.from : there.from,
+    from: here.report.from < there.report.from ? here.report.from : there.report.from,
     projections: all.map((p) => byName.get(p.name)!),
     durationMs: performance.now() - started,
   };
+}
+
+/**
+ * The stored snapshots of every standard projection, read for their heads only (each one's own
+ * hash is left to concludeDeferred: every comparison is deferred), as one scan per group of
+ * projections. Stored texts are kept in `texts` for the own-hash checks, up to TEXTS_KEPT.
+ */
+async function headScans(log: EventLog, groups: ReadonlyArray<readonly AnyProjection[]>, texts: Map<Position, RecordedEventText>): Promise<SnapshotScan[]> {
+  let kept = 0;
+  const keep = (event: RecordedEventText) => {
+    if (kept + event.data.length > TEXTS_KEPT) return;
+    kept += event.data.length;
+    texts.set(event.position, event);
+  };
+  const scans: SnapshotScan[] = [];
+  for (const projections of groups) {
+    const byName = new Map(projections.map((p) => [p.name, p]));
+    const scan: SnapshotScan = { pending: {}, scanned: [], unchecked: 0 };
+    for (const projection of projections) {
+      for (const head of await snapshotHeads(log, projection.name, START, keep)) {
+        scan.scanned.push(head.event);
+        const owner = byName.get(head.projection);
+        // Another projection or another version of this one: nothing this code can compare against.
+        if (owner === undefined || head.version !== owner.version) scan.unchecked++;
+        else (scan.pending[owner.name] ??= []).push({ ...head, ownElsewhere: true });
+      }
+    }
+    for (const list of Object.values(scan.pending)) list.sort(byPositionThenEvent);
+    scans.push(scan);
+  }
+  return scans;
+}
+
+/**
+ * The findings of comparisons whose snapshots' own hashes are checked here: each snapshot once
+ * (`own` remembers them; `texts` holds stored texts already read). Calls `ok` for each that matched.
+ */
+async function concludeDeferred(
+  log: EventLog,
+  deferred: readonly DeferredComparison[],
+  own: Map<Position, CheckedSnapshot>,
+  texts?: ReadonlyMap<Position, RecordedEventText>,
+  ok: (d: DeferredComparison) => void = () => {},
+): Promise<ReplayProblem[]> {
+  const found: ReplayProblem[] = [];
+  for (const d of deferred) {
+    const { snapshot, projection, computed } = d;
+    let checked = own.get(snapshot.event);
+    if (checked === undefined) {
+      checked = await checkSnapshot(log, snapshot, texts?.get(snapshot.event));
+      own.set(snapshot.event, checked);
+    }
+    if (checked.ownMismatch === undefined && computed !== snapshot.stateHash && checked.textChecked === true) checked = await checkSnapshotPrecisely(log, snapshot);
+    const where = { kind: 'snapshot' as const, projection, session: snapshot.session, position: snapshot.position, stored: snapshot.stateHash };
+    if (checked.ownMismatch !== undefined) found.push({ ...where, detail: checked.ownMismatch.detail, computed: checked.ownMismatch.computed });
+    else if (computed !== snapshot.stateHash) found.push({ ...where, detail: 'stored state hash differs from the rebuilt state', computed });
+    else ok(d);
+  }
+  return found;
 }
 
 function apply(entries: Entry[], event: RecordedEvent, problems: ReplayProblem[]): void {

@@ -265,3 +265,60 @@ export function sortedHexMapOf<V>(entries: Iterable<readonly [string, V]>): Sort
   for (const [key, value] of entries) map.set(key, value);
   return map.persistent();
 }
+
+const HEX_KEY = /^[0-9a-f]{64}$/;
+
+/**
+ * A SortedHexMap changed in place, and its own transient: `set` and `delete` change this map and
+ * return it, `transient()` and `persistent()` return it too. For a fold that reads only its newest
+ * state (a replay worker's `transactions`, see inPlaceTransactionsProjection): every state of
+ * such a fold shares the map. A native Map instead of a trie; sorted walks sort the keys. Keys are
+ * checked as the trie checks them.
+ */
+class InPlaceHexMap<V> implements SortedHexMap<V>, TransientHexMap<V> {
+  private readonly map = new Map<string, V>();
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  set(key: string, value: V): this {
+    if (!HEX_KEY.test(key)) throw new TypeError(`not a key of ${KEY_LENGTH} lowercase hex digits: ${JSON.stringify(key)}`);
+    this.map.set(key, value);
+    return this;
+  }
+
+  delete(key: string): this {
+    this.map.delete(key);
+    return this;
+  }
+
+  forEachSorted(visit: (key: string, value: V) => void): void {
+    for (const key of [...this.map.keys()].sort()) visit(key, this.map.get(key)!);
+  }
+
+  sortedEntries(): [string, V][] {
+    return [...this.map.keys()].sort().map((key) => [key, this.map.get(key)!]);
+  }
+
+  transient(): this {
+    return this;
+  }
+
+  persistent(): this {
+    return this;
+  }
+}
+
+/** A new, empty InPlaceHexMap: each in-place fold needs its own. */
+export function inPlaceSortedHexMap<V>(): SortedHexMap<V> {
+  return new InPlaceHexMap<V>();
+}

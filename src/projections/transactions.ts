@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isEvent } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
 import { canonicalHashWriter, type CanonicalHashWriter, type JsonValue, type Projection } from './projection.ts';
-import { emptySortedHexMap, sortedHexMapOf, type SortedHexMap, type TransientHexMap } from './sortedHexMap.ts';
+import { emptySortedHexMap, inPlaceSortedHexMap, sortedHexMapOf, type SortedHexMap, type TransientHexMap } from './sortedHexMap.ts';
 
 /**
  * `transactions`: txid -> where it was accepted, or why it was last rejected.
@@ -146,6 +146,15 @@ export const transactionsProjection: Projection<TransactionsState> = {
     return { accepted: accepted.persistent(), newest, rejected: rejected(parsed.rejected), rejectedOlder: rejected(parsed.rejectedOlder) };
   },
 };
+
+/**
+ * `transactions` for a fold that reads only its newest state (a replay worker's share): its
+ * accepted map is changed in place (inPlaceSortedHexMap), so every state of the fold shares it.
+ * A new projection per fold, each with a map of its own.
+ */
+export function inPlaceTransactionsProjection(): Projection<TransactionsState> {
+  return { ...transactionsProjection, initial: { accepted: inPlaceSortedHexMap(), newest: undefined, rejected: emptySortedHexMap(), rejectedOlder: emptySortedHexMap() } };
+}
 
 function transientOf(state: TransactionsState): TransientState {
   return { accepted: state.accepted.transient(), newest: state.newest, rejected: state.rejected.transient(), rejectedOlder: state.rejectedOlder.transient() };

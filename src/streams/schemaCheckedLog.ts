@@ -1,6 +1,6 @@
 import { map } from 'rxjs';
 import { CorruptEventError, InvalidEventError } from './errors.ts';
-import type { EventLog, EventToAppend, Position, ReadStreamOptions, RecordedEvent } from './eventLog.ts';
+import type { EventLog, EventToAppend, ReadStreamOptions, RecordedEvent } from './eventLog.ts';
 import { eventSchemas, isFedlogEventType, upcastAndValidate, validate } from './events.ts';
 import { PAGE_SIZE, pagesOf } from './pagedRead.ts';
 
@@ -17,13 +17,6 @@ export interface SchemaOptions {
   guardian: number;
   /** Clock for `recordedAt`; injectable so tests are deterministic. */
   now?: () => Date;
-  /**
-   * Events at or before this position stored at their type's current schema version are read
-   * without being validated, because another reader of the same file validates every one of them
-   * in the same run and fails on any it cannot read (a replay worker beside the calling thread).
-   * Older versions are still upcast and validated; later events are validated as usual.
-   */
-  validatedElsewhereUntil?: Position;
 }
 
 export function withEventSchemas(log: EventLog, options: SchemaOptions): EventLog {
@@ -43,10 +36,8 @@ export function withEventSchemas(log: EventLog, options: SchemaOptions): EventLo
     return { ...(event.id === undefined ? {} : { id: event.id }), type: event.type, data: checked.data, metadata };
   };
 
-  const trustedUntil = options.validatedElsewhereUntil;
   const decode = (event: RecordedEvent): RecordedEvent => {
     const version = (event.metadata as { schemaVersion?: unknown }).schemaVersion;
-    if (trustedUntil !== undefined && event.position <= trustedUntil && isFedlogEventType(event.type) && version === eventSchemas[event.type].version) return event;
     const read = upcastAndValidate(event.type, version, event.data);
     if (!read.ok) throw new CorruptEventError(event.position, `${event.stream}@${event.revision}: ${read.reason}`);
     // Adapters hand out a fresh object per read, so it is updated in place rather than copied.

@@ -4,7 +4,8 @@ import { canonicalJson } from '../../src/domain/canonicalJson.ts';
 import { createHash } from 'node:crypto';
 import { fastCanonicalJson, projectionStateHash, sharedSnapshotPart, stateHash, type JsonValue } from '../../src/projections/projection.ts';
 import { snapshotEventId } from '../../src/projections/checkpointStore.ts';
-import { lookupTransaction, REJECTED_GENERATION, transactionsProjection, type TransactionsState } from '../../src/projections/transactions.ts';
+import { inPlaceTransactionsProjection, lookupTransaction, REJECTED_GENERATION, transactionsProjection, type TransactionsState } from '../../src/projections/transactions.ts';
+import { evolveAll } from '../../src/projections/projection.ts';
 import { pendingItems, pendingItemsProjection } from '../../src/projections/pendingItems.ts';
 import { listSessions, sessionCount, sessionsProjection, sessionStatus } from '../../src/projections/sessions.ts';
 import { listPeers, peersProjection } from '../../src/projections/peers.ts';
@@ -59,6 +60,23 @@ describe('transactions', () => {
     expect(transactionsProjection.stateHash!(state)).toBe(stateHash(transactionsProjection.toSnapshot(state)));
     expect(transactionsProjection.stateHash!(transactionsProjection.initial)).toBe(stateHash(transactionsProjection.toSnapshot(transactionsProjection.initial)));
     expect(projectionStateHash(transactionsProjection, state)).toBe(stateHash(transactionsProjection.toSnapshot(state)));
+  });
+
+  it('folded in place (as replay folds it), hashes and answers as the persistent fold at the end of every batch', () => {
+    const events = Array.from({ length: 120 }, (_, i) => (i % 7 === 3 ? rejected(1, txid(i % 11), `r${i}`) : accepted(1 + (i >> 5), i, txid((i * 37) % 101))));
+    const inPlace = inPlaceTransactionsProjection();
+    let persistent = transactionsProjection.initial;
+    let folded = inPlace.initial;
+    for (let at = 0; at < events.length; at += 13) {
+      const batch = events.slice(at, at + 13);
+      persistent = evolveAll(transactionsProjection, persistent, batch);
+      folded = evolveAll(inPlace, folded, batch);
+      expect(inPlace.stateHash!(folded)).toBe(transactionsProjection.stateHash!(persistent));
+      for (let n = 0; n < 120; n++) expect(lookupTransaction(folded, txid(n))).toEqual(lookupTransaction(persistent, txid(n)));
+    }
+    // Each in-place fold has a map of its own.
+    expect(inPlaceTransactionsProjection().initial.accepted.size).toBe(0);
+    expect(() => inPlace.evolve(folded, accepted(9, 0, 'not a txid'))).toThrow(/lowercase hex/);
   });
 
   it('remembers at least the newest REJECTED_GENERATION rejections and no more than twice that', () => {

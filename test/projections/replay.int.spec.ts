@@ -258,6 +258,31 @@ describe('replay on two threads (a SQLite file log)', () => {
     await log.close();
   });
 
+  it('finds stored snapshots that do not hold their own hash, of either share, as one thread does (their own hashes are checked after the fold)', async () => {
+    const { log, path } = await fileLog();
+    await log.close();
+    const db = new Database(path);
+    const tampered: number[] = [];
+    for (const stream of ['checkpoint-ledger', 'checkpoint-transactions', 'checkpoint-peers']) {
+      const row = db.prepare('SELECT position, data FROM events WHERE stream = ? ORDER BY position LIMIT 1').get(stream) as { position: number; data: string };
+      db.prepare('UPDATE events SET data = ? WHERE position = ?').run(row.data.replace(/"stateHash":"[0-9a-f]{64}"/, `"stateHash":"${'0'.repeat(64)}"`), row.position);
+      tampered.push(row.position);
+    }
+    db.close();
+    const reopened = withEventSchemas(createSqliteEventLog(path), { guardian: 0 });
+    const one = await replay(reopened);
+    const two = await replay(reopened, parallel(path));
+    expect(two.snapshotMismatches).toBe(3);
+    expect(two.problems.map((p) => (p.kind === 'snapshot' ? [p.projection, p.detail] : p.kind)).sort()).toEqual([
+      ['ledger', 'stored state does not match its own state hash'],
+      ['peers', 'stored state does not match its own state hash'],
+      ['transactions', 'stored state does not match its own state hash'],
+    ]);
+    expect([...two.problems].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([...one.problems].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
+    expect([two.snapshotsChecked, two.snapshotsUnchecked]).toEqual([one.snapshotsChecked, one.snapshotsUnchecked]);
+    await reopened.close();
+  });
+
   it('reports an item the ledger would not reproduce in the middle of a page at that item, as one thread does (the worker folds the ledger in place)', async () => {
     const { log, path } = await fileLog();
     const items = await readSessionItems(log, 1);

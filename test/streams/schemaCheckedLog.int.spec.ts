@@ -132,23 +132,6 @@ describe('withEventSchemas on read', () => {
     await log.close();
   });
 
-  it('reads events validated elsewhere (up to a position, at the current version) without validating them, and every other as usual', async () => {
-    const path = freshPath();
-    let log = checked(createSqliteEventLog(path));
-    await log.append('dag-0', [newEvent('UnitSaved', { session: 0, unit: '01' }), newEvent('UnitSaved', { session: 0, unit: '02' }), newEvent('UnitSaved', { session: 0, unit: '03' })]);
-    await log.close();
-    for (const position of [1, 3]) tamper(path, position, 'data', '{"session": "zero", "unit": "01"}');
-    log = withEventSchemas(createSqliteEventLog(path), { guardian: 2, validatedElsewhereUntil: 2n });
-    // Position 1 is trusted as stored (another reader fails on it), position 3 is past the bound.
-    expect((await log.readStream('dag-0', { maxCount: 2 })).map((e) => e.data)).toEqual([
-      { session: 'zero', unit: '01' },
-      { session: 0, unit: '02' },
-    ]);
-    await expect(log.readStream('dag-0', { fromRevision: 2 })).rejects.toMatchObject({ name: 'CorruptEventError', position: 3n });
-    await expect(checked(createSqliteEventLog(path)).readStream('dag-0', { maxCount: 1 })).rejects.toMatchObject({ name: 'CorruptEventError', position: 1n });
-    await log.close();
-  });
-
   it('the raw sqlite adapter itself reports garbage JSON with its position', async () => {
     const path = freshPath();
     let raw = createSqliteEventLog(path);
