@@ -149,11 +149,12 @@ export const transactionsProjection: Projection<TransactionsState> = {
 
 /**
  * `transactions` for a fold that reads only its newest state (a replay worker's share): its
- * accepted map is changed in place (inPlaceSortedHexMap), so every state of the fold shares it.
- * A new projection per fold, each with a map of its own.
+ * accepted and rejected maps are changed in place (inPlaceSortedHexMap), so every state of the
+ * fold shares them (a full generation of rejections is then followed by a persistent one). A new
+ * projection per fold, each with maps of its own.
  */
 export function inPlaceTransactionsProjection(): Projection<TransactionsState> {
-  return { ...transactionsProjection, initial: { accepted: inPlaceSortedHexMap(), newest: undefined, rejected: emptySortedHexMap(), rejectedOlder: emptySortedHexMap() } };
+  return { ...transactionsProjection, initial: { accepted: inPlaceSortedHexMap(), newest: undefined, rejected: inPlaceSortedHexMap(), rejectedOlder: emptySortedHexMap() } };
 }
 
 function transientOf(state: TransactionsState): TransientState {

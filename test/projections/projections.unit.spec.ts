@@ -82,10 +82,16 @@ describe('transactions', () => {
   it('remembers at least the newest REJECTED_GENERATION rejections and no more than twice that', () => {
     let state = transactionsProjection.initial;
     const total = 2 * REJECTED_GENERATION + 10;
-    for (let i = 0; i < total; i++) state = transactionsProjection.evolve(state, { ...rejected(0, txid(i)), position: BigInt(i + 1) });
+    const events = Array.from({ length: total }, (_, i) => ({ ...rejected(0, txid(i)), position: BigInt(i + 1) }));
+    for (const e of events) state = transactionsProjection.evolve(state, e);
     expect(state.rejected.size + state.rejectedOlder.size).toBeLessThanOrEqual(2 * REJECTED_GENERATION);
     expect(lookupTransaction(state, txid(total - REJECTED_GENERATION)).status).toBe('rejected');
     expect(lookupTransaction(state, txid(0)).status).toBe('unknown');
+    // Folded in place in batches, the generations turn over the same way.
+    const inPlace = inPlaceTransactionsProjection();
+    let folded = inPlace.initial;
+    for (let at = 0; at < total; at += 4096) folded = evolveAll(inPlace, folded, events.slice(at, at + 4096));
+    expect(inPlace.stateHash!(folded)).toBe(transactionsProjection.stateHash!(state));
   });
 });
 
