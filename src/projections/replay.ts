@@ -18,6 +18,7 @@ import { RelayWriter, relayedLog } from './replayRelay.ts';
 import { inPlaceLedgerProjection } from './ledger.ts';
 import { inPlaceAuditProjection } from './audit.ts';
 import { inPlaceTransactionsProjection } from './transactions.ts';
+import { replayPendingItemsProjection } from './pendingItems.ts';
 import { workerExecArgv } from '../domain/signatures/workerExecArgv.mjs';
 
 /**
@@ -108,17 +109,27 @@ export interface SnapshotScan {
 const WORKER_SHARE = ['ledger', 'audit', 'transactions'];
 
 /**
- * The worker's share reads only the newest state of each projection (its comparisons hash a state
- * when the fold reaches a snapshot's position), so it folds `ledger`, `audit` and `transactions`
- * in place (inPlaceLedgerState, inPlaceTransactionsProjection): the same states, hashes and findings.
+ * A replay share reads only the newest state of each projection (its comparisons hash a state
+ * when the fold reaches a snapshot's position), so a parallel replay folds `ledger`, `audit` and
+ * `transactions` in place (inPlaceLedgerState, inPlaceTransactionsProjection) and keeps pending
+ * items as bytes (replayPendingItemsProjection): the same states, hashes and findings.
  */
-function inPlaceVariant(projection: AnyProjection): AnyProjection {
-  const variant = projection.name === 'ledger' ? inPlaceLedgerProjection : projection.name === 'audit' ? inPlaceAuditProjection : projection.name === 'transactions' ? inPlaceTransactionsProjection() : projection;
-  inPlaceVariants.add(variant);
+function replayVariant(projection: AnyProjection): AnyProjection {
+  const variant =
+    projection.name === 'ledger'
+      ? inPlaceLedgerProjection
+      : projection.name === 'audit'
+        ? inPlaceAuditProjection
+        : projection.name === 'transactions'
+          ? inPlaceTransactionsProjection()
+          : projection.name === 'pendingItems'
+            ? replayPendingItemsProjection
+            : projection;
+  replayVariants.add(variant);
   return variant;
 }
 /** Variants of the standard projections that fold exactly as they do. */
-const inPlaceVariants = new WeakSet<AnyProjection>();
+const replayVariants = new WeakSet<AnyProjection>();
 
 export type ReplayProblem =
   | { kind: 'header'; session: number; detail: string; stored?: string; computed?: string }
@@ -468,7 +479,7 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
   // Scanned snapshots are passed over only for the standard projections (another may fold SnapshotTaken).
   const standard = new Set(standardProjections());
   const until = options.until;
-  const passable = projections.every((p) => standard.has(p) || inPlaceVariants.has(p))
+  const passable = projections.every((p) => standard.has(p) || replayVariants.has(p))
     ? [...new Set([...scanned, ...(options.scannedElsewhere ?? [])])].filter((p) => p > from && (until === undefined || p <= until)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     : [];
   // A segment's end is a boundary too, past which nothing is read.
@@ -634,7 +645,7 @@ export async function replayShare(data: ReplayWorkerData, request: ReplayShareRe
       ...(request.scannedElsewhere === undefined ? {} : { scannedElsewhere: request.scannedElsewhere }),
       projections: standardProjections()
         .filter((p) => request.projections.includes(p.name))
-        .map(inPlaceVariant),
+        .map(replayVariant),
       verifySessions: request.verifySessions,
       elsewhere: request.elsewhere,
       ...(request.fromCheckpoint === undefined ? {} : { fromCheckpoint: request.fromCheckpoint }),
@@ -1044,7 +1055,7 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
     ...(onProgress === undefined ? {} : { onProgress }),
     ...(progressEvery === undefined ? {} : { progressEvery }),
     ...(batchVerifier === undefined ? {} : { batchVerifier }),
-    projections: hereProjections,
+    projections: hereProjections.map(replayVariant),
     verifySessions: true,
     elsewhere: workerProjections.map((p) => p.name),
   });

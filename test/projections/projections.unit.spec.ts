@@ -6,7 +6,7 @@ import { fastCanonicalJson, projectionStateHash, sharedSnapshotPart, stateHash, 
 import { snapshotEventId } from '../../src/projections/checkpointStore.ts';
 import { inPlaceTransactionsProjection, lookupTransaction, REJECTED_GENERATION, transactionsProjection, type TransactionsState } from '../../src/projections/transactions.ts';
 import { evolveAll } from '../../src/projections/projection.ts';
-import { pendingItems, pendingItemsProjection } from '../../src/projections/pendingItems.ts';
+import { pendingItems, pendingItemsProjection, replayPendingItemsProjection } from '../../src/projections/pendingItems.ts';
 import { listSessions, sessionCount, sessionsProjection, sessionStatus } from '../../src/projections/sessions.ts';
 import { listPeers, peersProjection } from '../../src/projections/peers.ts';
 import type { RecordedEvent } from '../../src/streams/eventLog.ts';
@@ -106,6 +106,28 @@ describe('pendingItems', () => {
     const before = events.slice(0, 2).reduce(pendingItemsProjection.evolve, pendingItemsProjection.initial);
     // The earlier state is untouched by later events (persistent list).
     expect(pendingItems(before).map((p) => p.index)).toEqual([0, 1]);
+  });
+
+  it('for replay, keeps items as bytes and gives the same items, snapshots and hashes', () => {
+    const item = (n: number) => `0099${n.toString(16).padStart(4, '0')}ab`;
+    const events = [
+      event('ItemAccepted', { session: 0, index: 0, peer: 0, item: item(1), itemHash: 'aa'.repeat(32), txid: txid(1), netAssets: '0' }),
+      event('ItemAccepted', { session: 0, index: 1, peer: 1, item: item(2), itemHash: 'bb'.repeat(32), netAssets: '0' }),
+      completed(0, 2),
+      event('ItemAccepted', { session: 1, index: 0, peer: 0, item: item(3), itemHash: 'cc'.repeat(32), txid: txid(3), netAssets: '5' }),
+      event('ItemAccepted', { session: 1, index: 1, peer: 0, item: item(4), itemHash: 'dd'.repeat(32), netAssets: '5' }),
+    ];
+    let standard = pendingItemsProjection.initial;
+    let replayed = replayPendingItemsProjection.initial;
+    for (const [at, page] of [events.slice(0, 2), events.slice(2, 4), events.slice(4)].entries()) {
+      standard = evolveAll(pendingItemsProjection, standard, page);
+      replayed = evolveAll(replayPendingItemsProjection, replayed, page);
+      expect(replayPendingItemsProjection.stateHash!(replayed), `after page ${at}`).toBe(pendingItemsProjection.stateHash!(standard));
+      expect(replayPendingItemsProjection.toSnapshot(replayed)).toEqual(pendingItemsProjection.toSnapshot(standard));
+    }
+    expect(pendingItems(replayed).map((p) => p.item)).toEqual([item(3), item(4)]);
+    expect(pendingItems(replayed).map((p) => p.txid)).toEqual([txid(3), undefined]);
+    expect(replayPendingItemsProjection.stateHash!(events.reduce(replayPendingItemsProjection.evolve, replayPendingItemsProjection.initial))).toBe(pendingItemsProjection.stateHash!(standard));
   });
 });
 
