@@ -1,51 +1,147 @@
 /**
  * A PersistentMap that changes in place: `set` and `delete` update this map and return it. For a
  * fold whose past states nobody reads again (replay's ledger, see projections/ledger.ts): every
- * state of such a fold shares the one map, so only its newest state is valid. A native Map costs a
- * fraction of a persistent trie's update (no path copying, nothing for the garbage collector), and
- * replay applies every accepted item of the log.
+ * state of such a fold shares the one map, so only its newest state is valid.
+ *
+ * The ledger's large maps are keyed by the hex of digests (a txid, a note's "txid:index"), and
+ * replay makes several updates of them per accepted item. A native Map hashes every character of
+ * each fresh key string and walks its bucket chains through scattered memory; here a key's hash
+ * is the value of its first 8 hex digits (as persistentMap.ts's digest-keyed maps take it; any
+ * other key is hashed whole), and the table is open addressing with linear probing over an
+ * Int32Array of hashes, the keys and values in arrays beside it, at most half full. Deleting
+ * shifts the following entries of the run back (no tombstones).
  */
 import type { PersistentMap } from './persistentMap.ts';
 
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+
+/** The first 8 hex digits of a digest-keyed key as a number; any other key hashed whole (FNV-1a). */
+function keyHash(key: string): number {
+  if (key.length >= 8) {
+    let hash = 0;
+    let i = 0;
+    for (; i < 8; i++) {
+      const code = key.charCodeAt(i);
+      const digit = code < 128 ? HEX_VALUE[code]! : -1;
+      if (digit < 0) break;
+      hash = (hash << 4) | digit;
+    }
+    if (i === 8) return hash;
+  }
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  // As an int32, as the Int32Array of hashes holds it.
+  return hash | 0;
+}
+
+const INITIAL_SLOTS = 16;
+
 export class MutableMap<V> implements PersistentMap<V> {
-  private readonly map: Map<string, V>;
+  private hashes = new Int32Array(INITIAL_SLOTS);
+  private keys: (string | undefined)[] = new Array<string | undefined>(INITIAL_SLOTS).fill(undefined);
+  private values: (V | undefined)[] = new Array<V | undefined>(INITIAL_SLOTS).fill(undefined);
+  private mask = INITIAL_SLOTS - 1;
+  private count = 0;
 
   constructor(entries: Iterable<readonly [string, V]> = []) {
-    this.map = new Map(entries);
+    for (const [key, value] of entries) this.set(key, value);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
   get(key: string): V | undefined {
-    return this.map.get(key);
+    const slot = this.slotOf(key, keyHash(key));
+    return this.keys[slot] === undefined ? undefined : this.values[slot];
   }
 
   has(key: string): boolean {
-    return this.map.has(key);
+    return this.keys[this.slotOf(key, keyHash(key))] !== undefined;
   }
 
   set(key: string, value: V): PersistentMap<V> {
-    this.map.set(key, value);
+    const hash = keyHash(key);
+    let slot = this.slotOf(key, hash);
+    if (this.keys[slot] === undefined) {
+      if (2 * (this.count + 1) > this.mask + 1) {
+        this.grow();
+        slot = this.slotOf(key, hash);
+      }
+      this.keys[slot] = key;
+      this.hashes[slot] = hash;
+      this.count++;
+    }
+    this.values[slot] = value;
     return this;
   }
 
   delete(key: string): PersistentMap<V> {
-    this.map.delete(key);
+    const { keys, values, hashes, mask } = this;
+    let hole = this.slotOf(key, keyHash(key));
+    if (keys[hole] === undefined) return this;
+    this.count--;
+    // Backward shift: each following entry of the run whose home slot is not between the hole
+    // and itself (cyclically) moves into the hole, which moves on to where it was.
+    for (let next = (hole + 1) & mask; keys[next] !== undefined; next = (next + 1) & mask) {
+      const home = hashes[next]! & mask;
+      const stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
+      if (stays) continue;
+      keys[hole] = keys[next];
+      values[hole] = values[next];
+      hashes[hole] = hashes[next]!;
+      hole = next;
+    }
+    keys[hole] = undefined;
+    values[hole] = undefined;
     return this;
   }
 
-  entries(): IterableIterator<[string, V]> {
-    return this.map.entries();
+  *entries(): IterableIterator<[string, V]> {
+    for (let slot = 0; slot <= this.mask; slot++) {
+      const key = this.keys[slot];
+      if (key !== undefined) yield [key, this.values[slot]!];
+    }
   }
 
   sortedEntries(): [string, V][] {
-    return [...this.map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...this.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   sortedKeys(): string[] {
-    return [...this.map.keys()].sort();
+    const keys: string[] = [];
+    for (const key of this.keys) if (key !== undefined) keys.push(key);
+    return keys.sort();
+  }
+
+  /** The slot holding `key`, else the empty slot ending its run (where it would go). */
+  private slotOf(key: string, hash: number): number {
+    const { keys, hashes, mask } = this;
+    let slot = hash & mask;
+    for (;;) {
+      const held = keys[slot];
+      if (held === undefined || (hashes[slot] === hash && held === key)) return slot;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  private grow(): void {
+    const { keys, values, hashes } = this;
+    const slots = 2 * keys.length;
+    this.hashes = new Int32Array(slots);
+    this.keys = new Array<string | undefined>(slots).fill(undefined);
+    this.values = new Array<V | undefined>(slots).fill(undefined);
+    this.mask = slots - 1;
+    for (let slot = 0; slot < keys.length; slot++) {
+      const key = keys[slot];
+      if (key === undefined) continue;
+      let to = hashes[slot]! & this.mask;
+      while (this.keys[to] !== undefined) to = (to + 1) & this.mask;
+      this.keys[to] = key;
+      this.values[to] = values[slot];
+      this.hashes[to] = hashes[slot]!;
+    }
   }
 }
 

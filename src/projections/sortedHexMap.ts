@@ -10,6 +10,7 @@
  * each upper node once instead of once per insert; `persistent()` ends it and returns the map.
  * (The domain's map has no such mode, and path copying was most of the transactions fold.)
  */
+import { MutableMap } from '../domain/mutableMap.ts';
 
 export const KEY_LENGTH = 64;
 
@@ -280,11 +281,11 @@ function isKey(key: string): boolean {
  * A SortedHexMap changed in place, and its own transient: `set` and `delete` change this map and
  * return it, `transient()` and `persistent()` return it too. For a fold that reads only its newest
  * state (a replay worker's `transactions`, see inPlaceTransactionsProjection): every state of
- * such a fold shares the map. A native Map instead of a trie; sorted walks sort the keys. Keys are
- * checked as the trie checks them.
+ * such a fold shares the map. A MutableMap (a hash table keyed by the txid's first digits) instead
+ * of a trie; sorted walks sort the keys. Keys are checked as the trie checks them.
  */
 class InPlaceHexMap<V> implements SortedHexMap<V>, TransientHexMap<V> {
-  private readonly map = new Map<string, V>();
+  private readonly map = new MutableMap<V>();
 
   get size(): number {
     return this.map.size;
@@ -310,11 +311,11 @@ class InPlaceHexMap<V> implements SortedHexMap<V>, TransientHexMap<V> {
   }
 
   forEachSorted(visit: (key: string, value: V) => void): void {
-    for (const key of [...this.map.keys()].sort()) visit(key, this.map.get(key)!);
+    for (const [key, value] of this.map.sortedEntries()) visit(key, value);
   }
 
   sortedEntries(): [string, V][] {
-    return [...this.map.keys()].sort().map((key) => [key, this.map.get(key)!]);
+    return this.map.sortedEntries();
   }
 
   transient(): this {
