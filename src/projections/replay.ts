@@ -90,6 +90,22 @@ export interface ReplayOptions {
   finalHashes?: boolean;
 }
 
+/** `scan` with the own hash of each snapshot left to this share (ownElsewhere) checked here. */
+async function ownHashesChecked(log: EventLog, scan: SnapshotScan): Promise<SnapshotScan> {
+  const pending: Record<string, StoredSnapshot[]> = {};
+  for (const [name, snapshots] of Object.entries(scan.pending)) {
+    pending[name] = [];
+    for (const snapshot of snapshots) {
+      if (snapshot.ownElsewhere !== true) pending[name].push(snapshot);
+      else {
+        const { ownElsewhere: _, ...head } = snapshot;
+        pending[name].push(await checkSnapshot(log, head));
+      }
+    }
+  }
+  return { ...scan, pending };
+}
+
 /** The stored snapshots of some projections, reduced to what replay compares (plain data: it crosses to a worker). */
 export interface SnapshotScan {
   /** Comparable snapshots by projection name, ascending by the position they reflect. */
@@ -641,7 +657,7 @@ export async function replayShare(data: ReplayWorkerData, request: ReplayShareRe
   try {
     if (request.kind === 'segment') return await segmentShare(log, request);
     const { share } = await replayShareHere(log, {
-      ...(request.snapshotScan === undefined ? {} : { snapshotScan: request.snapshotScan }),
+      ...(request.snapshotScan === undefined ? {} : { snapshotScan: await ownHashesChecked(log, request.snapshotScan) }),
       ...(request.scannedElsewhere === undefined ? {} : { scannedElsewhere: request.scannedElsewhere }),
       projections: standardProjections()
         .filter((p) => request.projections.includes(p.name))
@@ -1024,11 +1040,11 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
   const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint, total } = options;
   const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }), ...(total === undefined ? {} : { total }) };
   // From position 0, this thread reads the heads of every stored snapshot (states: most of a log's
-  // bytes) and sends the worker the positions and hashes of its own: neither thread reads them
-  // again, and the worker passes over the others' too. Each snapshot's own hash is checked at the
-  // end, while the worker finishes its share, so that neither share waits for it.
+  // bytes) and sends the worker the positions and hashes of its own: the folds pass over them all.
+  // Each share checks the own hashes of its snapshots: the worker before its fold (this thread's
+  // pages wait for it meanwhile), this thread after its own, while the worker finishes.
   const texts = new Map<Position, RecordedEventText>();
-  const scans = fromCheckpoint === undefined ? await headScans(log, [workerProjections, hereProjections], texts) : undefined;
+  const scans = fromCheckpoint === undefined ? await headScans(log, [workerProjections, hereProjections], texts, new Set(hereProjections.map((p) => p.name))) : undefined;
   const [workerScan, hereScan] = scans ?? [];
   // From position 0 both shares read the same events (they pass over the same snapshots): this
   // thread relays what it reads, and the worker reads nothing itself.
@@ -1059,13 +1075,9 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
     verifySessions: true,
     elsewhere: workerProjections.map((p) => p.name),
   });
-  // The stored snapshots' own hashes, checked while the worker finishes.
+  // This share's stored snapshots' own hashes, checked while the worker finishes (it checks its own).
   const own = new Map<Position, CheckedSnapshot>();
   const hereDeferred = await concludeDeferred(log, here.deferred, own, texts);
-  for (const snapshot of [...Object.values(workerScan?.pending ?? {})].flat()) {
-    signal?.throwIfAborted();
-    if (!own.has(snapshot.event)) own.set(snapshot.event, await checkSnapshot(log, snapshot, texts.get(snapshot.event)));
-  }
   texts.clear();
   let there: ShareResult;
   try {
@@ -1100,13 +1112,14 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
 
 /**
  * The stored snapshots of every standard projection, read for their heads only (each one's own
- * hash is left to concludeDeferred: every comparison is deferred), as one scan per group of
- * projections. Stored texts are kept in `texts` for the own-hash checks, up to TEXTS_KEPT.
+ * hash is left to the share that compares it: ownElsewhere), as one scan per group of
+ * projections. The stored texts of `keepTexts` projections are kept in `texts` for those checks,
+ * up to TEXTS_KEPT.
  */
-async function headScans(log: EventLog, groups: ReadonlyArray<readonly AnyProjection[]>, texts: Map<Position, RecordedEventText>): Promise<SnapshotScan[]> {
+async function headScans(log: EventLog, groups: ReadonlyArray<readonly AnyProjection[]>, texts: Map<Position, RecordedEventText>, keepTexts: ReadonlySet<string>): Promise<SnapshotScan[]> {
   let kept = 0;
   const keep = (event: RecordedEventText) => {
-    if (kept + event.data.length > TEXTS_KEPT) return;
+    if (!keepTexts.has(event.stream.slice(streams.checkpoint('').length)) || kept + event.data.length > TEXTS_KEPT) return;
     kept += event.data.length;
     texts.set(event.position, event);
   };
