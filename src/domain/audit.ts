@@ -74,7 +74,9 @@ export const auditSummaryJsonSchema = z.object({
 export type AuditSummaryJson = z.infer<typeof auditSummaryJsonSchema>;
 
 export function auditSummaryToJson(summary: AuditSummary): AuditSummaryJson {
-  return { modules: summary.modules.map((line) => ({ module: line.module, name: line.name, msat: line.msat.toString() })), netAssets: summary.netAssets.toString() };
+  // Keys in sorted order at every level (here and in every snapshot part): JSON.stringify then
+  // writes the canonical text, whose hash a replay checks without parsing the snapshot.
+  return { modules: summary.modules.map((line) => ({ module: line.module, msat: line.msat.toString(), name: line.name })), netAssets: summary.netAssets.toString() };
 }
 
 export function auditSummaryFromJson(json: AuditSummaryJson): AuditSummary {

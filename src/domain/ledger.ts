@@ -265,7 +265,8 @@ export type LedgerStateJson = z.infer<typeof ledgerStateJsonSchema>;
 
 /** The same state always gives the same JSON (keys and txids sorted). */
 export function ledgerStateToJson(rules: LedgerRules, state: LedgerState): JsonValue {
-  return { version: LEDGER_JSON_VERSION, acceptedTxids: state.acceptedTxids.sortedKeys(), modules: ledgerModulesToJson(rules, state) };
+  // Keys in sorted order (see auditSummaryToJson).
+  return { acceptedTxids: state.acceptedTxids.sortedKeys(), modules: ledgerModulesToJson(rules, state), version: LEDGER_JSON_VERSION };
 }
 
 /**

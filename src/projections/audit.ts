@@ -63,9 +63,10 @@ export const auditProjection: Projection<AuditState> = {
     return to === state.ledger && history === state.history ? state : { ledger: to, history };
   },
 
+  // Keys in sorted order at every level: the stored text is then canonical (see auditSummaryToJson).
   toSnapshot: (state) => ({
-    ledger: ledgerStateSnapshot(state.ledger),
     history: historyJson(state.history),
+    ledger: ledgerStateSnapshot(state.ledger),
   }),
   stateHash(state) {
     // The canonical text of toSnapshot(state), `{"history":…,"ledger":…}`, with the ledger's part written once for both projections.
@@ -85,7 +86,7 @@ export const auditProjection: Projection<AuditState> = {
 };
 
 function historyJson(history: readonly AuditSheet[]) {
-  return history.map((h) => ({ session: h.session, itemCount: h.itemCount, audit: auditSummaryToJson(h.audit) }));
+  return history.map((h) => ({ audit: auditSummaryToJson(h.audit), itemCount: h.itemCount, session: h.session }));
 }
 
 const count = z.number().int().min(0);

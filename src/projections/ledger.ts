@@ -321,12 +321,13 @@ export function ledgerStateSnapshot(state: LedgerProjectionState): ReturnType<ty
   return json;
 }
 
+/** Keys in sorted order at every level: the stored text is then canonical (see auditSummaryToJson). */
 function buildSnapshot(state: LedgerProjectionState) {
   return {
-    config: state.config === undefined ? null : { peerCount: state.config.peerCount, modules: modulesConfigToJson(state.config.modules) },
-    ledger: state.rules === undefined || state.ledger === undefined ? null : ledgerStateToJson(state.rules, state.ledger),
     audit: auditSummaryToJson(state.audit),
-    lastItem: state.lastItem ?? null,
+    config: state.config === undefined ? null : { modules: modulesConfigToJson(state.config.modules), peerCount: state.config.peerCount },
+    lastItem: state.lastItem === undefined ? null : { index: state.lastItem.index, session: state.lastItem.session },
+    ledger: state.rules === undefined || state.ledger === undefined ? null : ledgerStateToJson(state.rules, state.ledger),
   };
 }
 

@@ -12,7 +12,8 @@ import { signedSessionOutcomeFromJson, verifySignedSessionOutcome } from '../../
 import { nobleBackend } from '../../src/domain/signatures/noble.ts';
 import { auditHistory, auditProjection, currentAudit } from '../../src/projections/audit.ts';
 import { readSnapshots } from '../../src/projections/checkpointStore.ts';
-import { stateHash } from '../../src/projections/projection.ts';
+import { canonicalTextHash, stateHash } from '../../src/projections/projection.ts';
+import { snapshotTextParts } from '../../src/projections/storedSnapshots.ts';
 import { startProjections } from '../../src/projections/projectionHost.ts';
 import { replay, type ReplayProgress } from '../../src/projections/replay.ts';
 import { standardProjections } from '../../src/projections/standardProjections.ts';
@@ -199,6 +200,20 @@ describe('replay on two threads (a SQLite file log)', () => {
     return checkpointedSqliteLog(dir, { sessions: 3, seed: 5 });
   }
   const parallel = (path: string) => ({ parallel: { location: { kind: 'sqlite' as const, path }, guardian: 0 } });
+
+  it('finds the ledger, audit, transactions and pending items snapshots stored as canonical text (their own hashes are checked without parsing them)', async () => {
+    const { log } = await fileLog();
+    for (const projection of ['ledger', 'audit', 'transactions', 'pendingItems']) {
+      const stored = await log.readStreamText!(streams.checkpoint(projection));
+      expect(stored.length, projection).toBeGreaterThan(0);
+      for (const event of stored) {
+        const parts = snapshotTextParts(event);
+        expect(parts, projection).toBeDefined();
+        expect(canonicalTextHash(parts!.stateText), projection).toBe(parts!.head.stateHash);
+      }
+    }
+    await log.close();
+  });
 
   it('gives the report of one thread: same states, sessions and snapshots checked', async () => {
     const { log, path } = await fileLog();

@@ -130,14 +130,15 @@ export function walletModule(config: WalletConfig = defaultWalletConfig): Module
     },
     toJson(state): JsonValue {
       const deposits: Record<string, JsonValue> = {};
-      for (const [id, d] of state.deposits.sortedEntries()) deposits[id] = { amount: d.amount.toString(), recipient: bytesToHex(d.recipient), claimed: d.claimed };
+      for (const [id, d] of state.deposits.sortedEntries()) deposits[id] = { amount: d.amount.toString(), claimed: d.claimed, recipient: bytesToHex(d.recipient) };
       const pending: Record<string, JsonValue> = {};
       for (const [id, votes] of state.pending.sortedEntries()) {
         const byKey: Record<string, JsonValue> = {};
         for (const key of [...votes.keys()].sort()) byKey[key] = [...votes.get(key)!];
         pending[id] = byKey;
       }
-      return { deposits, pending, claimedMsat: state.claimedMsat.toString(), withdrawnMsat: state.withdrawnMsat.toString() };
+      // Keys in sorted order, as every snapshot part (see auditSummaryToJson).
+      return { claimedMsat: state.claimedMsat.toString(), deposits, pending, withdrawnMsat: state.withdrawnMsat.toString() };
     },
     withMaps: (state, convert) => ({ ...state, deposits: convert(state.deposits), pending: convert(state.pending) }),
     fromJson(json) {
