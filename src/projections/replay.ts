@@ -1049,43 +1049,48 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
   // From position 0 both shares read the same events (they pass over the same snapshots): this
   // thread relays what it reads, and the worker reads nothing itself.
   const channel = fromCheckpoint === undefined ? new MessageChannel() : undefined;
-  const fromWorker = worker.ask(
-    {
-      ...(channel === undefined ? {} : { relay: channel.port2 }),
-      kind: 'projections',
-      projections: workerProjections.map((p) => p.name),
-      elsewhere: hereProjections.map((p) => p.name),
-      verifySessions: false,
-      ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
-      ...(total === undefined ? {} : { total }),
-      ...(workerScan === undefined ? {} : { snapshotScan: workerScan }),
-      ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }),
-    },
-    channel === undefined ? [] : [channel.port2],
-  );
-  const { share: here } = await replayShareHere(log, {
-    ...shared,
-    ...(channel === undefined ? {} : { relay: new RelayWriter(channel.port1) }),
-    ...(workerScan === undefined ? {} : { scannedElsewhere: workerScan.scanned }),
-    ...(hereScan === undefined ? {} : { snapshotScan: hereScan }),
-    ...(onProgress === undefined ? {} : { onProgress }),
-    ...(progressEvery === undefined ? {} : { progressEvery }),
-    ...(batchVerifier === undefined ? {} : { batchVerifier }),
-    projections: hereProjections.map(replayVariant),
-    verifySessions: true,
-    elsewhere: workerProjections.map((p) => p.name),
-  });
-  // This share's stored snapshots' own hashes, checked while the worker finishes (it checks its own).
   const own = new Map<Position, CheckedSnapshot>();
-  const hereDeferred = await concludeDeferred(log, here.deferred, own, texts);
-  texts.clear();
+  let here: ShareResult;
+  let hereDeferred: ReplayProblem[];
   let there: ShareResult;
   try {
-    there = await fromWorker;
-  } catch {
-    signal?.throwIfAborted();
-    there = (await replayShareHere(log, { ...shared, ...(workerScan === undefined ? {} : { snapshotScan: workerScan }), ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }), projections: workerProjections, verifySessions: false, elsewhere: hereProjections.map((p) => p.name) })).share;
+    const fromWorker = worker.ask(
+      {
+        ...(channel === undefined ? {} : { relay: channel.port2 }),
+        kind: 'projections',
+        projections: workerProjections.map((p) => p.name),
+        elsewhere: hereProjections.map((p) => p.name),
+        verifySessions: false,
+        ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
+        ...(total === undefined ? {} : { total }),
+        ...(workerScan === undefined ? {} : { snapshotScan: workerScan }),
+        ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }),
+      },
+      channel === undefined ? [] : [channel.port2],
+    );
+    ({ share: here } = await replayShareHere(log, {
+      ...shared,
+      ...(channel === undefined ? {} : { relay: new RelayWriter(channel.port1) }),
+      ...(workerScan === undefined ? {} : { scannedElsewhere: workerScan.scanned }),
+      ...(hereScan === undefined ? {} : { snapshotScan: hereScan }),
+      ...(onProgress === undefined ? {} : { onProgress }),
+      ...(progressEvery === undefined ? {} : { progressEvery }),
+      ...(batchVerifier === undefined ? {} : { batchVerifier }),
+      projections: hereProjections.map(replayVariant),
+      verifySessions: true,
+      elsewhere: workerProjections.map((p) => p.name),
+    }));
+    // This share's stored snapshots' own hashes, checked while the worker finishes (it checks its own).
+    hereDeferred = await concludeDeferred(log, here.deferred, own, texts);
+    texts.clear();
+    try {
+      there = await fromWorker;
+    } catch {
+      signal?.throwIfAborted();
+      there = (await replayShareHere(log, { ...shared, ...(workerScan === undefined ? {} : { snapshotScan: workerScan }), ...(hereScan === undefined ? {} : { scannedElsewhere: hereScan.scanned }), projections: workerProjections, verifySessions: false, elsewhere: hereProjections.map((p) => p.name) })).share;
+    }
   } finally {
+    // Whether or not either share failed: the relay's port is this thread's to close.
     channel?.port1.close();
   }
   const thereDeferred = await concludeDeferred(log, there.deferred, own);

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { EventLog, Position, ReadStreamOptions, RecordedEvent } from '../streams/eventLog.ts';
-import type { ItemAccepted } from '../streams/events.ts';
+import { eventSchemas, type ItemAccepted } from '../streams/events.ts';
 
 /**
  * A parallel replay reads the log once. The calling thread reads, validates and folds its share,
@@ -131,7 +131,8 @@ export function relayedLog(log: EventLog, port: MessagePort, guardian: number): 
   let head = 0;
   let ended = false;
   let waiting: (() => void) | undefined;
-  const metadata = { schemaVersion: 1, guardian, recordedAt: '' };
+  // Relayed ItemAccepted events were read and upcast by the calling thread: of the current version.
+  const metadata = { schemaVersion: eventSchemas.ItemAccepted.version, guardian, recordedAt: '' };
   const streams = new Map<number, string>();
   const streamOf = (session: number) => {
     let stream = streams.get(session);
