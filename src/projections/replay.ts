@@ -126,7 +126,7 @@ const WORKER_SHARE = ['ledger', 'audit', 'transactions'];
 
 /**
  * A replay share reads only the newest state of each projection (its comparisons hash a state
- * when the fold reaches a snapshot's position), so a parallel replay folds `ledger`, `audit` and
+ * when the fold reaches a snapshot's position), so replay of the standard projections folds `ledger`, `audit` and
  * `transactions` in place (inPlaceLedgerState, inPlaceTransactionsProjection) and keeps pending
  * items as bytes (replayPendingItemsProjection): the same states, hashes and findings.
  */
@@ -259,7 +259,7 @@ function entryHash(entry: Entry): string {
 
 async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{ share: ShareResult; entries: Entry[] }> {
   const started = performance.now();
-  const projections = options.projections ?? standardProjections();
+  const projections = options.projections ?? standardProjections().map(replayVariant);
   const verifySessions = options.verifySessions ?? true;
   const elsewhere = new Set(options.elsewhere ?? []);
   const problems: ReplayProblem[] = [];
