@@ -90,22 +90,6 @@ export interface ReplayOptions {
   finalHashes?: boolean;
 }
 
-/** `scan` with the own hash of each snapshot left to this share (ownElsewhere) checked here. */
-async function ownHashesChecked(log: EventLog, scan: SnapshotScan): Promise<SnapshotScan> {
-  const pending: Record<string, StoredSnapshot[]> = {};
-  for (const [name, snapshots] of Object.entries(scan.pending)) {
-    pending[name] = [];
-    for (const snapshot of snapshots) {
-      if (snapshot.ownElsewhere !== true) pending[name].push(snapshot);
-      else {
-        const { ownElsewhere: _, ...head } = snapshot;
-        pending[name].push(await checkSnapshot(log, head));
-      }
-    }
-  }
-  return { ...scan, pending };
-}
-
 /** The stored snapshots of some projections, reduced to what replay compares (plain data: it crosses to a worker). */
 export interface SnapshotScan {
   /** Comparable snapshots by projection name, ascending by the position they reflect. */
@@ -117,18 +101,21 @@ export interface SnapshotScan {
 }
 
 /**
- * The projections a parallel replay folds on the worker thread: the ledger fold (shared by both),
- * the larger share, because the worker's young generation can be sized for it (see
- * WORKER_YOUNG_GENERATION_MB; the calling thread's is fixed by the process's flags). The calling
- * thread takes the rest and the session checks while the worker loads the code (~0.3 s).
+ * The projections a parallel replay folds on the worker thread: the ledger fold (shared by
+ * `ledger` and `audit`) and `transactions`, the larger share, because the worker's young
+ * generation can be sized for it (see WORKER_YOUNG_GENERATION_MB; the calling thread's is fixed by
+ * the process's flags). The calling thread reads the log (relaying it to the worker), takes the
+ * rest and checks the sessions. Measured on the bench's log, `transactions` on the calling thread
+ * grew that thread's share by ~0.5 s while the worker waited for pages.
  */
 const WORKER_SHARE = ['ledger', 'audit', 'transactions'];
 
 /**
  * A replay share reads only the newest state of each projection (its comparisons hash a state
- * when the fold reaches a snapshot's position), so replay of the standard projections folds `ledger`, `audit` and
- * `transactions` in place (inPlaceLedgerState, inPlaceTransactionsProjection) and keeps pending
- * items as bytes (replayPendingItemsProjection): the same states, hashes and findings.
+ * when the fold reaches a snapshot's position), so replay of the standard projections folds
+ * `ledger`, `audit` and `transactions` in place (inPlaceLedgerState, inPlaceTransactionsProjection)
+ * and keeps pending items as bytes (replayPendingItemsProjection): the same states, hashes and
+ * findings.
  */
 function replayVariant(projection: AnyProjection): AnyProjection {
   const variant =
@@ -439,8 +426,11 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
   // wherever a stored snapshot must be compared, so each comparison still sees the state at its
   // position. A fresh array per page: projections may remember the array they were given.
   let batch: RecordedEvent[] = [];
+  const relay = options.relay;
   const flush = () => {
     if (batch.length === 0) return;
+    // The worker gets the page before this thread folds it.
+    relay?.flush();
     applyBatch(entries, batch, problems);
     batch = [];
   };
@@ -461,7 +451,6 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
       options.signal?.throwIfAborted();
     }
   };
-  const relay = options.relay;
   const onEvent = (event: RecordedEvent) => {
     reach(event.position);
     const item = isEvent(event, 'ItemAccepted') && (verifySessions || relay !== undefined) ? acceptedItemBytes(event) : undefined;
@@ -671,6 +660,22 @@ export async function replayShare(data: ReplayWorkerData, request: ReplayShareRe
   } finally {
     await log.close();
   }
+}
+
+/** `scan` with the own hash of each snapshot left to this share (ownElsewhere) checked here. */
+async function ownHashesChecked(log: EventLog, scan: SnapshotScan): Promise<SnapshotScan> {
+  const pending: Record<string, StoredSnapshot[]> = {};
+  for (const [name, snapshots] of Object.entries(scan.pending)) {
+    pending[name] = [];
+    for (const snapshot of snapshots) {
+      if (snapshot.ownElsewhere !== true) pending[name].push(snapshot);
+      else {
+        const { ownElsewhere: _, ...head } = snapshot;
+        pending[name].push(await checkSnapshot(log, head));
+      }
+    }
+  }
+  return { ...scan, pending };
 }
 
 /** The second segment on a worker: its projections from their snapshots at the checkpoint, and the sessions after it if asked. */

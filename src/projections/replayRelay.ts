@@ -4,8 +4,8 @@ import { eventSchemas, type ItemAccepted } from '../streams/events.ts';
 
 /**
  * A parallel replay reads the log once. The calling thread reads, validates and folds its share,
- * and relays every event it read to the worker, which folds the ledger from them instead of
- * reading (and decoding) the log a second time. ItemAccepted events, nearly all of a log, travel as
+ * and relays every event it read to the worker, which folds its share (the ledger, `transactions`)
+ * from them instead of reading (and decoding) the log a second time. ItemAccepted events, nearly all of a log, travel as
  * bytes in a transferred ArrayBuffer: the item's consensus bytes (already decoded from hex for the
  * header check), never as strings, which a structured clone would copy one by one. Every other
  * event travels as its JSON text.
@@ -92,7 +92,7 @@ export class RelayWriter {
     this.used = at + item.length;
   }
 
-  /** Sends what was added since the last flush (call at the end of each page read). */
+  /** Sends what was added since the last flush (at the end of each page read, and before each fold of this thread's). */
   flush(): void {
     if (this.used === 0) return;
     const message: RelayMessage = { buffer: this.buffer, used: this.used, others: this.others };
