@@ -70,8 +70,10 @@ export interface Module<S, Item, In, Out> {
   fromJson(json: unknown): S;
   /**
    * Optional: `state` with each of its maps replaced by `convert(map)`, nothing else changed (see
-   * ledgerWithMaps: replay folds the ledger over maps changed in place). Without it, a module's
-   * maps stay as they are, which is as correct and slower.
+   * ledgerWithMaps: replay folds the ledger over maps changed in place, MutableMap). The functions
+   * above then change those maps as they update them, so only the newest state of such a fold is
+   * valid; replay reads no other. Without it, a module's maps stay as they are, which is as correct
+   * and slower.
    */
   withMaps?(state: S, convert: <V>(map: PersistentMap<V>) => PersistentMap<V>): S;
 }

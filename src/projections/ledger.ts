@@ -87,9 +87,9 @@ const EMPTY_AUDIT: AuditSummary = { modules: [], netAssets: 0n };
 export const initialLedgerProjectionState: LedgerProjectionState = { audit: EMPTY_AUDIT };
 
 /**
- * The initial state of a fold that nobody reads past states of (a replay worker's ledger and
- * audit): from FederationConfigured on, its ledger's maps are changed in place, native Maps instead
- * of persistent tries, which cost the fold a third less. A page that fails has changed the maps up
+ * The initial state of a fold that nobody reads past states of (replay's ledger and audit): from
+ * FederationConfigured on, its ledger's maps are hash tables changed in place (MutableMap) instead
+ * of persistent tries, which cost the fold a third less or more. A page that fails has changed the maps up
  * to its failing event, so it cannot be folded again one event at a time from the state before it:
  * the failure names its event (EventFoldError), the fold is over, and the failure is remembered
  * for the same page from the same state (`audit` then fails at the same event as `ledger`).
