@@ -525,6 +525,7 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
         ended = true;
         break;
       }
+      await relay?.ready();
       if (page.length > 0) after = page[page.length - 1]!.position;
       full = page.length === size;
       if (!full || next - after - 1n < BigInt(BATCH)) break;
@@ -533,7 +534,10 @@ async function replayShareHere(log: EventLog, options: ReplayOptions): Promise<{
     if (!full || ended) break;
   }
   if (!ended && (stop === undefined || after < until!)) {
-    for await (const page of readPages(after, BATCH)) if (!foldPageEvents(page)) break;
+    for await (const page of readPages(after, BATCH)) {
+      if (!foldPageEvents(page)) break;
+      await relay?.ready();
+    }
   }
   relay?.end();
   flush();
@@ -1073,9 +1077,12 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
       },
       channel === undefined ? [] : [channel.port2],
     );
+    const relay = channel === undefined ? undefined : new RelayWriter(channel.port1);
+    // A worker that stops takes nothing more: this thread must not wait for it.
+    fromWorker.catch(() => relay?.abandon());
     ({ share: here } = await replayShareHere(log, {
       ...shared,
-      ...(channel === undefined ? {} : { relay: new RelayWriter(channel.port1) }),
+      ...(relay === undefined ? {} : { relay }),
       ...(workerScan === undefined ? {} : { scannedElsewhere: workerScan.scanned }),
       ...(hereScan === undefined ? {} : { snapshotScan: hereScan }),
       ...(onProgress === undefined ? {} : { onProgress }),

@@ -20,6 +20,12 @@ const ITEM_ACCEPTED = 1;
 const OTHER = 2;
 /** A relayed message's buffer; an item larger than what is left starts a buffer of its own size. */
 const BUFFER_BYTES = 1 << 18;
+/**
+ * Messages sent and not yet taken by the worker, at most (about a page each: ~25 MB in all): past
+ * it the calling thread waits before reading on (RelayWriter.ready), so a worker that falls behind
+ * on a long log does not make the relay hold the log in memory.
+ */
+const MAX_IN_FLIGHT = 128;
 /** Tag, position, revision, session, index, peer, txid flag, netAssets length, item length. */
 const FIXED_BYTES = 1 + 8 + 4 + 4 + 4 + 2 + 1 + 1 + 4;
 
@@ -28,6 +34,11 @@ interface RelayMessage {
   used?: number;
   others?: string[];
   end?: true;
+}
+
+/** The worker's answer to each relayed message it has taken. */
+interface RelayAck {
+  taken: number;
 }
 
 /** The `data` of a relayed ItemAccepted: the item as bytes (its hex is made only if asked for). */
@@ -55,8 +66,40 @@ export class RelayWriter {
   private bytes = Buffer.from(this.buffer);
   private used = 0;
   private others: string[] = [];
+  private inFlight = 0;
+  private waiting: (() => void) | undefined;
+  private throttled = true;
 
-  constructor(private readonly port: MessagePort) {}
+  constructor(
+    private readonly port: MessagePort,
+    private readonly maxInFlight = MAX_IN_FLIGHT,
+  ) {
+    port.on('message', ({ taken }: RelayAck) => {
+      this.inFlight -= taken;
+      if (this.inFlight <= this.maxInFlight) this.release();
+    });
+  }
+
+  /**
+   * Undefined while the worker keeps up; else a promise resolved once it has taken enough of what
+   * was sent (the caller waits before reading on).
+   */
+  ready(): Promise<void> | undefined {
+    if (!this.throttled || this.inFlight <= this.maxInFlight) return undefined;
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  /** The worker is gone (it failed or was stopped): nothing will be taken, so nobody waits for it. */
+  abandon(): void {
+    this.throttled = false;
+    this.release();
+  }
+
+  private release(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
+  }
 
   add(event: RecordedEvent, item?: Uint8Array): void {
     if (item === undefined || event.type !== 'ItemAccepted') {
@@ -97,6 +140,7 @@ export class RelayWriter {
     if (this.used === 0) return;
     const message: RelayMessage = { buffer: this.buffer, used: this.used, others: this.others };
     this.port.postMessage(message, [this.buffer]);
+    this.inFlight++;
     this.fresh(BUFFER_BYTES);
   }
 
@@ -143,7 +187,10 @@ export function relayedLog(log: EventLog, port: MessagePort, guardian: number): 
   const latin1 = new TextDecoder('latin1');
   port.on('message', (message: RelayMessage) => {
     if (message.end === true) ended = true;
-    else decode(message);
+    else {
+      decode(message);
+      port.postMessage({ taken: 1 } satisfies RelayAck);
+    }
     waiting?.();
     waiting = undefined;
   });

@@ -77,6 +77,44 @@ describe('the replay relay', () => {
     expect(() => (relayed.data as RelayedItemAccepted).itemHash).toThrow(/no itemHash/);
   });
 
+  it('makes the calling thread wait while more than its bound of messages are not yet taken, and stops waiting for a worker that is gone', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const writer = new RelayWriter(port1, 2);
+    closing.push(async () => port1.close());
+    const accepted = events.filter((e) => e.type === 'ItemAccepted') as Array<RecordedEvent & { data: { item: string } }>;
+    for (let i = 0; i < 3; i++) {
+      writer.add(accepted[i]!, acceptedItemBytes(accepted[i]!));
+      writer.flush();
+    }
+    // Three messages out, none taken: past the bound of two.
+    const waiting = writer.ready();
+    expect(waiting).toBeInstanceOf(Promise);
+    let released = false;
+    void waiting!.then(() => (released = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(released).toBe(false);
+    // The worker's end takes them (each message it takes is answered).
+    const log = relayedLog(source, port2, 0);
+    closing.push(async () => void (await log.close().catch(() => undefined)));
+    await waiting;
+    expect(writer.ready()).toBeUndefined();
+
+    // A worker that is gone answers nothing: abandon() lets the calling thread read on.
+    const other = new MessageChannel();
+    closing.push(async () => {
+      other.port1.close();
+      other.port2.close();
+    });
+    const alone = new RelayWriter(other.port1, 0);
+    alone.add(accepted[0]!, acceptedItemBytes(accepted[0]!));
+    alone.flush();
+    const stuck = alone.ready();
+    expect(stuck).toBeInstanceOf(Promise);
+    alone.abandon();
+    await stuck;
+    expect(alone.ready()).toBeUndefined();
+  });
+
   it('resumes after a position, dropping what came before it (the snapshots both threads pass over are never relayed)', async () => {
     const skipped = events.filter((_, i) => i % 13 !== 5);
     const log = relay(skipped, 9);
