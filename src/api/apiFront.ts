@@ -1,8 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import type { Observable } from 'rxjs';
-import { workerExecArgv } from '../domain/signatures/workerExecArgv.mjs';
+import { newWorker } from '../domain/signatures/workerExecArgv.mjs';
 import type { Api } from './app.ts';
 
 /**
@@ -92,8 +91,7 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
     await closeUpstream();
     throw new RangeError(`the API front thread's priority must be a nice value, an integer from -20 to 19 (got ${options.priority})`);
   }
-  const worker = new Worker(FRONT_URL, {
-    execArgv: workerExecArgv(),
+  const worker = newWorker(FRONT_URL, {
     workerData: { host: options.host, port: options.port, upstreamPort, keepAliveTimeoutMs: options.keepAliveTimeoutMs, cachedPaths: [...api.cachedPaths], ...(options.priority === undefined ? {} : { priority: options.priority }) },
   });
   const kept = new Map<string, { body: string; servedAt: number }>();

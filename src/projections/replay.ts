@@ -2,7 +2,7 @@ import { bytesToHex, hexToBytes, signedDigest } from '../domain/hashing.ts';
 import { federationTag, threshold } from '../domain/federation.ts';
 import { createBatchVerifier, type BatchVerifier } from '../domain/signatures/batchVerifier.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { START, type EventLog, type Position, type RecordedEvent, type RecordedEventText } from '../streams/eventLog.ts';
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
 import { pagesOf } from '../streams/pagedRead.ts';
@@ -19,7 +19,7 @@ import { inPlaceLedgerProjection } from './ledger.ts';
 import { inPlaceAuditProjection } from './audit.ts';
 import { inPlaceTransactionsProjection } from './transactions.ts';
 import { replayPendingItemsProjection } from './pendingItems.ts';
-import { workerExecArgv } from '../domain/signatures/workerExecArgv.mjs';
+import { newWorker } from '../domain/signatures/workerExecArgv.mjs';
 
 /**
  * `fedlog replay`: rebuild every projection from the log (from position 0, or from the checkpoints
@@ -806,10 +806,9 @@ interface ReplayWorker {
 }
 
 function startReplayWorker(parallel: ReplayWorkerData, signal: AbortSignal | undefined): ReplayWorker {
-  const worker = new Worker(new URL('./replayWorker.mjs', import.meta.url), {
+  const worker = newWorker(new URL('./replayWorker.mjs', import.meta.url), {
     workerData: parallel,
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-    execArgv: workerExecArgv(),
   });
   const onAbort = () => void worker.terminate();
   signal?.addEventListener('abort', onAbort);

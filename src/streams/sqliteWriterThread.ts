@@ -1,6 +1,5 @@
-import { Worker } from 'node:worker_threads';
 import type { CommitAppend, CommitOutcome } from './sqliteCommit.mjs';
-import { workerExecArgv } from '../domain/signatures/workerExecArgv.mjs';
+import { newWorker } from '../domain/signatures/workerExecArgv.mjs';
 
 /**
  * The main thread's side of the sqlite log's writer thread (sqliteWriter.mjs). better-sqlite3 is
@@ -34,7 +33,7 @@ const WRITER_URL = new URL('./sqliteWriter.mjs', import.meta.url);
 
 /** Starts the writer thread for the log file at `path`; `pragmas` are applied to its connection (they are per connection). */
 export function startSqliteWriter(path: string, pragmas: readonly string[]): SqliteWriter {
-  const worker = new Worker(WRITER_URL, { execArgv: workerExecArgv(), workerData: { path, pragmas: [...pragmas] } });
+  const worker = newWorker(WRITER_URL, { workerData: { path, pragmas: [...pragmas] } });
   const pending = new Map<number, { resolve(outcomes: CommitOutcome[]): void; reject(error: unknown): void }>();
   let nextId = 0;
   let failure: unknown;

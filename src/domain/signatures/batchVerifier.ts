@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { SchnorrBackend, SignatureCheck } from '../signatureBackend.ts';
 import { packChecks } from './checkBuffer.mjs';
 import { fastestBackend, type FallbackReporter } from './fastest.ts';
 import { NATIVE_SECP_NAME, TINY_SECP_NAME } from './libsecpSchnorr.mjs';
-import { workerExecArgv } from './workerExecArgv.mjs';
+import { newWorker } from './workerExecArgv.mjs';
 
 /**
  * Batches smaller than this are verified on the calling thread. Measured on the 2-core reference
@@ -105,7 +105,7 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
   let fallbackReported = false;
 
   function spawn(): PoolWorker {
-    const entry: PoolWorker = { worker: new Worker(WORKER_URL, { execArgv: workerExecArgv(), workerData: { backend: backend.name, ...(options.workerPriority === undefined ? {} : { priority: options.workerPriority }) } }) };
+    const entry: PoolWorker = { worker: newWorker(WORKER_URL, { workerData: { backend: backend.name, ...(options.workerPriority === undefined ? {} : { priority: options.workerPriority }) } }) };
     entry.worker.on('message', (message: WorkerMessage) => {
       if ('ready' in message) {
         if (message.fallbackReason !== undefined && !fallbackReported) {

@@ -1,5 +1,6 @@
 // @ts-check
 import process from 'node:process';
+import { Worker } from 'node:worker_threads';
 /**
  * The Node options for a worker thread that loads plain JavaScript (every worker of this project:
  * the signature verification workers, the SQLite writer, the API front thread, the replay worker):
@@ -34,4 +35,32 @@ export function workerExecArgv(execArgv = process.execArgv) {
     out.push(arg);
   }
   return out;
+}
+
+/** Options a worker refused (V8 and process-wide flags such as `--max-old-space-size`), learned once per process. */
+const refused = new Set();
+
+/**
+ * `new Worker(url, { ...options, execArgv: workerExecArgv(execArgv) })`, without the options a
+ * worker refuses. A worker accepts only per-thread Node options: the V8 and process-wide flags a
+ * process may be started with (`node --max-old-space-size=8192 …`) already apply to every thread,
+ * and naming them to a worker throws ERR_WORKER_INVALID_EXEC_ARGV, which lists them. They are left
+ * out, remembered, and the worker is made again.
+ *
+ * @param {string | URL} url
+ * @param {import('node:worker_threads').WorkerOptions} [options]
+ * @param {readonly string[]} [execArgv]
+ * @returns {Worker}
+ */
+export function newWorker(url, options = {}, execArgv = process.execArgv) {
+  const accepted = () => workerExecArgv(execArgv).filter((arg) => !refused.has(arg));
+  try {
+    return new Worker(url, { ...options, execArgv: accepted() });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : '';
+    const listed = /** @type {{ code?: unknown }} */ (error).code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? /flags: (.*)$/.exec(message) : null;
+    if (listed === null) throw error;
+    for (const flag of /** @type {string} */ (listed[1]).split(', ')) refused.add(flag);
+    return new Worker(url, { ...options, execArgv: accepted() });
+  }
 }
