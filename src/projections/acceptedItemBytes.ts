@@ -1,26 +1,53 @@
-import type { RecordedEvent } from '../streams/eventLog.ts';
+import type { Position, RecordedEvent } from '../streams/eventLog.ts';
 import { RelayedItemAccepted } from './replayRelay.ts';
 
 /**
- * The consensus bytes of an ItemAccepted's `item` hex, decoded once per event object: the ledger
- * fold, the audit's fold and replay's header check all need them, one right after the other for
- * the same event. So the cache holds only the most recent events (no WeakMap: ephemeron tables
- * cost the garbage collector more than a decode saves), and a miss simply decodes again.
+ * The consensus bytes of an ItemAccepted's `item` hex, decoded once per event: replay's header
+ * check decodes each item as it reads it, and the folds of its page (`ledger`, and replay's
+ * `pendingItems`, which keeps the bytes) ask for the same items once the page is read, each in log
+ * order. The most recently decoded items are kept in a ring, in the order decoded, with their
+ * positions ascending (an older position restarts it); a lookup searches it by position and takes
+ * the bytes only for the same hex (two logs in one process may share positions). No WeakMap:
+ * ephemeron tables cost the garbage collector more than a decode saves. A miss decodes again.
  */
-const CACHED = 4;
-const events: (RecordedEvent | undefined)[] = new Array<RecordedEvent | undefined>(CACHED).fill(undefined);
-const decoded: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(CACHED).fill(undefined);
-let next = 0;
+const RING = 2048;
+const ringPositions = new Array<Position>(RING).fill(0n);
+const ringHex = new Array<string>(RING).fill('');
+const ringBytes = new Array<Uint8Array | undefined>(RING).fill(undefined);
+/** The ring holds the items decoded from `ringStart` to `ringEnd` (counts of items decoded; index modulo RING). */
+let ringStart = 0;
+let ringEnd = 0;
 
 export function acceptedItemBytes(event: RecordedEvent & { data: { item: string } }): Uint8Array {
   // Relayed to a replay worker as bytes (replayRelay.ts).
   if (event.data instanceof RelayedItemAccepted) return event.data.bytes;
-  for (let i = 0; i < CACHED; i++) if (events[i] === event) return decoded[i]!;
-  const bytes = hexToBytes(event.data.item);
-  events[next] = event;
-  decoded[next] = bytes;
-  next = (next + 1) % CACHED;
+  const hex = event.data.item;
+  const position = event.position;
+  const kept = keptBytes(position, hex);
+  if (kept !== undefined) return kept;
+  const bytes = hexToBytes(hex);
+  if (ringEnd > ringStart && ringPositions[(ringEnd - 1) % RING]! >= position) ringStart = ringEnd;
+  const slot = ringEnd % RING;
+  ringPositions[slot] = position;
+  ringHex[slot] = hex;
+  ringBytes[slot] = bytes;
+  ringEnd++;
+  if (ringEnd - ringStart > RING) ringStart = ringEnd - RING;
   return bytes;
+}
+
+/** The bytes kept for the item at `position`, if the ring holds it with the same hex. */
+function keptBytes(position: Position, hex: string): Uint8Array | undefined {
+  let lo = ringStart;
+  let hi = ringEnd;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ringPositions[mid % RING]! < position) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo === ringEnd) return undefined;
+  const slot = lo % RING;
+  return ringPositions[slot] === position && ringHex[slot] === hex ? ringBytes[slot] : undefined;
 }
 
 /**
