@@ -11,8 +11,8 @@ import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import { createMerkleAccumulator, type MerkleAccumulator } from './merkleAccumulator.ts';
 import { nativeAcceptedItemHash } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
-import { foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
-import { checkSnapshot, checkSnapshotPrecisely, forEachCheckedSnapshot, snapshotHeads, snapshotState, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
+import { canonicalTextHash, foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
+import { checkSnapshot, checkSnapshotPrecisely, forEachCheckedSnapshot, snapshotHeads, snapshotState, snapshotTextParts, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
 import { standardProjections } from './standardProjections.ts';
 import { RelayWriter, relayedLog } from './replayRelay.ts';
 import { inPlaceLedgerProjection } from './ledger.ts';
@@ -1047,10 +1047,11 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
   const workerProjections = all.filter((p) => WORKER_SHARE.includes(p.name));
   const { batchVerifier, onProgress, progressEvery, signal, fromCheckpoint, total } = options;
   const shared = { ...(signal === undefined ? {} : { signal }), ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }), ...(total === undefined ? {} : { total }) };
-  // From position 0, this thread reads the heads of every stored snapshot (states: most of a log's
-  // bytes) and sends the worker the positions and hashes of its own: the folds pass over them all.
-  // Each share checks the own hashes of its snapshots: the worker before its fold (this thread's
-  // pages wait for it meanwhile), this thread after its own, while the worker finishes.
+  // From position 0, this thread reads every stored snapshot (states: most of a log's bytes) once,
+  // checks the own hash of each stored as canonical text, and sends the worker the positions and
+  // hashes of its own: the folds pass over them all. The own hash of any other snapshot is checked
+  // by the share that compares it: the worker before its fold (this thread's pages wait for it
+  // meanwhile), this thread after its own, while the worker finishes.
   const texts = new Map<Position, RecordedEventText>();
   const scans = fromCheckpoint === undefined ? await headScans(log, [workerProjections, hereProjections], texts, new Set(hereProjections.map((p) => p.name))) : undefined;
   const [workerScan, hereScan] = scans ?? [];
@@ -1127,14 +1128,21 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
 }
 
 /**
- * The stored snapshots of every standard projection, read for their heads only (each one's own
- * hash is left to the share that compares it: ownElsewhere), as one scan per group of
- * projections. The stored texts of `keepTexts` projections are kept in `texts` for those checks,
- * up to TEXTS_KEPT.
+ * The stored snapshots of every standard projection, as one scan per group of projections. A
+ * snapshot stored as canonical text is checked as it is read (its state text hashes to its
+ * stateHash: textChecked), since the text is at hand; any other's own hash is left to the share
+ * that compares it (ownElsewhere), which parses it. The stored texts of such snapshots of
+ * `keepTexts` projections are kept in `texts` for those checks, up to TEXTS_KEPT.
  */
 async function headScans(log: EventLog, groups: ReadonlyArray<readonly AnyProjection[]>, texts: Map<Position, RecordedEventText>, keepTexts: ReadonlySet<string>): Promise<SnapshotScan[]> {
   let kept = 0;
+  const textChecked = new Set<Position>();
   const keep = (event: RecordedEventText) => {
+    const parts = snapshotTextParts(event);
+    if (parts !== undefined && canonicalTextHash(parts.stateText) === parts.head.stateHash) {
+      textChecked.add(event.position);
+      return;
+    }
     if (!keepTexts.has(event.stream.slice(streams.checkpoint('').length)) || kept + event.data.length > TEXTS_KEPT) return;
     kept += event.data.length;
     texts.set(event.position, event);
@@ -1149,7 +1157,7 @@ async function headScans(log: EventLog, groups: ReadonlyArray<readonly AnyProjec
         const owner = byName.get(head.projection);
         // Another projection or another version of this one: nothing this code can compare against.
         if (owner === undefined || head.version !== owner.version) scan.unchecked++;
-        else (scan.pending[owner.name] ??= []).push({ ...head, ownElsewhere: true });
+        else (scan.pending[owner.name] ??= []).push(textChecked.has(head.event) ? { ...head, textChecked: true } : { ...head, ownElsewhere: true });
       }
     }
     for (const list of Object.values(scan.pending)) list.sort(byPositionThenEvent);
