@@ -6,34 +6,15 @@
  * The ledger's large maps are keyed by the hex of digests (a txid, a note's "txid:index"), and
  * replay makes several updates of them per accepted item. A native Map hashes every character of
  * each fresh key string and walks its bucket chains through scattered memory; here a key's hash
- * is the value of its first 8 hex digits (as persistentMap.ts's digest-keyed maps take it; any
- * other key is hashed whole), and the table is open addressing with linear probing over an
+ * is its first 8 hex digits (persistentMap.ts's digestKeyHash; any other key is hashed whole),
+ * and the table is open addressing with linear probing over an
  * Int32Array of hashes, the keys and values in arrays beside it, at most half full. Deleting
  * shifts the following entries of the run back (no tombstones).
  */
-import type { PersistentMap } from './persistentMap.ts';
+import { digestKeyHash, type PersistentMap } from './persistentMap.ts';
 
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
-
-/** The first 8 hex digits of a digest-keyed key as a number; any other key hashed whole (FNV-1a). */
-function keyHash(key: string): number {
-  if (key.length >= 8) {
-    let hash = 0;
-    let i = 0;
-    for (; i < 8; i++) {
-      const code = key.charCodeAt(i);
-      const digit = code < 128 ? HEX_VALUE[code]! : -1;
-      if (digit < 0) break;
-      hash = (hash << 4) | digit;
-    }
-    if (i === 8) return hash;
-  }
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
-  // As an int32, as the Int32Array of hashes holds it.
-  return hash | 0;
-}
+/** digestKeyHash as an int32, as the Int32Array of hashes holds it. */
+const keyHash = (key: string): number => digestKeyHash(key) | 0;
 
 const INITIAL_SLOTS = 16;
 

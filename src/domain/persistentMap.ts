@@ -127,9 +127,9 @@ for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
  *
  * Choosing keys with a common prefix costs a digest grind per key (2^32 hashes for 32 bits), as
  * it would to collide on any 32-bit hash of the key. Keys not starting with 8 lowercase hex
- * digits fall back to FNV.
+ * digits fall back to FNV. (MutableMap hashes its keys with it too.)
  */
-function digestKeyHash(key: string): number {
+export function digestKeyHash(key: string): number {
   if (key.length < 8) return hashKey(key);
   let prefix = 0;
   for (let i = 0; i < 8; i++) {

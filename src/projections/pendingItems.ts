@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isEvent, type ItemAccepted } from '../streams/events.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
+import { bytesToHex } from '../domain/hashing.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
 import { canonicalHashWriter, type Projection } from './projection.ts';
 
@@ -60,7 +61,7 @@ class PendingItemFromBytes implements PendingItem {
     if (txid !== undefined) this.txid = txid;
   }
   get item(): string {
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length).toString('hex');
+    return bytesToHex(this.bytes);
   }
 }
 

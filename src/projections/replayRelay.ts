@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import { bytesToHex } from '../domain/hashing.ts';
 import type { EventLog, Position, ReadStreamOptions, RecordedEvent } from '../streams/eventLog.ts';
 import { eventSchemas, type ItemAccepted } from '../streams/events.ts';
 
@@ -52,7 +53,7 @@ export class RelayedItemAccepted implements ItemAccepted {
     readonly netAssets: string,
   ) {}
   get item(): string {
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length).toString('hex');
+    return bytesToHex(this.bytes);
   }
   get itemHash(): string {
     throw new Error('a relayed ItemAccepted carries no itemHash (the calling thread checks the headers)');
