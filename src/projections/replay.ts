@@ -12,7 +12,7 @@ import { createMerkleAccumulator, type MerkleAccumulator } from './merkleAccumul
 import { nativeAcceptedItemHash } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
 import { canonicalTextHash, foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
-import { checkSnapshot, checkSnapshotPrecisely, forEachCheckedSnapshot, snapshotHeads, snapshotState, snapshotTextParts, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
+import { checkSnapshot, checkSnapshotPrecisely, snapshotHeads, snapshotState, snapshotTextParts, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
 import { standardProjections } from './standardProjections.ts';
 import { RelayWriter, relayedLog } from './replayRelay.ts';
 import { inPlaceLedgerProjection } from './ledger.ts';
@@ -666,8 +666,8 @@ export async function replayShare(data: ReplayWorkerData, request: ReplayShareRe
   }
 }
 
-/** `scan` with the own hash of each snapshot left to this share (ownElsewhere) checked here. */
-async function ownHashesChecked(log: EventLog, scan: SnapshotScan): Promise<SnapshotScan> {
+/** `scan` with the own hash of each snapshot left to this share (ownElsewhere) checked here, from its stored text in `texts` if kept. */
+async function ownHashesChecked(log: EventLog, scan: SnapshotScan, texts?: ReadonlyMap<Position, RecordedEventText>): Promise<SnapshotScan> {
   const pending: Record<string, StoredSnapshot[]> = {};
   for (const [name, snapshots] of Object.entries(scan.pending)) {
     pending[name] = [];
@@ -675,7 +675,7 @@ async function ownHashesChecked(log: EventLog, scan: SnapshotScan): Promise<Snap
       if (snapshot.ownElsewhere !== true) pending[name].push(snapshot);
       else {
         const { ownElsewhere: _, ...head } = snapshot;
-        pending[name].push(await checkSnapshot(log, head));
+        pending[name].push(await checkSnapshot(log, head, texts?.get(head.event)));
       }
     }
   }
@@ -1134,7 +1134,13 @@ async function ledgerSplitReplay(log: EventLog, options: ReplayOptions, worker: 
  * that compares it (ownElsewhere), which parses it. The stored texts of such snapshots of
  * `keepTexts` projections are kept in `texts` for those checks, up to TEXTS_KEPT.
  */
-async function headScans(log: EventLog, groups: ReadonlyArray<readonly AnyProjection[]>, texts: Map<Position, RecordedEventText>, keepTexts: ReadonlySet<string>): Promise<SnapshotScan[]> {
+async function headScans(
+  log: EventLog,
+  groups: ReadonlyArray<readonly AnyProjection[]>,
+  texts: Map<Position, RecordedEventText>,
+  keepTexts: ReadonlySet<string>,
+  after: Position = START,
+): Promise<SnapshotScan[]> {
   let kept = 0;
   const textChecked = new Set<Position>();
   const keep = (event: RecordedEventText) => {
@@ -1152,7 +1158,7 @@ async function headScans(log: EventLog, groups: ReadonlyArray<readonly AnyProjec
     const byName = new Map(projections.map((p) => [p.name, p]));
     const scan: SnapshotScan = { pending: {}, scanned: [], unchecked: 0 };
     for (const projection of projections) {
-      for (const head of await snapshotHeads(log, projection.name, START, keep)) {
+      for (const head of await snapshotHeads(log, projection.name, after, keep)) {
         scan.scanned.push(head.event);
         const owner = byName.get(head.projection);
         // Another projection or another version of this one: nothing this code can compare against.
@@ -1289,22 +1295,9 @@ async function findSnapshot(log: EventLog, projection: string, matches: (snapsho
 
 /** The stored snapshots in the checkpoint streams of `projections` appended after `after`, each checked against its own hash once (see storedSnapshots.ts). */
 async function scanSnapshots(log: EventLog, projections: readonly AnyProjection[], after: Position): Promise<SnapshotScan> {
-  const byName = new Map(projections.map((p) => [p.name, p]));
-  const scan: SnapshotScan = { pending: {}, scanned: [], unchecked: 0 };
-  for (const projection of projections) {
-    await forEachCheckedSnapshot(log, projection.name, after, (snapshot) => {
-      scan.scanned.push(snapshot.event);
-      const owner = byName.get(snapshot.projection);
-      // Another projection or another version of this one: nothing this code can compare against.
-      if (owner === undefined || snapshot.version !== owner.version) {
-        scan.unchecked++;
-        return;
-      }
-      (scan.pending[owner.name] ??= []).push(snapshot);
-    });
-  }
-  for (const list of Object.values(scan.pending)) list.sort(byPositionThenEvent);
-  return scan;
+  const texts = new Map<Position, RecordedEventText>();
+  const [scan] = await headScans(log, [projections], texts, new Set(projections.map((p) => p.name)), after);
+  return ownHashesChecked(log, scan!, texts);
 }
 
 const byPositionThenEvent = (a: SnapshotHead, b: SnapshotHead) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.event < b.event ? -1 : a.event > b.event ? 1 : 0);

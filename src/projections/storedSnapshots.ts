@@ -144,32 +144,6 @@ async function readOne(
 }
 
 /**
- * Every SnapshotTaken in `projection`'s checkpoint stream appended after `after`, newest first,
- * one event in memory at a time, with its own hash checked: on the stored text where it hashes
- * right, else on the parsed state. `state` (when the visitor asks) parses the state.
- */
-export async function forEachCheckedSnapshot(
-  log: EventLog,
-  projection: string,
-  after: Position,
-  visit: (snapshot: CheckedSnapshot, state: () => JsonValue) => void,
-): Promise<void> {
-  const stream = streams.checkpoint(projection);
-  let revision: number | undefined;
-  for (;;) {
-    const one = await readOne(log, stream, revision, { verify: true });
-    if (one === undefined || one.position <= after) return;
-    const { read } = one;
-    if (read.kind === 'text') visit({ ...read.head, textChecked: true }, () => JSON.parse(read.stateText) as JsonValue);
-    else if (read.kind === 'decoded') {
-      visit(withOwnHash(headOf(read.event), read.event.data.state as JsonValue), () => read.event.data.state as JsonValue);
-    }
-    if (one.revision === 0) return;
-    revision = one.revision - 1;
-  }
-}
-
-/**
  * The heads of every SnapshotTaken in `projection`'s checkpoint stream appended after `after`,
  * newest first, nothing checked but the layout (a head taken from text that is not what it seems
  * is found out by `checkSnapshot`, which every compared snapshot goes through). `keep` is handed
