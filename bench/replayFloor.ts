@@ -8,10 +8,12 @@
  *   3. decode an accepted item's hex into bytes (the consensus bytes the header check hashes);
  *   4. three sha256 per accepted item: its merkle leaf, one merkle node, its transaction's txid;
  *   5. three map operations per accepted item, keyed by hex as the ledger's maps are: the txid
- *      accepted, the note spent, a note issued.
- * Replay does all of this and more: schema checks, six projections, the audit, snapshot hashes,
- * signatures. So `fedlog replay` cannot cost less CPU per event than level 5 on this machine, and
- * the goal's budget (cores / 150,000 s per event) has to hold level 5 and everything else.
+ *      accepted, the note spent, a note issued;
+ *   6. two sha256 over each stored snapshot's text: its own hash, and the rebuilt state's hash
+ *      replay compares it with (a text as long).
+ * Replay does all of this and more: schema checks, six projections, the ledger's rules, the audit,
+ * signatures. So `fedlog replay` cannot cost less CPU per event than level 6 on this machine, and
+ * the goal's budget (cores / 150,000 s per event) has to hold level 6 and everything else.
  *
  * Run on any log: `node --import tsx bench/replayFloor.ts <data>/guardian-0/log.sqlite`.
  */
@@ -26,6 +28,7 @@ export const FLOOR_LEVELS = [
   '+ hex of every accepted item decoded',
   '+ 3 sha256 per accepted item (leaf, merkle node, txid)',
   '+ 3 hex-keyed map operations per accepted item',
+  '+ 2 sha256 over each stored snapshot (its own hash, the rebuilt state\'s)',
 ] as const;
 
 type Row = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string];
@@ -36,6 +39,7 @@ function cpuPerEvent(db: Database.Database, level: number): number {
   const slab = Buffer.allocUnsafe(1 << 16);
   const pair = Buffer.alloc(64);
   const keys = new Map<string, number>();
+  let note = '';
   let events = 0;
   let after = 0;
   const before = process.cpuUsage();
@@ -43,7 +47,11 @@ function cpuPerEvent(db: Database.Database, level: number): number {
     const rows = page.all(after, 1024);
     if (rows.length === 0) break;
     for (const row of rows) {
-      if (level < 2 || row[4] === 'SnapshotTaken') continue;
+      if (row[4] === 'SnapshotTaken') {
+        if (level >= 6) for (let i = 0; i < 2; i++) hash('sha256', row[5], 'hex');
+        continue;
+      }
+      if (level < 2) continue;
       const data = JSON.parse(row[5]) as { item?: string; peer?: number };
       if (level < 3 || row[4] !== 'ItemAccepted' || typeof data.item !== 'string') continue;
       const length = slab.write(data.item, 0, 'hex');
@@ -54,9 +62,11 @@ function cpuPerEvent(db: Database.Database, level: number): number {
       hash('sha256', pair, 'binary');
       const txid = hash('sha256', item.subarray(Math.min(4, length)), 'hex');
       if (level < 5) continue;
+      // As a chain of spends: the note the previous transaction issued is spent, this one's issued.
       keys.set(txid, events);
-      keys.delete(item.toString('hex', 0, Math.min(32, length)));
-      keys.set(`${txid}:0`, events);
+      keys.delete(note);
+      note = `${txid}:0`;
+      keys.set(note, events);
     }
     events += rows.length;
     after = rows[rows.length - 1]![0];
