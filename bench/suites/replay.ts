@@ -67,7 +67,7 @@ const suite: BenchSuite = {
       const events = await generate(plainPath, false);
       const plain = open(plainPath);
       const rows: BenchRow[] = [];
-      rows.push(await repeat('replay', `replay from 0, no checkpoints, one thread (${shape})`, 'events/s', RUNS, () => replayRate(plain), 'target >= 150,000; fedlog replay default below 100,000 events'));
+      rows.push(await repeat('replay', `replay from 0, no checkpoints, one thread (${shape})`, 'events/s', RUNS, () => replayRate(plain), 'target >= 150,000; fedlog replay default below 40,000 events'));
       rows.push(await repeat('replay', `replay from 0, no checkpoints, two threads (${shape})`, 'events/s', RUNS, () => replayRate(plain, plainPath), 'fedlog replay --threads 2'));
       rows.push(
         await repeat('replay', 'projection host start from 0 (catch-up only, no verification)', 'events/s', RUNS, async () => {
