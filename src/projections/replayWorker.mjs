@@ -1,5 +1,5 @@
 // A share of `replay` on a worker thread: opens the same log itself and does the share it is asked
-// for (see replayShare in replay.ts). It is started before the calling thread knows that share,
+// for (see replayShare in replayParallel.ts). It is started before the calling thread knows that share,
 // so the code loads meanwhile. Plain JavaScript because Node 20 workers cannot load TypeScript on
 // their own: replayWorkerLoader.mjs bundles it.
 import { parentPort, workerData } from 'node:worker_threads';

@@ -1,11 +1,11 @@
 import type { EventLogLocation } from '../streams/openEventLog.ts';
 
 /**
- * replay.ts's exports as a replay worker loads them: for a SQLite log one esbuild bundle, built
+ * replayParallel.ts's exports as a replay worker loads them: for a SQLite log one esbuild bundle, built
  * ('bundle') or kept from an earlier build whose inputs are unchanged ('cached bundle'); else
  * through tsx. `cacheDir`: where the bundle is kept (default node_modules/.cache/fedlog).
  */
 export function loadReplayModule(
   location: EventLogLocation,
   options?: { cacheDir?: string },
-): Promise<{ module: typeof import('./replay.ts'); loadedBy: 'bundle' | 'cached bundle' | 'tsx' }>;
+): Promise<{ module: typeof import('./replayParallel.ts'); loadedBy: 'bundle' | 'cached bundle' | 'tsx' }>;

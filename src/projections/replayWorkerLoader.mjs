@@ -1,4 +1,4 @@
-// How a replay worker loads replay.ts (see replayWorker.mjs): one esbuild bundle, else tsx.
+// How a replay worker loads replayParallel.ts (see replayWorker.mjs): one esbuild bundle, else tsx.
 //
 // The bundle takes about half the start-up time of loading the TypeScript module by module
 // through tsx's tsImport (~0.25 s instead of ~0.5 s), which the whole replay waits for. esbuild is
@@ -111,7 +111,7 @@ async function bundled(cacheDir) {
   const hashes = { 'replayWorkerLoader.mjs': sha256(await readFile(fileURLToPath(import.meta.url))) };
   if (existsSync(LOCK_FILE)) hashes[LOCK_FILE] = sha256(await readFile(LOCK_FILE));
   const result = await build({
-    stdin: { contents: "export { replayShare } from './replay.ts';", resolveDir: here, loader: 'ts', sourcefile: ENTRY },
+    stdin: { contents: "export { replayShare } from './replayParallel.ts';", resolveDir: here, loader: 'ts', sourcefile: ENTRY },
     bundle: true,
     write: false,
     metafile: true,
@@ -152,10 +152,10 @@ async function bundled(cacheDir) {
 
 async function viaTsx() {
   const { tsImport } = await import('tsx/esm/api');
-  return tsImport('./replay.ts', import.meta.url);
+  return tsImport('./replayParallel.ts', import.meta.url);
 }
 
-/** replay.ts's exports, and how they were loaded. `cacheDir`: where the bundle is kept (default node_modules/.cache/fedlog). */
+/** replayParallel.ts's exports, and how they were loaded. `cacheDir`: where the bundle is kept (default node_modules/.cache/fedlog). */
 export async function loadReplayModule(location, { cacheDir = DEFAULT_CACHE } = {}) {
   if (location?.kind !== 'sqlite') return { module: await viaTsx(), loadedBy: 'tsx' };
   try {

@@ -32,8 +32,8 @@ describe('the replay worker loader', () => {
     // The record of one input's content no longer matches the file (as after an edit): built again, and the record mended.
     const recordFile = join(dir, 'replay-worker.inputs.json');
     const record = JSON.parse(readFileSync(recordFile, 'utf8')) as { inputs: Record<string, string> };
-    expect(Object.keys(record.inputs)).toContain('replay.ts');
-    record.inputs['replay.ts'] = '0'.repeat(64);
+    expect(Object.keys(record.inputs)).toContain('replayParallel.ts');
+    record.inputs['replayParallel.ts'] = '0'.repeat(64);
     writeFileSync(recordFile, JSON.stringify(record));
     expect((await loadReplayModule({ kind: 'sqlite', path: ':memory:' }, { cacheDir: dir })).loadedBy).toBe('bundle');
     expect((await loadReplayModule({ kind: 'sqlite', path: ':memory:' }, { cacheDir: dir })).loadedBy).toBe('cached bundle');
