@@ -236,6 +236,33 @@ export function foldPage<S>(projection: Projection<S>, state: S, after: Position
   }
 }
 
+/** Where one projection's fold stands: its state and the position of the last event folded. */
+export interface FoldCursor {
+  projection: AnyProjection;
+  state: unknown;
+  position: Position;
+}
+
+/**
+ * Folds `page` into `cursor` (foldPage) and moves it on. When an event fails, the cursor is left
+ * at the state before that event, which the failure is returned with for the caller to report.
+ */
+export function foldInto(cursor: FoldCursor, page: readonly RecordedEvent[]): PageFoldError | undefined {
+  try {
+    const folded = foldPage(cursor.projection, cursor.state, cursor.position, page);
+    if (folded !== undefined) {
+      cursor.state = folded.state;
+      cursor.position = folded.position;
+    }
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof PageFoldError)) throw error;
+    cursor.state = error.state;
+    cursor.position = error.reached;
+    return error;
+  }
+}
+
 /** The hash of a projection's state, through its snapshot form. */
 export function projectionStateHash<S>(projection: Projection<S>, state: S): string {
   return projection.stateHash === undefined ? stateHash(projection.toSnapshot(state)) : projection.stateHash(state);

@@ -2,7 +2,7 @@ import { Subject, Subscription, type Observable } from 'rxjs';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { pagesOf } from '../streams/pagedRead.ts';
 import { appendSnapshot, loadNewestSnapshot, type CheckpointRef, type SnapshotSkip } from './checkpointStore.ts';
-import { foldPage, PageFoldError, type AnyProjection, type Projection } from './projection.ts';
+import { foldInto, type AnyProjection, type Projection } from './projection.ts';
 import { standardProjections } from './standardProjections.ts';
 
 /**
@@ -136,17 +136,8 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
   /** Catch-up: a page of events per evolveAll call (see evolveBatch); a failure is located by folding the page again one event at a time. */
   const applyPage = (page: readonly RecordedEvent[]) => {
     for (const entry of entries) {
-      try {
-        const folded = foldPage(entry.projection, entry.state, entry.position, page);
-        if (folded === undefined) continue;
-        entry.state = folded.state;
-        entry.position = folded.position;
-      } catch (error) {
-        if (!(error instanceof PageFoldError)) throw error;
-        entry.state = error.state;
-        entry.position = error.reached;
-        throw new ProjectionFailedError(entry.projection.name, error.position, error.cause);
-      }
+      const failed = foldInto(entry, page);
+      if (failed !== undefined) throw new ProjectionFailedError(entry.projection.name, failed.position, failed.cause);
     }
     position = page[page.length - 1]!.position;
   };

@@ -9,7 +9,7 @@ import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import { createMerkleAccumulator, type MerkleAccumulator } from './merkleAccumulator.ts';
 import { nativeAcceptedItemHash } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
-import { foldPage, PageFoldError, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
+import { foldInto, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { checkSnapshotPrecisely, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
 import { standardProjections } from './standardProjections.ts';
 import { inPlaceLedgerProjection } from './ledger.ts';
@@ -482,21 +482,16 @@ function apply(entries: Entry[], event: RecordedEvent, problems: ReplayProblem[]
 function applyBatch(entries: Entry[], batch: readonly RecordedEvent[], problems: ReplayProblem[]): void {
   for (const entry of entries) {
     if (entry.failed) continue;
-    try {
-      const folded = foldPage(entry.projection, entry.state, entry.position, batch);
-      if (folded === undefined) continue;
+    const before = entry.state;
+    const failed = foldInto(entry, batch);
+    if (failed === undefined) {
       // Somewhere in the page; only an unscanned snapshot inside it would need more precision, and it is then counted as unchecked.
-      if (folded.state !== entry.state) entry.changedAt = folded.position;
-      entry.state = folded.state;
-      entry.position = folded.position;
-    } catch (error) {
-      if (!(error instanceof PageFoldError)) throw error;
-      // One broken projection must not hide what the others and the signature checks find.
-      entry.state = error.state;
-      entry.position = error.reached;
-      entry.failed = true;
-      problems.push({ kind: 'projection', projection: entry.projection.name, position: error.position.toString(), detail: error.message });
+      if (entry.state !== before) entry.changedAt = entry.position;
+      continue;
     }
+    // One broken projection must not hide what the others and the signature checks find.
+    entry.failed = true;
+    problems.push({ kind: 'projection', projection: entry.projection.name, position: failed.position.toString(), detail: failed.message });
   }
 }
 
