@@ -12,8 +12,9 @@
  *   6. two sha256 over each stored snapshot's text: its own hash, and the rebuilt state's hash
  *      replay compares it with (a text as long).
  * Replay does all of this and more: schema checks, six projections, the ledger's rules, the audit,
- * signatures. So `fedlog replay` cannot cost less CPU per event than level 6 on this machine, and
- * the goal's budget (cores / 150,000 s per event) has to hold level 6 and everything else.
+ * signatures. Written this plainly, with Node's own primitives (V8's Map, node:crypto), level 6 is
+ * a floor for `fedlog replay` on this machine: the goal's budget (cores / 150,000 s per event) has
+ * to hold it and everything else.
  *
  * Run on any log: `node --import tsx bench/replayFloor.ts <data>/guardian-0/log.sqlite`.
  */
