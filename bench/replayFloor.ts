@@ -23,7 +23,7 @@ import { hash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { machine, median } from './report.ts';
 
-export const FLOOR_LEVELS = [
+const FLOOR_LEVELS = [
   'read the 7 stored columns of every event',
   '+ JSON.parse of every event\'s data',
   '+ hex of every accepted item decoded',
