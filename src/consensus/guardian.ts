@@ -13,8 +13,8 @@ import { hexToBytes } from '../domain/hashing.ts';
 import { createKeychain } from '../domain/keychain.ts';
 import { ledgerRules } from '../domain/ledger.ts';
 import { createModules, modulesConfigFromJson } from '../domain/modules/consensusModules.ts';
-import { createBatchVerifier } from '../domain/signatures/batchVerifier.ts';
-import { fastestBackend } from '../domain/signatures/fastest.ts';
+import { createBatchVerifier } from '../runtime/signatures/batchVerifier.ts';
+import { fastestBackend } from '../runtime/signatures/fastest.ts';
 import { ledgerProjection, ledgerSeed } from '../projections/ledger.ts';
 import { nativeSha256 } from '../projections/nativeSha256.ts';
 import { startProjections, type ProjectionHost } from '../projections/projectionHost.ts';
@@ -24,7 +24,7 @@ import { isEvent, newEvent, streams, type FederationConfigured } from '../stream
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
 import { ConfigError, consensusConfig, federationKeys, sqliteLogPath, type GuardianConfig } from './config.ts';
 import { createMetrics, type ConsensusMetrics } from './metrics.ts';
-import { startEngine, type Engine, type SessionSummary, type SubmitOutcome, type TxStatus } from './engine/sessionLoop.ts';
+import { startEngine, type Engine, type SessionSummary, type SubmitOutcome, type TxStatus } from './engine/engine.ts';
 import { batchingSignatureChecker, inlineSignatureChecker, type SignatureChecker } from './engine/signatureChecks.ts';
 
 export type { SubmitOutcome, TxStatus, SessionSummary };
@@ -169,6 +169,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
       rules,
       checker,
       sessionSeconds: federation.sessionSeconds,
+      roundsPerSession: federation.roundsPerSession,
       queueCapacity: config.queueCapacity,
       ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
       checkpointPolicy: { minEvents: config.checkpointMinEvents, lastPosition: newestCheckpointPosition(projections) },

@@ -16,8 +16,10 @@ export interface OpenSession {
   leafHashes: Uint8Array[];
   /** txids accepted in this session (hex). */
   txids: Set<string>;
-  /** Our signature over the header, if it was recorded before a crash (then the session only needs completing). */
-  signature?: Uint8Array;
+  /** itemHash (hex) of every item the session recorded, accepted or rejected, in order: what a replaying ordering must deliver again. */
+  recorded: string[];
+  /** Signatures of the header recorded before a crash, by peer (valid ones only). */
+  signatures: Map<number, Uint8Array>;
   /** Position of the newest event the ledger depends on (the open session's last, or the previous completion). */
   position: Position;
   /** When the session opened: the previous session's completion, or the federation's configuration. */
@@ -62,16 +64,19 @@ export async function findOpenSession(log: EventLog, federationConfigured: Recor
       position = previous.position;
     }
   }
-  const open: OpenSession = { session, revision: 'noStream', leafHashes: [], txids: new Set(), position, openedAt };
+  const open: OpenSession = { session, revision: 'noStream', leafHashes: [], txids: new Set(), recorded: [], signatures: new Map(), position, openedAt };
   for (const event of await log.readStream(streams.session(session))) {
     open.revision = event.revision;
     open.position = event.position;
     if (isEvent(event, 'ItemAccepted')) {
       if (event.data.index !== open.leafHashes.length) throw new Error(`Consensus failure: session ${session} has item index ${event.data.index} where ${open.leafHashes.length} was expected`);
       open.leafHashes.push(hexToBytes(event.data.itemHash));
+      open.recorded.push(event.data.itemHash);
       if (event.data.txid !== undefined) open.txids.add(event.data.txid);
+    } else if (isEvent(event, 'ItemRejected')) {
+      open.recorded.push(event.data.itemHash);
     } else if (isEvent(event, 'SignatureRecorded') && event.data.valid) {
-      open.signature = hexToBytes(event.data.signature);
+      open.signatures.set(event.data.peer, hexToBytes(event.data.signature));
     }
   }
   return open;

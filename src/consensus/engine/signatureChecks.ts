@@ -5,7 +5,7 @@
  * the session loop.
  */
 import type { SchnorrBackend, SignatureCheck } from '../../domain/signatureBackend.ts';
-import type { BatchVerifier } from '../../domain/signatures/batchVerifier.ts';
+import type { BatchVerifier } from '../../runtime/signatures/batchVerifier.ts';
 
 export interface SignatureChecker {
   /** One answer per check, in order. */

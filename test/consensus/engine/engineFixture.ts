@@ -1,5 +1,5 @@
 import { parseGuardianConfig, consensusConfig, federationKeys } from '../../../src/consensus/config.ts';
-import { startEngine, type Engine, type EngineOptions } from '../../../src/consensus/engine/sessionLoop.ts';
+import { startEngine, type Engine, type EngineOptions } from '../../../src/consensus/engine/engine.ts';
 import { inlineSignatureChecker } from '../../../src/consensus/engine/signatureChecks.ts';
 import { bytesToHex, hexToBytes } from '../../../src/domain/hashing.ts';
 import { createKeychain } from '../../../src/domain/keychain.ts';

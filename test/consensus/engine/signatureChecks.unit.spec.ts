@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { batchingSignatureChecker } from '../../../src/consensus/engine/signatureChecks.ts';
 import type { SignatureCheck } from '../../../src/domain/signatureBackend.ts';
-import type { BatchVerifier } from '../../../src/domain/signatures/batchVerifier.ts';
+import type { BatchVerifier } from '../../../src/runtime/signatures/batchVerifier.ts';
 
 /** A check whose signature's first byte says whether it is valid (1) or not. */
 const check = (valid: boolean, tag: number): SignatureCheck => ({ signature: new Uint8Array([valid ? 1 : 0, tag]), message: new Uint8Array(32), publicKey: new Uint8Array(32) });

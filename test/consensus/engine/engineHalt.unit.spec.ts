@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex } from '../../../src/domain/hashing.ts';
-import { ConsensusFailure } from '../../../src/consensus/engine/sessionLoop.ts';
+import { ConsensusFailure } from '../../../src/consensus/engine/engine.ts';
 import type { AppendResult, EventLog, EventToAppend } from '../../../src/streams/eventLog.ts';
 import { configuredLog, depositId, engineOn, USER_KEY } from './engineFixture.ts';
 
