@@ -7,9 +7,9 @@
 import { loadavg } from 'node:os';
 import { median, type BenchRow, type BenchSuite } from '../report.ts';
 import type { SchnorrBackend, SignatureCheck } from '../../src/domain/signatureBackend.ts';
-import { createBatchVerifier, INLINE_BELOW, type BatchVerifier } from '../../src/domain/signatures/batchVerifier.ts';
+import { createBatchVerifier, INLINE_BELOW, type BatchVerifier } from '../../src/runtime/signatures/batchVerifier.ts';
 import { nobleBackend } from '../../src/domain/signatures/noble.ts';
-import { loadNativeBackend, loadWasmBackend, type BackendLoad } from '../../src/domain/signatures/libsecp.ts';
+import { loadNativeBackend, loadWasmBackend, type BackendLoad } from '../../src/runtime/signatures/libsecp.ts';
 
 const SUITE = 'signatures';
 const REPEATS = 5;

@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Observable } from 'rxjs';
-import { newWorker } from '../domain/signatures/workerExecArgv.mjs';
+import { newWorker } from '../runtime/threads/workerExecArgv.mjs';
 import type { Api } from './app.ts';
 
 /**

@@ -21,7 +21,7 @@ import { Agent, createServer, request } from 'node:http';
 import { hrtime } from 'node:process';
 import { clearInterval, setInterval } from 'node:timers';
 import { parentPort, workerData } from 'node:worker_threads';
-import { setThreadPriority } from '../domain/signatures/threadPriority.mjs';
+import { setThreadPriority } from '../runtime/threads/threadPriority.mjs';
 
 if (!parentPort) throw new Error('apiFrontThread.mjs must run as a worker thread');
 const port = parentPort;

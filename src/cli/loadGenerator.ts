@@ -13,7 +13,7 @@ import { issueNote, spendNote } from '../domain/modules/mint.ts';
 import { claimDeposit, withdraw } from '../domain/modules/wallet.ts';
 import type { SchnorrBackend } from '../domain/signatureBackend.ts';
 import { newSecretKey } from './secretKey.ts';
-import { fastestBackend } from '../domain/signatures/fastest.ts';
+import { fastestBackend } from '../runtime/signatures/fastest.ts';
 import { encodeTransaction, type Input, type Output } from '../domain/transaction.ts';
 import { seededRandom } from '../domain/seededRandom.ts';
 

@@ -22,7 +22,7 @@ import { createLedger, type LedgerState, type VerifySignature } from '../domain/
 import { createModules, type ModulesConfig } from '../domain/modules/consensusModules.ts';
 import { acceptedItemHashOfEncoded } from '../domain/sessionOutcome.ts';
 import type { SchnorrBackend, SignatureCheck } from '../domain/signatureBackend.ts';
-import type { BatchVerifier } from '../domain/signatures/batchVerifier.ts';
+import type { BatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import type { SignedOutcomeRecord } from './signedOutcomeSource.ts';
 
 export type Finding =

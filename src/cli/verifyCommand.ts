@@ -13,8 +13,8 @@ import { z } from 'zod';
 import { threshold as thresholdOf, type FederationKeys } from '../domain/federation.ts';
 import { bytesToHex, hexToBytes } from '../domain/hashing.ts';
 import { defaultModulesConfig, modulesConfigFromJson, modulesConfigToJson, type ModulesConfigJson } from '../domain/modules/consensusModules.ts';
-import { createBatchVerifier } from '../domain/signatures/batchVerifier.ts';
-import { fastestBackend } from '../domain/signatures/fastest.ts';
+import { createBatchVerifier } from '../runtime/signatures/batchVerifier.ts';
+import { fastestBackend } from '../runtime/signatures/fastest.ts';
 import { createSessionVerifier, type BalanceSheet, type Finding, type SessionVerification } from './sessionVerifier.ts';
 import { openDataSource, openUrlSource, SourceError, type SignedOutcomeSource } from './signedOutcomeSource.ts';
 

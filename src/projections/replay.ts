@@ -1,5 +1,5 @@
 import type { EventLog, Position } from '../streams/eventLog.ts';
-import type { BatchVerifier } from '../domain/signatures/batchVerifier.ts';
+import type { BatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import type { AnyProjection } from './projection.ts';
 import type { RelayWriter } from './replayRelay.ts';
 import { parallelReplay, type ReplayWorkerData } from './replayParallel.ts';

@@ -3,7 +3,7 @@ import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts'
 import type { EventLog, Position, RecordedEventText } from '../streams/eventLog.ts';
 import { standardProjections } from './standardProjections.ts';
 import { RelayWriter, relayedLog } from './replayRelay.ts';
-import { newWorker } from '../domain/signatures/workerExecArgv.mjs';
+import { newWorker } from '../runtime/threads/workerExecArgv.mjs';
 import type { ReplayOptions, ReplayProblem, ReplayReport } from './replay.ts';
 import { estimateEventCount, replayShareHere, replayVariant, type ShareResult } from './replayShare.ts';
 import { concludeDeferred, headScans, ownHashesChecked, type SnapshotScan } from './replaySnapshotScan.ts';

@@ -1,6 +1,6 @@
 import { bytesToHex, hexToBytes, signedDigest } from '../domain/hashing.ts';
 import { federationTag, threshold } from '../domain/federation.ts';
-import { createBatchVerifier } from '../domain/signatures/batchVerifier.ts';
+import { createBatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { pagesOf } from '../streams/pagedRead.ts';

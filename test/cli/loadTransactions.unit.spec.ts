@@ -4,7 +4,7 @@ import { bytesToHex, hexToBytes } from '../../src/domain/hashing.ts';
 import { issueNote, spendNote } from '../../src/domain/modules/mint.ts';
 import { claimDeposit, withdraw } from '../../src/domain/modules/wallet.ts';
 import { seededRandom } from '../../src/domain/seededRandom.ts';
-import { fastestBackend } from '../../src/domain/signatures/fastest.ts';
+import { fastestBackend } from '../../src/runtime/signatures/fastest.ts';
 import { buildTransaction, decodeTransaction, encodeTransaction } from '../../src/domain/transaction.ts';
 
 const random = seededRandom(11);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVerify, type VerifyOptions } from '../../src/cli/verifyCommand.ts';
 import { bytesToHex, hexToBytes, sha256 } from '../../src/domain/hashing.ts';
-import { fastestBackend } from '../../src/domain/signatures/fastest.ts';
+import { fastestBackend } from '../../src/runtime/signatures/fastest.ts';
 import { editCompletion, itemRows, outsiderSignature, resign, setData, tamper, writeDataDir, type VerifyFixture } from './verifyFixture.ts';
 
 const SESSIONS = 4;

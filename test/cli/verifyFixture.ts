@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { bytesToHex, header, hexToBytes, sha256 } from '../../src/domain/hashing.ts';
 import { acceptedItemHashOfEncoded } from '../../src/domain/sessionOutcome.ts';
-import { fastestBackend } from '../../src/domain/signatures/fastest.ts';
+import { fastestBackend } from '../../src/runtime/signatures/fastest.ts';
 import type { Keychain } from '../../src/domain/keychain.ts';
 import { openEventLog } from '../../src/streams/openEventLog.ts';
 import { writeSessionLog } from '../projections/sessionLogFixture.ts';

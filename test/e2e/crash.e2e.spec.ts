@@ -10,7 +10,7 @@ import { bytesToHex, hexToBytes } from '../../src/domain/hashing.ts';
 import { issueNote, spendNote } from '../../src/domain/modules/mint.ts';
 import { claimDeposit } from '../../src/domain/modules/wallet.ts';
 import { sessionHeader, verifySignedSessionOutcome, type AcceptedItem } from '../../src/domain/sessionOutcome.ts';
-import { fastestBackend } from '../../src/domain/signatures/fastest.ts';
+import { fastestBackend } from '../../src/runtime/signatures/fastest.ts';
 import { buildTransaction, encodeTransaction, txid as txidOf } from '../../src/domain/transaction.ts';
 import { completedSessionCount } from '../../src/consensus/engine/openSession.ts';
 import { readSignedSessionOutcome } from '../../src/projections/signedOutcomes.ts';

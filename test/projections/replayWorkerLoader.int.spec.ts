@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { workerExecArgv } from '../../src/domain/signatures/workerExecArgv.mjs';
+import { workerExecArgv } from '../../src/runtime/threads/workerExecArgv.mjs';
 import { loadReplayModule } from '../../src/projections/replayWorkerLoader.mjs';
 
 describe('the replay worker loader', () => {

@@ -13,7 +13,7 @@ import { claimDeposit, depositObserved, withdraw } from '../../src/domain/module
 import { issueNote, spendNote } from '../../src/domain/modules/mint.ts';
 import { createModules } from '../../src/domain/modules/consensusModules.ts';
 import { acceptedItemHashOfEncoded } from '../../src/domain/sessionOutcome.ts';
-import { fastestBackend } from '../../src/domain/signatures/fastest.ts';
+import { fastestBackend } from '../../src/runtime/signatures/fastest.ts';
 import { buildTransaction, type Input, type Output } from '../../src/domain/transaction.ts';
 import type { EventLog, EventToAppend, Position } from '../../src/streams/eventLog.ts';
 import { newEvent, streams, type FederationConfigured } from '../../src/streams/events.ts';

@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import type { SchnorrBackend, SignatureCheck } from '../signatureBackend.ts';
+import type { SchnorrBackend, SignatureCheck } from '../../domain/signatureBackend.ts';
 import { packChecks } from './checkBuffer.mjs';
 import { fastestBackend, type FallbackReporter } from './fastest.ts';
 import { NATIVE_SECP_NAME, TINY_SECP_NAME } from './libsecpSchnorr.mjs';
-import { newWorker } from './workerExecArgv.mjs';
+import { newWorker } from '../threads/workerExecArgv.mjs';
 
 /**
  * Batches smaller than this are verified on the calling thread. Measured on the 2-core reference

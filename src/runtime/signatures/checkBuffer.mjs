@@ -9,7 +9,7 @@
  */
 
 /**
- * @param {readonly import('../signatureBackend.ts').SignatureCheck[]} checks
+ * @param {readonly import('../../domain/signatureBackend.ts').SignatureCheck[]} checks
  * @returns {ArrayBuffer}
  */
 export function packChecks(checks) {
@@ -36,12 +36,12 @@ export function packChecks(checks) {
 /**
  * Views into `buffer` (no copies): the checks must not outlive the buffer's owner.
  * @param {ArrayBuffer} buffer
- * @returns {import('../signatureBackend.ts').SignatureCheck[]}
+ * @returns {import('../../domain/signatureBackend.ts').SignatureCheck[]}
  */
 export function unpackChecks(buffer) {
   const count = new Uint32Array(buffer, 0, 1)[0] ?? 0;
   const header = new Uint32Array(buffer, 0, 1 + 3 * count);
-  /** @type {import('../signatureBackend.ts').SignatureCheck[]} */
+  /** @type {import('../../domain/signatureBackend.ts').SignatureCheck[]} */
   const checks = [];
   let offset = 4 * (1 + 3 * count);
   /** @param {number} length */

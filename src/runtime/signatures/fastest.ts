@@ -1,5 +1,5 @@
-import type { SchnorrBackend } from '../signatureBackend.ts';
-import { nobleBackend } from './noble.ts';
+import type { SchnorrBackend } from '../../domain/signatureBackend.ts';
+import { nobleBackend } from '../../domain/signatures/noble.ts';
 import { loadNativeBackend, loadWasmBackend, type BackendLoad } from './libsecp.ts';
 import { firstLoaded } from './libsecpSchnorr.mjs';
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { nobleBackend } from './noble.ts';
+import { nobleBackend } from '../../domain/signatures/noble.ts';
 import { nativeLoad, wasmLoad, type BackendLoad, type BcryptoSchnorr, type TinySecp } from './libsecpSchnorr.mjs';
 
 export type { BackendLoad };

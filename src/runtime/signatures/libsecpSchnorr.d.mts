@@ -1,4 +1,4 @@
-import type { SchnorrBackend } from '../signatureBackend.ts';
+import type { SchnorrBackend } from '../../domain/signatureBackend.ts';
 
 /** The part of tiny-secp256k1's API the BIP-340 adapter uses. */
 export interface TinySecp {

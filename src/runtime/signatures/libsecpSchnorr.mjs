@@ -24,8 +24,8 @@ const ZERO_AUX = new Uint8Array(32);
 /**
  * @param {string} name
  * @param {LibsecpCalls} calls
- * @param {import('../signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
- * @returns {import('../signatureBackend.ts').SchnorrBackend}
+ * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
+ * @returns {import('../../domain/signatureBackend.ts').SchnorrBackend}
  */
 function libsecpBackend(name, calls, reference) {
   return {
@@ -55,8 +55,8 @@ function libsecpBackend(name, calls, reference) {
 
 /**
  * @param {import('./libsecpSchnorr.d.mts').TinySecp} secp the loaded tiny-secp256k1 module
- * @param {import('../signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
- * @returns {import('../signatureBackend.ts').SchnorrBackend}
+ * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
+ * @returns {import('../../domain/signatureBackend.ts').SchnorrBackend}
  */
 export function tinySecpSchnorr(secp, reference) {
   return libsecpBackend(
@@ -75,8 +75,8 @@ const asBuffer = (bytes) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.
 
 /**
  * @param {import('./libsecpSchnorr.d.mts').BcryptoSchnorr} schnorr bcrypto's native schnorr module (bcrypto/lib/native/schnorr)
- * @param {import('../signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
- * @returns {import('../signatureBackend.ts').SchnorrBackend}
+ * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
+ * @returns {import('../../domain/signatureBackend.ts').SchnorrBackend}
  */
 export function nativeSecpSchnorr(schnorr, reference) {
   return libsecpBackend(
@@ -91,7 +91,7 @@ export function nativeSecpSchnorr(schnorr, reference) {
 }
 
 /**
- * @typedef {{ ok: true, backend: import('../signatureBackend.ts').SchnorrBackend } | { ok: false, reason: string }} BackendLoad
+ * @typedef {{ ok: true, backend: import('../../domain/signatureBackend.ts').SchnorrBackend } | { ok: false, reason: string }} BackendLoad
  */
 
 /**
@@ -99,7 +99,7 @@ export function nativeSecpSchnorr(schnorr, reference) {
  * that is missing or did not build, no WebAssembly, a module that does not compute BIP-340 are
  * reasons, so the caller can fall back.
  * @param {string} label
- * @param {() => import('../signatureBackend.ts').SchnorrBackend} build
+ * @param {() => import('../../domain/signatureBackend.ts').SchnorrBackend} build
  * @returns {BackendLoad}
  */
 function checkedLoad(label, build) {
@@ -115,14 +115,14 @@ function checkedLoad(label, build) {
 
 /**
  * @param {() => import('./libsecpSchnorr.d.mts').BcryptoSchnorr} loadModule loads bcrypto/lib/native/schnorr
- * @param {import('../signatureBackend.ts').SchnorrBackend} reference
+ * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} reference
  * @returns {BackendLoad}
  */
 export const nativeLoad = (loadModule, reference) => checkedLoad('native libsecp256k1 (bcrypto)', () => nativeSecpSchnorr(loadModule(), reference));
 
 /**
  * @param {() => import('./libsecpSchnorr.d.mts').TinySecp} loadModule loads tiny-secp256k1
- * @param {import('../signatureBackend.ts').SchnorrBackend} reference
+ * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} reference
  * @returns {BackendLoad}
  */
 export const wasmLoad = (loadModule, reference) => checkedLoad('tiny-secp256k1', () => tinySecpSchnorr(loadModule(), reference));
@@ -131,8 +131,8 @@ export const wasmLoad = (loadModule, reference) => checkedLoad('tiny-secp256k1',
  * The first of `loads` that loads, in order of preference, and the reasons of those skipped
  * before it; `last` (which cannot fail) when none does.
  * @param {readonly (() => BackendLoad)[]} loads
- * @param {import('../signatureBackend.ts').SchnorrBackend} last
- * @returns {{ backend: import('../signatureBackend.ts').SchnorrBackend, skipped: string[] }}
+ * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} last
+ * @returns {{ backend: import('../../domain/signatureBackend.ts').SchnorrBackend, skipped: string[] }}
  */
 export function firstLoaded(loads, last) {
   /** @type {string[]} */
@@ -168,7 +168,7 @@ function equalBytes(a, b) {
 
 /**
  * Why a backend must not be used, or undefined when it signs and verifies BIP-340 vector 0.
- * @param {import('../signatureBackend.ts').SchnorrBackend} backend
+ * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} backend
  * @returns {string | undefined}
  */
 export function selfTestFailure(backend) {

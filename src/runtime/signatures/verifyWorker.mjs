@@ -9,8 +9,8 @@
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { unpackChecks } from './checkBuffer.mjs';
-import { setThreadPriority } from './threadPriority.mjs';
-import { nobleBackend as noble } from './nobleSchnorr.mjs';
+import { setThreadPriority } from '../threads/threadPriority.mjs';
+import { nobleBackend as noble } from '../../domain/signatures/nobleSchnorr.mjs';
 import { NATIVE_SECP_NAME, TINY_SECP_NAME, firstLoaded, nativeLoad, wasmLoad } from './libsecpSchnorr.mjs';
 
 if (!parentPort) throw new Error('verifyWorker.mjs must run as a worker thread');
@@ -21,7 +21,7 @@ const require = createRequire(import.meta.url);
  * The backend asked for, or the next slower one that loads (native libsecp256k1, then its WASM
  * build, then noble), with the reasons for each skipped, as fastest.ts chooses on the main thread.
  * @param {unknown} wanted
- * @returns {{ backend: import('../signatureBackend.ts').SchnorrBackend, fallbackReason?: string }}
+ * @returns {{ backend: import('../../domain/signatureBackend.ts').SchnorrBackend, fallbackReason?: string }}
  */
 function chooseBackend(wanted) {
   /** @type {[string, () => import('./libsecpSchnorr.mjs').BackendLoad][]} */

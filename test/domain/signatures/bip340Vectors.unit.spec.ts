@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { bytesToHex } from '@noble/hashes/utils.js';
-import type { SchnorrBackend } from '../../../src/domain/signatureBackend.ts';
-import { fastestBackend } from '../../../src/domain/signatures/fastest.ts';
 import { nobleBackend } from '../../../src/domain/signatures/noble.ts';
-import { loadNativeBackend, loadWasmBackend } from '../../../src/domain/signatures/libsecp.ts';
 import { loadBip340Vectors } from './bip340Vectors.ts';
+import { describeBip340Conformance } from './bip340Conformance.ts';
 
 const vectors = loadBip340Vectors();
-const wasm = loadWasmBackend();
-if (!wasm.ok) throw new Error(`tiny-secp256k1 must load in the test environment: ${wasm.reason}`);
-const native = loadNativeBackend();
-if (!native.ok) throw new Error(`native libsecp256k1 must load in the test environment: ${native.reason}`);
-
-const backends: SchnorrBackend[] = [nobleBackend, wasm.backend, native.backend, fastestBackend()];
 
 describe('BIP-340 vectors', () => {
   it('covers the whole file: valid and invalid rows, and messages that are not 32 bytes', () => {
@@ -21,38 +12,5 @@ describe('BIP-340 vectors', () => {
     expect(vectors.filter((v) => v.message.length !== 32).map((v) => v.message.length)).toEqual([0, 1, 17, 100]);
   });
 
-  it('picks native libsecp256k1 as the fastest backend here', () => {
-    expect(fastestBackend().name).toBe('libsecp256k1');
-  });
-
-  describe.each(backends.map((b, i) => [`${b.name}${i === 3 ? ' (fastestBackend)' : ''}`, b] as const))('%s', (_name, backend) => {
-    const signing = vectors.filter((v) => v.secretKey !== undefined);
-
-    it.each(signing.map((v) => [v.index, v] as const))('row %i: derives the listed public key and signs to the listed signature', (_index, v) => {
-      expect(bytesToHex(backend.publicKey(v.secretKey!))).toBe(bytesToHex(v.publicKey));
-      expect(bytesToHex(backend.sign(v.message, v.secretKey!, v.auxRand))).toBe(bytesToHex(v.signature));
-    });
-
-    it.each(vectors.map((v) => [v.index, v.valid, v.comment, v] as const))('row %i: verifies to %s %s', (_index, valid, _comment, v) => {
-      expect(backend.verify(v.signature, v.message, v.publicKey)).toBe(valid);
-    });
-
-    it('answers false, without throwing, for signatures and keys of the wrong length', () => {
-      const v = vectors[1]!;
-      expect(backend.verify(v.signature.subarray(0, 63), v.message, v.publicKey)).toBe(false);
-      expect(backend.verify(v.signature, v.message, v.publicKey.subarray(0, 31))).toBe(false);
-      expect(backend.verify(new Uint8Array(0), v.message, new Uint8Array(33))).toBe(false);
-    });
-
-    it('throws on an invalid secret key (zero, or not below the curve order)', () => {
-      const order = Uint8Array.from(Buffer.from('FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141', 'hex'));
-      expect(() => backend.publicKey(new Uint8Array(32))).toThrow();
-      expect(() => backend.sign(new Uint8Array(32), order)).toThrow();
-    });
-
-    it('signs with 32 zero bytes of aux_rand when none is given', () => {
-      const v = vectors[0]!; // row 0 lists aux_rand = 0^32
-      expect(bytesToHex(backend.sign(v.message, v.secretKey!))).toBe(bytesToHex(v.signature));
-    });
-  });
+  describeBip340Conformance('noble (the domain reference backend)', nobleBackend);
 });

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { nobleBackend } from '../../../src/domain/signatures/noble.ts';
 import type { SchnorrBackend } from '../../../src/domain/signatureBackend.ts';
-import { loadNativeBackend, loadWasmBackend } from '../../../src/domain/signatures/libsecp.ts';
+import { loadNativeBackend, loadWasmBackend } from '../../../src/runtime/signatures/libsecp.ts';
 
 const loaded = (load: ReturnType<typeof loadWasmBackend>): SchnorrBackend => {
   if (!load.ok) throw new Error(`the libsecp256k1 backends must load in the test environment: ${load.reason}`);

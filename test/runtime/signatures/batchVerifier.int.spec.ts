@@ -7,10 +7,10 @@ import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { SchnorrBackend, SignatureCheck } from '../../../src/domain/signatureBackend.ts';
-import { BatchVerifierClosedError, createBatchVerifier, INLINE_BELOW, type BatchVerifier } from '../../../src/domain/signatures/batchVerifier.ts';
+import { BatchVerifierClosedError, createBatchVerifier, INLINE_BELOW, type BatchVerifier } from '../../../src/runtime/signatures/batchVerifier.ts';
 import { nobleBackend } from '../../../src/domain/signatures/noble.ts';
-import { loadNativeBackend, loadWasmBackend } from '../../../src/domain/signatures/libsecp.ts';
-import { loadBip340Vectors } from './bip340Vectors.ts';
+import { loadNativeBackend, loadWasmBackend } from '../../../src/runtime/signatures/libsecp.ts';
+import { loadBip340Vectors } from '../../domain/signatures/bip340Vectors.ts';
 
 const vectors = loadBip340Vectors();
 const checks: SignatureCheck[] = vectors.map(({ signature, message, publicKey }) => ({ signature, message, publicKey }));
@@ -158,7 +158,7 @@ describe('the batch verifier', () => {
   });
 
   it('keeps the process alive while a batch runs, and lets it exit when idle without close()', async () => {
-    const moduleUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'domain', 'signatures', 'batchVerifier.ts')).href;
+    const moduleUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'runtime', 'signatures', 'batchVerifier.ts')).href;
     const script = `
       const { createBatchVerifier } = await import(${JSON.stringify(moduleUrl)});
       const batch = createBatchVerifier({ workers: 2 });

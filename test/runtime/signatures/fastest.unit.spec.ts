@@ -2,9 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import * as tinySecp from 'tiny-secp256k1';
 import { createRequire } from 'node:module';
 import { nobleBackend } from '../../../src/domain/signatures/noble.ts';
-import { fastestBackend, pickBackend } from '../../../src/domain/signatures/fastest.ts';
-import { loadNativeBackend, loadWasmBackend, type BackendLoad } from '../../../src/domain/signatures/libsecp.ts';
-import type { BcryptoSchnorr } from '../../../src/domain/signatures/libsecpSchnorr.mjs';
+import { fastestBackend, pickBackend } from '../../../src/runtime/signatures/fastest.ts';
+import { loadNativeBackend, loadWasmBackend, type BackendLoad } from '../../../src/runtime/signatures/libsecp.ts';
+import type { BcryptoSchnorr } from '../../../src/runtime/signatures/libsecpSchnorr.mjs';
 
 const bcryptoSchnorr = createRequire(import.meta.url)('bcrypto/lib/native/schnorr') as BcryptoSchnorr;
 const unavailable = (reason: string) => (): BackendLoad => ({ ok: false, reason });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newWorker } from '../../../src/domain/signatures/workerExecArgv.mjs';
+import { newWorker } from '../../../src/runtime/threads/workerExecArgv.mjs';
 
 describe('newWorker', () => {
   it('starts a worker when the process was given options a worker refuses (V8 and process-wide flags), without them', async () => {
