@@ -33,8 +33,9 @@ const dayMs = 86_400_000;
 
 /** Makes guardian `peer`'s key pair and self-signed certificate (CN=fedlog-guardian-<peer>). */
 export async function makeGuardianCertificate(peer: number, options: GuardianCertificateOptions = {}): Promise<GuardianCertificate> {
-  const crypto = webcrypto as unknown as Crypto;
-  const keys = await crypto.subtle.generateKey(ecdsaP256, true, ['sign', 'verify']);
+  // The library's own `Crypto` type is the DOM's; Node's webcrypto is that interface.
+  const crypto = webcrypto as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1];
+  const keys = await webcrypto.subtle.generateKey(ecdsaP256, true, ['sign', 'verify']);
   const notBefore = options.notBefore ?? new Date();
   const notAfter = new Date(notBefore.getTime() + (options.validityDays ?? 36_525) * dayMs);
   const names: x509.JsonGeneralName[] = [
@@ -57,7 +58,7 @@ export async function makeGuardianCertificate(peer: number, options: GuardianCer
     },
     crypto,
   );
-  const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   return {
     certPem: certificate.toString('pem'),
     keyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'),

@@ -71,9 +71,9 @@ describe('a federation of four over mutual TLS', () => {
   });
 
   it.each([
-    ['whose certificate is not a member\'s', () => stranger, 'not-a-member'],
-    ['that presents no certificate', () => undefined, 'no-certificate'],
-    ['that is a member dialing a lower id (the lower id dials)', () => members[3], 'wrong-direction'],
+    ['whose certificate is not a member\'s', (): GuardianCertificate | undefined => stranger, 'not-a-member'],
+    ['that presents no certificate', (): GuardianCertificate | undefined => undefined, 'no-certificate'],
+    ['that is a member dialing a lower id (the lower id dials)', (): GuardianCertificate | undefined => members[3], 'wrong-direction'],
   ] as const)('refuses a client %s, and never delivers its frame', async (_, identity, reason) => {
     federation = await startFederation(members, 2);
     const target = federation.transports[1]!;
@@ -91,8 +91,8 @@ describe('a federation of four over mutual TLS', () => {
   });
 
   it.each([
-    ['a certificate no member has', () => stranger, 'not-a-member'],
-    ['another member\'s certificate', () => members[2]!, 'wrong-peer'],
+    ['a certificate no member has', (): GuardianCertificate => stranger, 'not-a-member'],
+    ['another member\'s certificate', (): GuardianCertificate => members[2]!, 'wrong-peer'],
   ] as const)('refuses to send to a listener that presents %s', async (_, identity, reason) => {
     const impostorBytes: Buffer[] = [];
     const impostor = tls.createServer({ cert: identity().certPem, key: identity().keyPem, requestCert: true, rejectUnauthorized: false }, (socket) => {
