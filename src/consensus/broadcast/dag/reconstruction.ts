@@ -60,7 +60,21 @@ export function createReconstruction(): Reconstruction {
     set.add(child);
   }
 
-  function finish(w: Waiting, parents: (string | null)[], out: ReconstructionOutput): void {
+  /**
+   * Resolves `ready` (units whose coordinates or explicit parents are all present) and every waiter
+   * they complete, through a work list: a node catching up thousands of rounds resolves them in one
+   * call, which a recursion from child to child would not survive (the stack overflows midway).
+   */
+  function settle(ready: Waiting[], out: ReconstructionOutput): void {
+    for (let i = 0; i < ready.length; i++) {
+      const w = ready[i]!;
+      if (waiting.get(w.unit.hash) !== w) continue;
+      const parents = w.explicit ?? parentsFromCoords(w, out);
+      if (parents !== undefined) finish(w, parents, ready, out);
+    }
+  }
+
+  function finish(w: Waiting, parents: (string | null)[], ready: Waiting[], out: ReconstructionOutput): void {
     const pre = w.unit.unit.preUnit;
     const unit: ReconstructedUnit = {
       hash: w.unit.hash,
@@ -83,15 +97,14 @@ export function createReconstruction(): Reconstruction {
       waitersByKey.delete(k);
       for (const child of waiters) {
         const cw = waiting.get(child);
-        if (cw === undefined) continue;
-        cw.missing.delete(k);
-        if (cw.missing.size === 0) resolve(cw, out);
+        if (cw === undefined || !cw.missing.delete(k)) continue;
+        if (cw.missing.size === 0) ready.push(cw);
       }
     }
   }
 
-  function resolve(w: Waiting, out: ReconstructionOutput): void {
-    if (w.explicit !== undefined) return finish(w, w.explicit, out);
+  /** The parents named by the control hash, or undefined (and a request for them by hash) on a mismatch. */
+  function parentsFromCoords(w: Waiting, out: ReconstructionOutput): (string | null)[] | undefined {
     const rounds = w.unit.unit.preUnit.controlHash.parents;
     const parents: (string | null)[] = [];
     const present: string[] = [];
@@ -108,8 +121,9 @@ export function createReconstruction(): Reconstruction {
       parents.push(chosen);
       present.push(chosen);
     }
-    if (!ambiguous && equalBytes(combinedHash(present), w.unit.unit.preUnit.controlHash.combinedHash)) return finish(w, parents, out);
+    if (!ambiguous && equalBytes(combinedHash(present), w.unit.unit.preUnit.controlHash.combinedHash)) return parents;
     out.missingParents.push(w.unit.hash);
+    return undefined;
   }
 
   return {
@@ -124,7 +138,7 @@ export function createReconstruction(): Reconstruction {
           w.missing.add(p);
           wait(p, unit.hash);
         }
-        if (w.missing.size === 0) resolve(w, out);
+        if (w.missing.size === 0) settle([w], out);
         return out;
       }
       const rounds = unit.unit.preUnit.controlHash.parents;
@@ -137,7 +151,7 @@ export function createReconstruction(): Reconstruction {
         wait(key, unit.hash);
         out.missingCoords.push({ creator: c, round: r });
       }
-      if (w.missing.size === 0) resolve(w, out);
+      if (w.missing.size === 0) settle([w], out);
       return out;
     },
     addExplicitParents(child, parents) {
@@ -151,7 +165,7 @@ export function createReconstruction(): Reconstruction {
         w.missing.add(p);
         wait(p, child);
       }
-      if (w.missing.size === 0) resolve(w, out);
+      if (w.missing.size === 0) settle([w], out);
       return out;
     },
     get: (hash) => byHash.get(hash),
