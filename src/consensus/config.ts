@@ -12,16 +12,26 @@ import { encodeFederationKeys, isSupportedFederationSize, threshold, type Federa
 import { bytesToHex, hexToBytes, sha256 } from '../domain/hashing.ts';
 import { nobleBackend } from '../domain/signatures/noble.ts';
 import type { FederationConfigured } from '../streams/events.ts';
+import { certificateFingerprint, normalizeFingerprint } from './transport/certificates.ts';
+import type { TransportPeer } from './transport/tlsTransport.ts';
 
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 32 bytes of lowercase hex');
 const port = z.number().int().min(1).max(65535);
 const decimal = z.string().regex(/^(?:0|[1-9][0-9]*)$/, 'expected an unsigned decimal integer');
+/** Written as `openssl x509 -fingerprint -sha256` prints it or as plain hex; kept as lowercase hex. */
+const fingerprint = z
+  .string()
+  .transform(normalizeFingerprint)
+  .pipe(z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 fingerprint (64 hex digits, colons allowed)'));
 
 const peerSchema = z.strictObject({
   id: z.number().int().min(0).max(0xffff),
   pubkey: hex32,
   apiUrl: z.string().url(),
+  /** `host:port` (`[v6]:port` for IPv6) where this peer listens for P2P; required when n >= 4. */
   p2pUrl: z.string().min(1).optional(),
+  /** sha256 of this peer's TLS certificate DER, pinned: the only certificate accepted as this peer (n >= 4). */
+  certFingerprint: fingerprint.optional(),
 });
 
 export const guardianConfigSchema = z.strictObject({
@@ -65,6 +75,8 @@ export const guardianConfigSchema = z.strictObject({
     frontPriority: z.number().int().min(-20).max(19).default(-10),
   }),
   p2p: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port }),
+  /** This guardian's TLS certificate and key (PEM) for its P2P links; required when n >= 4. Relative paths as dataDir. */
+  tls: z.strictObject({ certPath: z.string().min(1), keyPath: z.string().min(1) }).optional(),
   adminToken: z.string().min(16, 'adminToken must be at least 16 characters'),
   log: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1).optional() }),
@@ -96,7 +108,6 @@ export function parseGuardianConfig(raw: unknown, baseDir = process.cwd()): Guar
   if (!isSupportedFederationSize(n)) {
     throw new ConfigError(`a federation of ${n} guardians is not supported: use n = 1, or n >= 4 (n = 2 or 3 tolerates no faulty guardian)`);
   }
-  if (n >= 4) throw new ConfigError(`a federation of ${n} guardians was configured, but multi-guardian consensus is not wired to the engine yet`);
   const ids = config.federation.peers.map((p) => p.id).sort((a, b) => a - b);
   if (ids.some((id, i) => id !== i)) throw new ConfigError(`peer ids must be 0..${n - 1}, got ${ids.join(', ')}`);
   const self = config.federation.peers.find((p) => p.id === config.peer);
@@ -108,9 +119,78 @@ export function parseGuardianConfig(raw: unknown, baseDir = process.cwd()): Guar
     throw new ConfigError('secretKey is not a valid secp256k1 secret key');
   }
   if (publicKey !== self.pubkey) throw new ConfigError(`secretKey does not belong to peer ${config.peer} (its public key is ${publicKey})`);
-  const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(baseDir, config.dataDir);
-  const log = config.log.kind === 'sqlite' && config.log.path !== undefined && !isAbsolute(config.log.path) ? { ...config.log, path: resolve(baseDir, config.log.path) } : config.log;
-  return { ...config, dataDir, log };
+  if (n >= 4) checkLinks(config);
+  const anchored = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
+  const dataDir = anchored(config.dataDir);
+  const log = config.log.kind === 'sqlite' && config.log.path !== undefined ? { ...config.log, path: anchored(config.log.path) } : config.log;
+  const tls = config.tls === undefined ? undefined : { certPath: anchored(config.tls.certPath), keyPath: anchored(config.tls.keyPath) };
+  return { ...config, dataDir, log, ...(tls === undefined ? {} : { tls }) };
+}
+
+/** n >= 4: every member is reachable and pinned, and this guardian has a certificate to present. */
+function checkLinks(config: GuardianConfig): void {
+  const pins = new Map<string, number>();
+  for (const peer of config.federation.peers) {
+    if (peer.p2pUrl === undefined) throw new ConfigError(`peer ${peer.id} has no p2pUrl (host:port): every member of a federation of 4 or more must be reachable`);
+    parseP2pUrl(peer.p2pUrl, peer.id);
+    if (peer.certFingerprint === undefined) throw new ConfigError(`peer ${peer.id} has no certFingerprint: every member of a federation of 4 or more is pinned by its certificate`);
+    // Two members with one certificate could not be told apart at the handshake.
+    const other = pins.get(peer.certFingerprint);
+    if (other !== undefined) throw new ConfigError(`peers ${other} and ${peer.id} pin the same certificate fingerprint`);
+    pins.set(peer.certFingerprint, peer.id);
+  }
+  if (config.tls === undefined) throw new ConfigError(`guardian ${config.peer} has no tls { certPath, keyPath }: a federation of 4 or more talks over mutual TLS`);
+}
+
+/** `host:port`, or `[v6 address]:port`. */
+export function parseP2pUrl(text: string, peer: number): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s/]+)):([0-9]{1,5})$/.exec(text);
+  const port = match === null ? NaN : Number(match[3]);
+  if (match === null || port < 1 || port > 65535) throw new ConfigError(`peer ${peer}: p2pUrl ${JSON.stringify(text)} is not host:port`);
+  return { host: (match[1] ?? match[2])!, port };
+}
+
+/** What the P2P transport needs from a config (the rest of TransportOptions is tuning, not identity). */
+export interface TransportIdentity {
+  self: number;
+  /** The other members, with where they listen and their pinned certificate. */
+  peers: TransportPeer[];
+  certPem: string;
+  keyPem: string;
+  listen: { host: string; port: number };
+}
+
+/**
+ * Reads this guardian's certificate and key and lists the members to link to. Refuses a
+ * certificate that is not the one the federation pinned for us: every peer would refuse it at
+ * the handshake, and the guardian would sit unreachable with nothing in its own log saying why.
+ */
+export function transportIdentity(config: GuardianConfig): TransportIdentity {
+  if (config.tls === undefined) throw new ConfigError(`guardian ${config.peer} has no tls { certPath, keyPath } in its config`);
+  const read = (what: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read the TLS ${what} ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  const certPem = read('certificate', config.tls.certPath);
+  const keyPem = read('key', config.tls.keyPath);
+  let own: string;
+  try {
+    own = certificateFingerprint(certPem);
+  } catch (error) {
+    throw new ConfigError(`${config.tls.certPath} is not a PEM certificate: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const pinned = config.federation.peers.find((p) => p.id === config.peer)?.certFingerprint;
+  if (pinned !== own) throw new ConfigError(`${config.tls.certPath} has fingerprint ${own}, but the federation pins ${pinned ?? 'none'} for guardian ${config.peer}`);
+  const peers = config.federation.peers
+    .filter((p) => p.id !== config.peer)
+    .map((p) => {
+      if (p.p2pUrl === undefined || p.certFingerprint === undefined) throw new ConfigError(`peer ${p.id} needs both p2pUrl and certFingerprint`);
+      return { id: p.id, ...parseP2pUrl(p.p2pUrl, p.id), certFingerprint: p.certFingerprint };
+    });
+  return { self: config.peer, peers, certPem, keyPem, listen: { host: config.p2p.host, port: config.p2p.port } };
 }
 
 /** Reads a JSON or YAML config file (YAML 1.2 is a superset of JSON). */
@@ -141,16 +221,20 @@ export function federationKeys(config: GuardianConfig): FederationKeys {
 
 /**
  * The consensus configuration recorded as `FederationConfigured`. The hash covers what every
- * guardian must agree on to produce the same sessions: keys, threshold, session and round
- * parameters, module configs. API/P2P addresses and checkpoint retention are local and can change
+ * guardian must agree on to produce the same sessions: keys, certificate fingerprints (n >= 4),
+ * threshold, session and round parameters, module configs. API/P2P addresses and checkpoint retention are local and can change
  * between starts without forking the federation, so they are recorded but not hashed.
  */
 export function consensusConfig(config: GuardianConfig): FederationConfigured {
   const keys = federationKeys(config);
   const keysHex: Record<string, string> = {};
   for (const [id, key] of keys) keysHex[String(id)] = bytesToHex(key);
+  const fingerprints = certFingerprints(config);
   const hashed = {
     keys: keysHex,
+    // Absent (not empty) without pins: canonicalJson drops undefined, so a single guardian's hash,
+    // and the data directories recorded under it, stay what they were before certificates existed.
+    certFingerprints: fingerprints,
     threshold: threshold(keys.size),
     sessionSeconds: config.federation.sessionSeconds,
     roundDelayMs: config.federation.roundDelayMs,
@@ -160,7 +244,13 @@ export function consensusConfig(config: GuardianConfig): FederationConfigured {
     federationKeys: bytesToHex(encodeFederationKeys(keys)),
   };
   return {
-    peers: config.federation.peers.map((p) => ({ id: p.id, pubkey: p.pubkey, apiUrl: p.apiUrl, ...(p.p2pUrl === undefined ? {} : { p2pUrl: p.p2pUrl }) })),
+    peers: config.federation.peers.map((p) => ({
+      id: p.id,
+      pubkey: p.pubkey,
+      apiUrl: p.apiUrl,
+      ...(p.p2pUrl === undefined ? {} : { p2pUrl: p.p2pUrl }),
+      ...(p.certFingerprint === undefined ? {} : { certFingerprint: p.certFingerprint }),
+    })),
     threshold: hashed.threshold,
     sessionSeconds: hashed.sessionSeconds,
     roundDelayMs: hashed.roundDelayMs,
@@ -170,6 +260,13 @@ export function consensusConfig(config: GuardianConfig): FederationConfigured {
     keys: keysHex,
     consensusHash: bytesToHex(sha256(new TextEncoder().encode(canonicalJson(hashed)))),
   };
+}
+
+/** Peer id -> pinned fingerprint, when any member is pinned. */
+function certFingerprints(config: GuardianConfig): Record<string, string> | undefined {
+  const pinned = config.federation.peers.filter((p) => p.certFingerprint !== undefined);
+  if (pinned.length === 0) return undefined;
+  return Object.fromEntries(pinned.map((p) => [String(p.id), p.certFingerprint!]));
 }
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */

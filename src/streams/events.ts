@@ -29,6 +29,8 @@ const peer = z.strictObject({
   pubkey: xOnlyKey,
   apiUrl: z.string().min(1),
   p2pUrl: z.string().min(1).optional(),
+  /** sha256 of the peer's TLS certificate DER (n >= 4). Optional and added later: older events simply lack it. */
+  certFingerprint: hash.optional(),
 });
 
 export const federationConfigured = z.strictObject({

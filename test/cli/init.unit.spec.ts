@@ -49,13 +49,11 @@ describe('fedlog init and the guardian config', () => {
     expect(readFileSync(join(out, 'guardian-0', 'config.json'), 'utf8')).toBe(before);
   });
 
-  it('refuses federations of 2 or 3 guardians, and multi-guardian configs until the broadcast is wired', () => {
+  it('refuses federations of 2 or 3 guardians, in init and in the config', () => {
     expect(() => initFederation({ peers: 2, out: tempDir() })).toThrow(/2 and 3/);
-    const out = tempDir();
-    const { configFiles } = initFederation({ peers: 4, out });
-    expect(() => loadGuardianConfig(configFiles[0]!)).toThrow(/multi-guardian consensus is not wired to the engine yet/);
-    const raw = JSON.parse(readFileSync(configFiles[0]!, 'utf8')) as { federation: { peers: unknown[] } };
-    raw.federation.peers = raw.federation.peers.slice(0, 3);
+    expect(() => initFederation({ peers: 3, out: tempDir() })).toThrow(/2 and 3/);
+    const raw = JSON.parse(readFileSync(initFederation({ peers: 1, out: tempDir() }).configFiles[0]!, 'utf8')) as { federation: { peers: { id: number }[] } };
+    raw.federation.peers = [0, 1, 2].map((id) => ({ ...raw.federation.peers[0]!, id }));
     expect(() => parseGuardianConfig(raw)).toThrow(ConfigError);
     expect(() => parseGuardianConfig(raw)).toThrow(/3 guardians is not supported/);
   });
