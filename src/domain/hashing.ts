@@ -37,7 +37,8 @@ const EMPTY_ROOT = new Uint8Array(32);
 /** sha256(left || right): one inner node of the merkle tree. */
 export type HashPair = (left: Uint8Array, right: Uint8Array) => Uint8Array;
 
-const portableHashPair: HashPair = (left, right) => sha256Concat(left, right);
+/** sha256(left || right) with the portable sha256 (any platform). */
+export const portableHashPair: HashPair = (left, right) => sha256Concat(left, right);
 
 /**
  * 32 zero bytes for no leaves; else pair up (duplicating the last node of an odd level) until one node.

@@ -6,8 +6,8 @@ import { START, type EventLog, type Position, type RecordedEvent } from '../stre
 import { pagesOf } from '../streams/pagedRead.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
-import { createMerkleAccumulator, type MerkleAccumulator } from './merkleAccumulator.ts';
-import { nativeAcceptedItemHash } from './nativeSha256.ts';
+import { createMerkleAccumulator, type MerkleAccumulator } from '../domain/merkleAccumulator.ts';
+import { nativeAcceptedItemHash, nativeHashPair } from './nativeSha256.ts';
 import { decodeSnapshot } from './checkpointStore.ts';
 import { foldInto, projectionStateHash, stateHash, type AnyProjection, type JsonValue } from './projection.ts';
 import { checkSnapshotPrecisely, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
@@ -254,7 +254,7 @@ export async function replayShareHere(log: EventLog, options: ReplayOptions): Pr
     if (!isMine(session)) return;
     let open = sessions.get(session);
     if (open === undefined) {
-      open = { leaves: createMerkleAccumulator(), complete: index === 0 || wholeFromFirst };
+      open = { leaves: createMerkleAccumulator(nativeHashPair), complete: index === 0 || wholeFromFirst };
       sessions.set(session, open);
     }
     if (!open.complete) return;
@@ -268,7 +268,7 @@ export async function replayShareHere(log: EventLog, options: ReplayOptions): Pr
 
   const onCompleted = (data: { session: number; header: string; itemCount: number; signatures: Record<string, string> }) => {
     if (!isMine(data.session)) return;
-    const open = sessions.get(data.session) ?? { leaves: createMerkleAccumulator(), complete: wholeFromFirst };
+    const open = sessions.get(data.session) ?? { leaves: createMerkleAccumulator(nativeHashPair), complete: wholeFromFirst };
     sessions.delete(data.session);
     if (!open.complete) return;
     verifiedSessions++;
