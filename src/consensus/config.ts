@@ -4,6 +4,7 @@
  * consensus part becomes the `FederationConfigured` event; its hash is what every later start (and,
  * from issue 5, every peer) must agree on.
  */
+import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -12,16 +13,15 @@ import { encodeFederationKeys, isSupportedFederationSize, threshold, type Federa
 import { bytesToHex, hexToBytes, sha256 } from '../domain/hashing.ts';
 import { nobleBackend } from '../domain/signatures/noble.ts';
 import type { FederationConfigured } from '../streams/events.ts';
-import { certificateFingerprint, normalizeFingerprint } from './transport/certificates.ts';
 import type { TransportPeer } from './transport/tlsTransport.ts';
 
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 32 bytes of lowercase hex');
 const port = z.number().int().min(1).max(65535);
 const decimal = z.string().regex(/^(?:0|[1-9][0-9]*)$/, 'expected an unsigned decimal integer');
-/** Written as `openssl x509 -fingerprint -sha256` prints it or as plain hex; kept as lowercase hex. */
+/** Written as `openssl x509 -fingerprint -sha256` prints it or as plain hex; kept as lowercase hex (as transport/certificates.ts compares). */
 const fingerprint = z
   .string()
-  .transform(normalizeFingerprint)
+  .transform((text) => text.replace(/:/g, '').toLowerCase())
   .pipe(z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 fingerprint (64 hex digits, colons allowed)'));
 
 const peerSchema = z.strictObject({
@@ -178,7 +178,9 @@ export function transportIdentity(config: GuardianConfig): TransportIdentity {
   const keyPem = read('key', config.tls.keyPath);
   let own: string;
   try {
-    own = certificateFingerprint(certPem);
+    // What transport/certificates.ts's certificateFingerprint computes, without loading its X.509
+    // builder (a few hundred ms) into every command that reads a config.
+    own = createHash('sha256').update(new X509Certificate(certPem).raw).digest('hex');
   } catch (error) {
     throw new ConfigError(`${config.tls.certPath} is not a PEM certificate: ${error instanceof Error ? error.message : String(error)}`);
   }
