@@ -83,6 +83,7 @@ export async function startTransport(options: TransportOptions): Promise<Transpo
   const logger = options.logger ?? silentLogger;
   const random = options.random ?? Math.random;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+  const keepAliveMs = 15_000;
   const peers = options.peers.filter((p) => p.id !== self);
   const byFingerprint = pinsByFingerprint(peers);
   const incoming = new Subject<IncomingFrame>();
@@ -101,7 +102,10 @@ export async function startTransport(options: TransportOptions): Promise<Transpo
     // Errors (resets, refused dials) all end in 'close', which is where links react.
     socket.on('error', (error) => logger.debug({ error: error.message }, 'peer socket error'));
     socket.once('close', () => sockets.delete(socket));
+    // Rounds are tens of milliseconds apart: no Nagle delay. Keepalive finds a peer that vanished
+    // without closing (power loss), whose link would otherwise look up forever on the accepting side.
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, keepAliveMs);
   }
 
   function refuse(socket: TLSSocket, reason: Refusal, details: object): void {

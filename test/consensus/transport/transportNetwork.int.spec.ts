@@ -23,13 +23,14 @@ describe('the broadcast Network port over the TLS transport', () => {
     networks[0]!.sendAll(text('all'));
     networks[2]!.send(2, text('self')); // to itself: nothing, as in the simulated network
     await waitFor('delivery', () => received[3]!.length === 2 && received[1]!.length === 1 && received[2]!.length === 1);
-    expect(received).toEqual([[], ['0:all'], ['0:all'], ['1:one', '0:all']]);
+    // Order holds per link only: guardian 3 may hear 0 before 1.
+    expect(received.map((r) => [...r].sort())).toEqual([[], ['0:all'], ['0:all'], ['0:all', '1:one']]);
 
     aborts[3]!.abort();
     networks[0]!.send(3, text('late'));
     networks[0]!.send(1, text('marker'));
     await waitFor('the marker', () => received[1]!.length === 2);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(received[3]).toEqual(['1:one', '0:all']);
+    expect([...received[3]!].sort()).toEqual(['0:all', '1:one']);
   });
 });
