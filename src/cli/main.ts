@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadGuardianConfig } from '../consensus/config.ts';
 import { runDev } from './devCommand.ts';
 import { startGuardianProcess, stopOnSignals } from './guardianProcess.ts';
-import { initFederation } from './initCommand.ts';
+import { initFederation, makeFederationCertificates } from './initCommand.ts';
 import { printLoadReport, runLoad, submitModes, type SubmitMode } from './loadGenerator.ts';
 import { runReplay, type ReplayThreads } from './replayCommand.ts';
 import { verifyCommand } from './verifyCommand.ts';
@@ -40,14 +40,18 @@ const program = new Command()
 
 program
   .command('init')
-  .description('create keys and one config per guardian (<out>/guardian-<i>/config.json); never overwrites')
+  .description('create keys (and for 4 or more guardians TLS certificates) and one config per guardian (<out>/guardian-<i>/config.json); never overwrites')
   .requiredOption('--peers <n>', 'federation size (1, or 4 and more)', positiveInteger)
   .requiredOption('--out <dir>', 'output directory')
-  .option('--host <host>', 'address the guardians listen on', '127.0.0.1')
-  .option('--session-seconds <s>', 'session length', positiveNumber, 60)
+  .option('--host <hosts>', 'where the guardians are reached: one host for all, or one per guardian, comma-separated (e.g. compose service names)', '127.0.0.1')
+  .option('--bind <address>', 'address every guardian listens on (default: its own host; 0.0.0.0 in a container)')
+  .option('--session-seconds <s>', 'session length (a single guardian)', positiveNumber, 60)
+  .option('--round-delay-ms <ms>', 'broadcast round delay (4 or more guardians)', nonNegativeInteger, 50)
+  .option('--rounds-per-session <n>', 'broadcast rounds before a session is signed (4 or more guardians)', positiveInteger, 3600)
   .option('--base-port <port>', "guardian 0's P2P port; its API is on base + 1, guardian i on base + 2i", positiveInteger, 8173)
-  .action((options: { peers: number; out: string; host: string; sessionSeconds: number; basePort: number }) => {
-    const result = initFederation({ peers: options.peers, out: options.out, host: options.host, sessionSeconds: options.sessionSeconds, basePort: options.basePort });
+  .action(async (options: { peers: number; out: string; host: string; bind?: string; sessionSeconds: number; roundDelayMs: number; roundsPerSession: number; basePort: number }) => {
+    const certificates = await makeFederationCertificates(options.peers, options.host);
+    const result = initFederation({ ...options, certificates });
     for (const [i, file] of result.configFiles.entries()) console.log(`guardian ${i}: ${file}  (admin token ${result.adminTokens[i]})`);
   });
 
