@@ -1,22 +1,28 @@
 /**
  * One node of the atomic broadcast (AlephBFT's design), for one session. Read top to bottom:
- * start (replay the backup, ask peers for our newest unit), intake (decode, validate, detect forks,
- * reconstruct parents), use (save, then add to the DAG, order, send), creation (one unit per round
- * after the round delay), and the periodic chores (rebroadcast, alert resends).
+ * start (replay the backup, ask peers for our newest unit), intake (check the frame and its session,
+ * decode, validate, detect forks, reconstruct parents), use (save, then add to the DAG, order, send),
+ * creation (one unit per round after the round delay), and the periodic chores (rebroadcast, alert
+ * resends). Nothing leaves the node that is not durable, and what a peer can make it spend
+ * (requests, answers, signature checks, units held) is bounded per peer.
  */
 import { Subject, type Observable } from 'rxjs';
 import { threshold } from '../../domain/federation.ts';
 import { bytesToHex, equalBytes, hexToBytes } from '../../domain/hashing.ts';
-import { createAlerter } from './alerts/alerter.ts';
+import { createAlerter, type AlerterSize } from './alerts/alerter.ts';
 import { createSaveQueue, readBackup, type UnitSaver } from './backup/backup.ts';
 import type { Clock } from './clock.ts';
-import { maxRound, roundDelay, type BroadcastConfig } from './config.ts';
+import { jitteredRoundDelay, maxRound, type BroadcastConfig } from './config.ts';
 import { choosePreUnit, dagIsAhead } from './creation/creator.ts';
+import { createStartupCheck } from './creation/startupCheck.ts';
 import { createDag } from './dag/dag.ts';
 import { createReconstruction, type ReconstructedUnit, type ReconstructionOutput } from './dag/reconstruction.ts';
-import { validateUnit, type UnitRejection } from './dag/validation.ts';
-import { decodeMessage, encodeMessage, type BroadcastMessage } from './dissemination/messages.ts';
+import { unitStructureRejection, validateUnit, type UnitRejection } from './dag/validation.ts';
+import { createFetchAhead } from './dissemination/fetchAhead.ts';
+import { decodeWire, encodeWire, readEnvelope, WIRE_VERSION, type BroadcastMessage } from './dissemination/messages.ts';
+import { createPeerBudget } from './dissemination/peerBudget.ts';
 import { createRequests } from './dissemination/requests.ts';
+import { createResponder } from './dissemination/responder.ts';
 import { createExtender } from './extension/extender.ts';
 import { seededRandom } from '../../domain/seededRandom.ts';
 import type { Network } from './network/network.ts';
@@ -32,8 +38,26 @@ export interface OrderedUnit {
   data: Uint8Array;
 }
 
+/**
+ * Why a message or unit from a peer was not used. Besides the unit rules: `oversized` (frame above
+ * maxMessageBytes, not decoded), `wrongVersion`, `otherSession` (dropped; see onOtherSession),
+ * `badControlHash` (a round-0 unit whose control hash is not that of no parents), `roundTooFarAhead`
+ * (more than maxRoundsAhead above our DAG), `overBudget` (the sender's request or verification budget
+ * is spent; the unit comes again later).
+ */
+export type RejectionReason =
+  | UnitRejection
+  | 'undecodable'
+  | 'badParents'
+  | 'oversized'
+  | 'wrongVersion'
+  | 'otherSession'
+  | 'badControlHash'
+  | 'roundTooFarAhead'
+  | 'overBudget';
+
 export type BroadcastEvent =
-  | { kind: 'rejected'; from: number; reason: UnitRejection | 'undecodable' | 'badParents'; detail?: string }
+  | { kind: 'rejected'; from: number; reason: RejectionReason; detail?: string }
   | { kind: 'unitCreated'; round: number; hash: string }
   | { kind: 'forkDetected'; forker: number }
   | { kind: 'alertCommitted'; forker: number; sender: number }
@@ -50,7 +74,13 @@ export interface BroadcastStatus {
   ordered: number;
   forkers: number[];
   alertsCommitted: number;
+  /** What the alerter holds: bounded by n, whatever peers send. */
+  alerter: AlerterSize;
   pendingRequests: number;
+  /** Requests sent so far (each peer asked counts once). */
+  requestsSent: number;
+  /** Peers' requests left unanswered because the asker's budget was spent. */
+  answersRefused: number;
   rejected: Partial<Record<string, number>>;
 }
 
@@ -70,6 +100,12 @@ export interface BroadcastNodeOptions {
   /** Seeds the choice of peers for requests (deterministic simulations). */
   seed?: number;
   onEvent?: (event: BroadcastEvent) => void;
+  /**
+   * A peer sent a message of another session (same wire version); the message itself is dropped.
+   * The engine may answer with that session's signed outcome if it is complete (DESIGN.md). Called
+   * at most once per peer per rebroadcastMs, so a peer cannot make the engine work per message.
+   */
+  onOtherSession?: (from: number, session: bigint) => void;
 }
 
 export interface BroadcastNode {
@@ -89,7 +125,19 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
   const reconstruction = createReconstruction();
   const dag = createDag(n);
   const extender = createExtender<ReconstructedUnit>(n);
-  const requests = createRequests({ clock, self, n, random, firstDelayMs: config.requestDelayMs, maxDelayMs: config.requestBackoffMaxMs });
+  const requests = createRequests({
+    clock,
+    self,
+    n,
+    random,
+    firstDelayMs: config.requestDelayMs,
+    maxDelayMs: config.requestBackoffMaxMs,
+    maxPerPeer: config.maxRequestsPerPeer,
+    maxTotal: config.maxStandingRequests,
+  });
+  const verifications = createPeerBudget(n, clock, config.peerBudget);
+  const responder = createResponder({ dag, reconstruction, budget: createPeerBudget(n, clock, config.peerBudget), send });
+  const fetchAhead = createFetchAhead({ n, window: config.maxRoundsAhead, fetch: fetchCoord });
   const saves = createSaveQueue(options.saver, (error) => fail(error));
   const firstAtCoord = new Map<string, HashedUnit>();
   /** Own units created by this run or restored from the backup; any other own unit means creation must stop. */
@@ -97,16 +145,21 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
   const createdThisRun = new Set<string>();
   const rejected: Partial<Record<string, number>> = {};
   const timers = new Set<() => void>();
+  const otherSessionNotifiedAt = new Map<number, number>();
 
   let creation: CreationState = 'waitingForPeers';
   let nextRound = 0;
   let lastCreatedAt = 0;
   let creationTimer: (() => void) | undefined;
   let orderedCount = 0;
+  /** The newest round of any unit in the DAG: how far ahead a unit may be is measured from it. */
+  let top = -1;
   let stopped = false;
 
-  const send = (to: number, message: BroadcastMessage) => network.send(to, encodeMessage(message));
-  const sendAll = (message: BroadcastMessage) => network.sendAll(encodeMessage(message));
+  function send(to: number, message: BroadcastMessage): void {
+    network.send(to, encodeWire(config.session, message));
+  }
+  const sendAll = (message: BroadcastMessage) => network.sendAll(encodeWire(config.session, message));
 
   const alerter = createAlerter({
     n,
@@ -114,7 +167,10 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     send,
     sendAll,
     unitIsValid: (unit) => validateUnit(withHash(unit), config, signer).ok,
-    heldUnitsOf: (forker) => reconstruction.ofCreator(forker).map((u) => u.unit),
+    unitIsWellFormed: (unit) => unitStructureRejection(unit, config) === undefined,
+    maxLegitUnits: maxRound(config) + 1,
+    // Only durable units leave the node, in alerts as anywhere else.
+    heldUnitsOf: (forker) => reconstruction.ofCreator(forker).flatMap((u) => (dag.has(u.hash) ? [u.unit] : [])),
     onForker(forker) {
       // From now on the forker's units enter only through committed alerts.
       reconstruction.dropWaiting(forker);
@@ -122,7 +178,24 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     },
     onCommitted(alert) {
       emit({ kind: 'alertCommitted', forker: alert.forker, sender: alert.sender });
-      for (const unit of alert.legitUnits) intake(alert.sender, unit);
+      for (const unit of alert.legitUnits) intake(alert.sender, unit, { trusted: true });
+    },
+  });
+
+  const startupCheck = createStartupCheck({
+    n,
+    self,
+    needed: threshold(n) - 1,
+    nonce: BigInt(Math.floor(random() * 2 ** 48)),
+    ask: (peer, nonce) => send(peer, { kind: 'newestUnitRequest', value: { nonce } }),
+    after,
+    firstDelayMs: config.requestDelayMs,
+    maxDelayMs: config.requestBackoffMaxMs,
+    accept: (from, unit) => intake(from, unit) !== undefined,
+    onPassed() {
+      if (creation !== 'waitingForPeers') return;
+      creation = 'active';
+      createIfReady();
     },
   });
 
@@ -163,7 +236,7 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     if (wasRunning) ordered$.complete();
   });
 
-  function reject(from: number, reason: UnitRejection | 'undecodable' | 'badParents', detail?: string): void {
+  function reject(from: number, reason: RejectionReason, detail?: string): void {
     rejected[reason] = (rejected[reason] ?? 0) + 1;
     emit({ kind: 'rejected', from, reason, ...(detail === undefined ? {} : { detail }) });
   }
@@ -171,7 +244,7 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
   // ---- start -------------------------------------------------------------------------------
 
   function start(): void {
-    for (const unit of readBackup(options.backup ?? [])) {
+    for (const unit of readBackup(options.backup ?? [], { session: config.session, n })) {
       const hashed = withHash(unit);
       if (unit.preUnit.creator === self) {
         ownHashes.add(hashed.hash);
@@ -179,39 +252,12 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
       }
       registerCoord(hashed);
       // Backed-up units were saved before use: they are used again without a second save.
-      handleReconstruction(reconstruction.add(hashed), false);
+      handleReconstruction(reconstruction.add(hashed), false, self);
     }
     lastCreatedAt = clock.now();
     network.receive(onMessage, signal);
-    askForNewestUnit();
+    startupCheck.start();
     every(config.rebroadcastMs, rebroadcast);
-  }
-
-  /**
-   * Before creating anything, ask peers for our newest unit: if our backup was lost or is stale,
-   * creating again would fork ourselves. Creation starts once threshold - 1 peers answered.
-   */
-  const nonce = BigInt(Math.floor(random() * 2 ** 48));
-  const answered = new Set<number>();
-  function askForNewestUnit(): void {
-    let delay = config.requestDelayMs;
-    const ask = () => {
-      if (creation !== 'waitingForPeers') return;
-      for (let p = 0; p < n; p++) if (p !== self && !answered.has(p)) send(p, { kind: 'newestUnitRequest', value: { nonce } });
-      after(delay, ask);
-      delay = Math.min(2 * delay, config.requestBackoffMaxMs);
-    };
-    ask();
-  }
-
-  function onNewestUnitResponse(from: number, value: { nonce: bigint; unit: SignedUnit | undefined }): void {
-    if (value.nonce !== nonce || answered.has(from)) return;
-    answered.add(from);
-    if (value.unit !== undefined) intake(from, value.unit);
-    if (creation === 'waitingForPeers' && answered.size >= threshold(n) - 1) {
-      creation = 'active';
-      createIfReady();
-    }
   }
 
   function haltCreation(reason: string): void {
@@ -225,36 +271,40 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
 
   function onMessage(from: number, bytes: Uint8Array): void {
     if (stopped) return;
-    const decoded = decodeMessage(bytes);
+    // Checked before any decoding: a peer cannot make us parse a frame larger than any honest message.
+    if (bytes.length > config.maxMessageBytes) return reject(from, 'oversized', `${bytes.length} bytes`);
+    const envelope = readEnvelope(bytes);
+    if (!envelope.ok) return reject(from, 'undecodable', `${envelope.error.kind} at byte ${envelope.error.offset}`);
+    if (envelope.value.version !== WIRE_VERSION) return reject(from, 'wrongVersion', `version ${envelope.value.version}`);
+    if (envelope.value.session !== config.session) return otherSession(from, envelope.value.session);
+    const decoded = decodeWire(bytes);
     if (!decoded.ok) return reject(from, 'undecodable', `${decoded.error.kind} at byte ${decoded.error.offset}`);
-    const message = decoded.value;
+    const message = decoded.value.message;
     switch (message.kind) {
       case 'unit':
         intake(from, message.value);
         return;
-      case 'coordRequest': {
-        for (const unit of reconstruction.at(message.value.creator, message.value.round)) send(from, { kind: 'unit', value: unit.unit });
-        return;
-      }
-      case 'parentsRequest': {
-        const unit = reconstruction.get(bytesToHex(message.value.hash));
-        if (unit === undefined) return;
-        const parents = unit.parents.flatMap((p) => (p === null ? [] : [reconstruction.get(p)!.unit]));
-        return send(from, { kind: 'parentsResponse', value: { hash: message.value.hash, parents } });
-      }
+      case 'coordRequest':
+      case 'parentsRequest':
+      case 'newestUnitRequest':
+        return responder.answer(from, message);
       case 'parentsResponse':
         return onParents(from, bytesToHex(message.value.hash), message.value.parents);
-      case 'newestUnitRequest': {
-        const newest = dag.at(from, dag.newestRound(from));
-        return send(from, { kind: 'newestUnitResponse', value: { nonce: message.value.nonce, unit: newest?.unit } });
-      }
       case 'newestUnitResponse':
-        return onNewestUnitResponse(from, message.value);
+        return startupCheck.onResponse(from, message.value);
       case 'alert':
       case 'alertSignature':
       case 'alertCommitted':
         return alerter.handle(from, message);
     }
+  }
+
+  function otherSession(from: number, session: bigint): void {
+    reject(from, 'otherSession', `session ${session}`);
+    const last = otherSessionNotifiedAt.get(from);
+    if (last !== undefined && clock.now() - last < config.rebroadcastMs) return;
+    otherSessionNotifiedAt.set(from, clock.now());
+    options.onOtherSession?.(from, session);
   }
 
   function registerCoord(unit: HashedUnit): void {
@@ -264,21 +314,46 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     else if (first.hash !== unit.hash) alerter.forkFound(first.unit, unit.unit);
   }
 
-  function intake(from: number, unit: SignedUnit): HashedUnit | undefined {
+  /** Parent coordinates of `unit` that no unit fills yet and nobody is asked for: the requests it would add. */
+  function newRequestsFor(unit: SignedUnit): number {
+    let count = 0;
+    unit.preUnit.controlHash.parents.forEach((round, creator) => {
+      if (round !== undefined && reconstruction.at(creator, round).length === 0 && !requests.isOpen(coordRequestKey(creator, round))) count++;
+    });
+    return count;
+  }
+
+  /**
+   * Takes in a unit from `from`. Returns it once it is valid (kept, or already known), undefined when
+   * it was refused. `trusted` units come with a committed alert: threshold peers vouched for them.
+   */
+  function intake(from: number, unit: SignedUnit, { trusted = false } = {}): HashedUnit | undefined {
     const hashed = withHash(unit);
     if (reconstruction.knows(hashed.hash)) return hashed;
+    const { creator, round, controlHash } = unit.preUnit;
+    // A round-0 unit has no parents, so nothing would ever settle a wrong combined hash: it would wait forever.
+    if (round === 0 && !equalBytes(controlHash.combinedHash, EMPTY_COMBINED_HASH)) return refuse(from, 'badControlHash');
+    if (!trusted && !verifications.take(from, 1)) return refuse(from, 'overBudget', 'verifications');
     // A unit is remembered only after it validates, so a corrupted copy cannot shadow the real one.
     const validation = validateUnit(hashed, config, signer);
-    if (!validation.ok) {
-      reject(from, validation.reason);
-      return undefined;
+    if (!validation.ok) return refuse(from, validation.reason);
+    // Proof that peers saw an own unit this node does not have, however far ahead: creating would fork.
+    if (creator === self && !ownHashes.has(hashed.hash)) haltCreation(`peer ${from} holds an own unit of round ${round} that this node does not have`);
+    fetchAhead.saw(creator, round);
+    if (round > top + config.maxRoundsAhead) {
+      fetchAhead.update(top);
+      return refuse(from, 'roundTooFarAhead', `round ${round}, ours ${top}`);
     }
-    const creator = unit.preUnit.creator;
-    if (creator === self && !ownHashes.has(hashed.hash)) haltCreation(`peer ${from} holds an own unit of round ${unit.preUnit.round} that this node does not have`);
+    if (!trusted && !requests.affordable(from, newRequestsFor(unit))) return refuse(from, 'overBudget', 'requests');
     registerCoord(hashed);
     if (alerter.isForker(creator) && !alerter.isLegit(hashed.hash)) return hashed;
-    handleReconstruction(reconstruction.add(hashed), true);
+    handleReconstruction(reconstruction.add(hashed), true, from);
     return hashed;
+  }
+
+  function refuse(from: number, reason: RejectionReason, detail?: string): undefined {
+    reject(from, reason, detail);
+    return undefined;
   }
 
   function onParents(from: number, child: string, parents: readonly SignedUnit[]): void {
@@ -297,18 +372,30 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     const inOrder = byCreator.filter((h): h is string => h !== null);
     if (!equalBytes(combinedHash(inOrder), waiting.unit.preUnit.controlHash.combinedHash)) return reject(from, 'badParents');
     for (const parent of hashed) if (intake(from, parent.unit) === undefined) return;
-    handleReconstruction(reconstruction.addExplicitParents(child, byCreator), true);
+    handleReconstruction(reconstruction.addExplicitParents(child, byCreator), true, from);
   }
 
-  function handleReconstruction(out: ReconstructionOutput, save: boolean): void {
+  function fetchCoord(creator: number, round: number): boolean {
+    // Own units above our newest do not exist unless the backup was lost, which the startup check catches.
+    if (creator === self) return true;
+    if (reconstruction.at(creator, round).length > 0 || requests.isOpen(coordRequestKey(creator, round))) return true;
+    if (!requests.affordable(self, 1)) return false;
+    // Speculative: the coordinate may never be filled (a crashed creator), so give up after a few tries.
+    requests.want(coordRequestKey(creator, round), (p) => send(p, { kind: 'coordRequest', value: { creator, round } }), { cause: self, urgent: true, firstPeers: 1, maxAttempts: 3 });
+    return true;
+  }
+
+  function handleReconstruction(out: ReconstructionOutput, save: boolean, cause: number): void {
     for (const { creator, round } of out.missingCoords) {
-      requests.want(`c/${creator}/${round}`, (p) => send(p, { kind: 'coordRequest', value: { creator, round } }));
+      // Far above our DAG nothing is on its way: this node is behind, so ask at once.
+      const urgent = round > top + 1;
+      requests.want(coordRequestKey(creator, round), (p) => send(p, { kind: 'coordRequest', value: { creator, round } }), { cause, urgent });
     }
     for (const hash of out.missingParents) {
-      requests.want(`p/${hash}`, (p) => send(p, { kind: 'parentsRequest', value: { hash: hexToBytes(hash) } }));
+      requests.want(`p/${hash}`, (p) => send(p, { kind: 'parentsRequest', value: { hash: hexToBytes(hash) } }), { cause });
     }
     for (const unit of out.units) {
-      requests.satisfied(`c/${unit.creator}/${unit.round}`);
+      requests.satisfied(coordRequestKey(unit.creator, unit.round));
       requests.satisfied(`p/${unit.hash}`);
       if (save) saves.enqueue(encodeUnit(unit.unit), () => use(unit));
       else use(unit);
@@ -320,6 +407,11 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
   function use(unit: ReconstructedUnit): void {
     if (stopped) return;
     dag.add(unit);
+    if (unit.round > top) {
+      top = unit.round;
+      fetchAhead.update(top);
+    }
+    // Sent only now: the save resolved, so a crash can no longer make this node forget the unit.
     if (createdThisRun.has(unit.hash)) sendAll({ kind: 'unit', value: unit.unit });
     for (const batch of extender.add(unit)) {
       for (const u of batch) {
@@ -340,18 +432,9 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
       return;
     }
     if (round > 0 && (dag.at(self, round - 1) === undefined || dag.creatorsInRound(round - 1) < threshold(n))) return;
-    const due = lastCreatedAt + roundDelay(config, round);
-    if (round > 0 && clock.now() < due && !dagIsAhead(dag, n, round)) {
-      if (creationTimer === undefined) {
-        const cancel = clock.setTimer(due - clock.now(), () => {
-          timers.delete(cancel);
-          creationTimer = undefined;
-          createIfReady();
-        });
-        timers.add(cancel);
-        creationTimer = cancel;
-      }
-      return;
+    if (round > 0 && !dagIsAhead(dag, n, round)) {
+      const due = lastCreatedAt + roundDelayOf(round);
+      if (clock.now() < due) return waitUntil(due);
     }
     const chosen = choosePreUnit(dag, { n, creator: self, round, session: config.session, data: () => options.data(round) });
     if (chosen === undefined) return;
@@ -365,7 +448,29 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     createdThisRun.add(hashed.hash);
     emit({ kind: 'unitCreated', round, hash: hashed.hash });
     registerCoord({ hash: hashed.hash, unit });
-    handleReconstruction(reconstruction.add({ hash: hashed.hash, unit }, parents), true);
+    handleReconstruction(reconstruction.add({ hash: hashed.hash, unit }, parents), true, self);
+  }
+
+  /** One jittered delay per round, drawn once, so re-checks while waiting do not redraw it. */
+  const delays = new Map<number, number>();
+  function roundDelayOf(round: number): number {
+    let delay = delays.get(round);
+    if (delay === undefined) {
+      delays.clear();
+      delays.set(round, (delay = jitteredRoundDelay(config, round, random)));
+    }
+    return delay;
+  }
+
+  function waitUntil(due: number): void {
+    if (creationTimer !== undefined) return;
+    const cancel = clock.setTimer(due - clock.now(), () => {
+      timers.delete(cancel);
+      creationTimer = undefined;
+      createIfReady();
+    });
+    timers.add(cancel);
+    creationTimer = cancel;
   }
 
   // ---- chores ------------------------------------------------------------------------------
@@ -394,8 +499,14 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
       ordered: orderedCount,
       forkers: alerter.forkers(),
       alertsCommitted: alerter.committed,
+      alerter: alerter.size(),
       pendingRequests: requests.pending,
+      requestsSent: requests.sent,
+      answersRefused: responder.refused,
       rejected: { ...rejected },
     }),
   };
 }
+
+const EMPTY_COMBINED_HASH = combinedHash([]);
+const coordRequestKey = (creator: number, round: number) => `c/${creator}/${round}`;

@@ -44,12 +44,13 @@ describe('broadcast under faults', () => {
     const isolatedBefore = sim.peers[3]!.output.length;
     expect(sim.peers[0]!.output.length).toBeGreaterThan(isolatedBefore + 40);
     sim.net.heal();
-    const target = sim.peers[0]!.output.length + 20;
+    const healedAt = sim.peers[0]!.output.length;
+    const target = healedAt + 20;
     expect(await sim.runUntilOrdered(target, all(4), 30_000)).toBe(true);
+    // After healing, the isolated node's own units are ordered again.
+    expect(await sim.clock.runUntil(() => sim.peers[0]!.output.slice(healedAt).some((u) => u.creator === 3), 2_000)).toBe(true);
     sim.stopAll();
     expect(prefixConsistent(sim.peers.map((p) => p.output))).toBe(true);
-    // After healing, the isolated node's own units are ordered again.
-    expect(sim.peers[0]!.output.slice(target - 20).some((u) => u.creator === 3)).toBe(true);
   });
 
   it('rejects a corrupted signature on one link and obtains the unit from another peer', async () => {

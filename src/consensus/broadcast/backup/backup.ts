@@ -1,4 +1,4 @@
-import { decodeUnit, type SignedUnit } from '../unit.ts';
+import { coordKey, decodeUnit, type SignedUnit } from '../unit.ts';
 
 /**
  * Where units are saved before they are used or sent (the engine appends them to `dag-<i>`). A
@@ -13,11 +13,26 @@ export class BackupCorruptedError extends Error {
   override name = 'BackupCorruptedError';
 }
 
-/** The saved units, decoded. A unit that does not decode means the backup cannot be trusted: fatal. */
-export function readBackup(saved: readonly Uint8Array[]): SignedUnit[] {
+/**
+ * The saved units, decoded and checked: each of this session, by a known creator, and saved after
+ * every parent its control hash names (the save-before-use order). Anything else means the backup
+ * cannot be trusted, and replaying it could make this node build on units it never validated: fatal.
+ */
+export function readBackup(saved: readonly Uint8Array[], expected: { session: bigint; n: number }): SignedUnit[] {
+  const seen = new Set<string>();
   return saved.map((raw, index) => {
     const decoded = decodeUnit(raw);
     if (!decoded.ok) throw new BackupCorruptedError(`backup unit ${index} does not decode: ${decoded.error.kind} at ${decoded.error.offset}`);
+    const { creator, round, session, controlHash } = decoded.value.preUnit;
+    const where = `backup unit ${index} (creator ${creator}, round ${round})`;
+    if (session !== expected.session) throw new BackupCorruptedError(`${where} belongs to session ${session}, not ${expected.session}`);
+    if (creator >= expected.n || controlHash.parents.length !== expected.n) throw new BackupCorruptedError(`${where} does not fit a federation of ${expected.n}`);
+    controlHash.parents.forEach((parentRound, parent) => {
+      if (parentRound !== undefined && !seen.has(coordKey(parent, parentRound))) {
+        throw new BackupCorruptedError(`${where} names parent (creator ${parent}, round ${parentRound}), which is not saved before it`);
+      }
+    });
+    seen.add(coordKey(creator, round));
     return decoded.value;
   });
 }

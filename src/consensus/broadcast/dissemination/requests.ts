@@ -1,55 +1,128 @@
 import type { Clock } from '../clock.ts';
 
 /**
- * Asks peers for what this node is missing (a unit at a coordinate, a unit's parents): first after
- * a short wait (the unit is usually already on its way), then again with doubling backoff, each
- * time from a random peer, until the thing arrives or the node stops.
+ * Asks peers for what this node is missing (a unit at a coordinate, a unit's parents). An urgent
+ * request (this node is behind: nothing is on its way) goes out at once to two random peers; a
+ * normal one first waits a moment (the unit is usually already in flight) and asks one. Each retry
+ * asks one more peer, with doubling backoff up to a cap: a request nobody answers slows down.
+ * A speculative request (fetching ahead) gives up after `maxAttempts`.
+ *
+ * Every request is charged to the peer whose unit caused it, so one peer cannot fill the table:
+ * callers check `affordable` before accepting a unit that would add requests.
  */
-export interface Requests {
-  want(key: string, ask: (peer: number) => void): void;
-  satisfied(key: string): void;
-  stop(): void;
-  readonly pending: number;
+export interface WantOptions {
+  /** The peer whose message made us ask (this node's own index for fetching ahead). */
+  cause: number;
+  /** Asked at once, of two peers (one for a fetch ahead, which asks for many coordinates at once). */
+  urgent?: boolean;
+  /** Peers asked by the first attempt (default 2 when urgent, else 1). */
+  firstPeers?: number;
+  /** Give up after this many attempts (default: never, only slow down). */
+  maxAttempts?: number;
 }
 
-export function createRequests(options: { clock: Clock; self: number; n: number; random: () => number; firstDelayMs: number; maxDelayMs: number }): Requests {
+export interface Requests {
+  want(key: string, ask: (peer: number) => void, options: WantOptions): void;
+  satisfied(key: string): void;
+  isOpen(key: string): boolean;
+  /** Whether `cause` may add `count` more standing requests. */
+  affordable(cause: number, count: number): boolean;
+  stop(): void;
+  readonly pending: number;
+  /** Requests sent so far (each peer asked counts once). */
+  readonly sent: number;
+  causedBy(peer: number): number;
+}
+
+export interface RequestsOptions {
+  clock: Clock;
+  self: number;
+  n: number;
+  random: () => number;
+  firstDelayMs: number;
+  maxDelayMs: number;
+  maxPerPeer: number;
+  maxTotal: number;
+}
+
+interface Open {
+  cancel: () => void;
+  cause: number;
+  maxAttempts: number;
+}
+
+export function createRequests(options: RequestsOptions): Requests {
   const { clock, self, n, random, firstDelayMs, maxDelayMs } = options;
-  const open = new Map<string, () => void>();
+  const open = new Map<string, Open>();
+  const caused: number[] = Array.from({ length: n }, () => 0);
+  let sent = 0;
   let stopped = false;
 
-  function randomPeer(): number {
-    const pick = Math.floor(random() * (n - 1));
-    return pick >= self ? pick + 1 : pick;
+  /** `count` distinct random peers other than this node. */
+  function randomPeers(count: number): number[] {
+    const others = [...Array(n).keys()].filter((p) => p !== self);
+    for (let i = others.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [others[i], others[j]] = [others[j]!, others[i]!];
+    }
+    return others.slice(0, Math.min(count, others.length));
+  }
+
+  function close(key: string): void {
+    const entry = open.get(key);
+    if (entry === undefined) return;
+    entry.cancel();
+    open.delete(key);
+    caused[entry.cause]!--;
   }
 
   return {
     get pending() {
       return open.size;
     },
-    want(key, ask) {
-      if (stopped || open.has(key)) return;
+    get sent() {
+      return sent;
+    },
+    causedBy: (peer) => caused[peer] ?? 0,
+    isOpen: (key) => open.has(key),
+    affordable: (cause, count) => (caused[cause] ?? 0) + count <= options.maxPerPeer && open.size + count <= options.maxTotal,
+    want(key, ask, { cause, urgent = false, firstPeers = urgent ? 2 : 1, maxAttempts = Number.POSITIVE_INFINITY }) {
+      if (stopped) return;
+      const existing = open.get(key);
+      if (existing !== undefined) {
+        // A unit now waits for what was fetched speculatively: the request must not give up any more.
+        existing.maxAttempts = Math.max(existing.maxAttempts, maxAttempts);
+        return;
+      }
+      let attempt = 0;
       let delay = firstDelayMs;
-      const schedule = () => {
-        const cancel = clock.setTimer(delay, () => {
-          if (!open.has(key)) return;
-          ask(randomPeer());
-          delay = Math.min(delay * 2, maxDelayMs);
-          schedule();
-        });
-        open.set(key, cancel);
+      const fire = () => {
+        const entry = open.get(key);
+        if (entry === undefined) return;
+        if (attempt >= entry.maxAttempts) return close(key);
+        for (const peer of randomPeers(firstPeers + attempt)) {
+          sent++;
+          ask(peer);
+        }
+        attempt++;
+        schedule(delay);
+        delay = Math.min(delay * 2, maxDelayMs);
       };
-      schedule();
+      const schedule = (ms: number) => {
+        const entry = open.get(key);
+        if (entry !== undefined) entry.cancel = clock.setTimer(ms, fire);
+      };
+      open.set(key, { cancel: () => undefined, cause, maxAttempts });
+      caused[cause]!++;
+      if (urgent) fire();
+      else schedule(firstDelayMs);
     },
-    satisfied(key) {
-      const cancel = open.get(key);
-      if (cancel === undefined) return;
-      cancel();
-      open.delete(key);
-    },
+    satisfied: close,
     stop() {
       stopped = true;
-      for (const cancel of open.values()) cancel();
+      for (const entry of open.values()) entry.cancel();
       open.clear();
+      caused.fill(0);
     },
   };
 }

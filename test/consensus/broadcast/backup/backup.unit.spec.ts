@@ -38,6 +38,6 @@ describe('unit backup', () => {
   });
 
   it('refuses a backup that does not decode', () => {
-    expect(() => readBackup([new Uint8Array([0xff, 0x00])])).toThrow(BackupCorruptedError);
+    expect(() => readBackup([new Uint8Array([0xff, 0x00])], { session: 0n, n: 4 })).toThrow(BackupCorruptedError);
   });
 });

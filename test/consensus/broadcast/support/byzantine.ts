@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage } from '../../../../src/consensus/broadcast/dissemination/messages.ts';
+import { decodeWire, encodeWire } from '../../../../src/consensus/broadcast/dissemination/messages.ts';
 import type { LinkTamper } from '../../../../src/consensus/broadcast/network/simulatedNetwork.ts';
 import type { UnitSigner } from '../../../../src/consensus/broadcast/signer.ts';
 import { withHash, type SignedUnit } from '../../../../src/consensus/broadcast/unit.ts';
@@ -16,9 +16,9 @@ export function equivocate(forkers: readonly number[], n: number, signerOf: (pee
   };
   return (from, to, message) => {
     if (!forkers.includes(from) || to < Math.ceil(n / 2)) return [message];
-    const decoded = decodeMessage(message);
-    if (!decoded.ok || decoded.value.kind !== 'unit' || decoded.value.value.preUnit.creator !== from) return [message];
-    return [encodeMessage({ kind: 'unit', value: variant(decoded.value.value) })];
+    const decoded = decodeWire(message);
+    if (!decoded.ok || decoded.value.message.kind !== 'unit' || decoded.value.message.value.preUnit.creator !== from) return [message];
+    return [encodeWire(decoded.value.session, { kind: 'unit', value: variant(decoded.value.message.value) })];
   };
 }
 
@@ -26,11 +26,12 @@ export function equivocate(forkers: readonly number[], n: number, signerOf: (pee
 export function corruptSignatures(linkFrom: number, linkTo: number): LinkTamper {
   return (from, to, message) => {
     if (from !== linkFrom || to !== linkTo) return [message];
-    const decoded = decodeMessage(message);
-    if (!decoded.ok || decoded.value.kind !== 'unit') return [message];
-    const signature = decoded.value.value.signature.slice();
+    const decoded = decodeWire(message);
+    if (!decoded.ok || decoded.value.message.kind !== 'unit') return [message];
+    const unit = decoded.value.message.value;
+    const signature = unit.signature.slice();
     signature[10]! ^= 0x01;
-    return [encodeMessage({ kind: 'unit', value: { ...decoded.value.value, signature } })];
+    return [encodeWire(decoded.value.session, { kind: 'unit', value: { ...unit, signature } })];
   };
 }
 
