@@ -6,7 +6,10 @@
 // tsyringe (inside @peculiar/x509) needs the Reflect metadata API before the library loads.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { X509Certificate, createHash, webcrypto } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
+import { derFingerprint } from './fingerprints.ts';
+
+export { certificateFingerprint } from './fingerprints.ts';
 
 export interface GuardianCertificate {
   /** The self-signed certificate, PEM. Public: its fingerprint goes into every member's config. */
@@ -64,19 +67,4 @@ export async function makeGuardianCertificate(peer: number, options: GuardianCer
     keyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'),
     fingerprint: derFingerprint(new Uint8Array(certificate.rawData)),
   };
-}
-
-/** The pin of a certificate given as PEM: lowercase hex of sha256 over its DER. */
-export function certificateFingerprint(certPem: string): string {
-  return derFingerprint(new X509Certificate(certPem).raw);
-}
-
-/** The pin of a certificate given as DER (what `TLSSocket.getPeerCertificate().raw` holds). */
-export function derFingerprint(der: Uint8Array): string {
-  return createHash('sha256').update(der).digest('hex');
-}
-
-/** Fingerprints are compared in this form: config files may write them in upper case or with colons. */
-export function normalizeFingerprint(text: string): string {
-  return text.replace(/:/g, '').toLowerCase();
 }

@@ -16,7 +16,7 @@ import type { Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { Subject, type Observable } from 'rxjs';
 import { reconnectDelay, type Backoff } from './backoff.ts';
-import { derFingerprint, normalizeFingerprint } from './certificates.ts';
+import { derFingerprint, normalizeFingerprint } from './fingerprints.ts';
 import { encodeFrame } from './frames.ts';
 import { createPeerLink, type LinkState, type PeerLink } from './peerLink.ts';
 import { silentLogger, type TransportLogger } from './transportLogger.ts';

@@ -1,6 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { certificateFingerprint, makeGuardianCertificate, normalizeFingerprint } from '../../../src/consensus/transport/certificates.ts';
+import { certificateFingerprint, makeGuardianCertificate } from '../../../src/consensus/transport/certificates.ts';
+import { normalizeFingerprint } from '../../../src/consensus/transport/fingerprints.ts';
 
 describe('a guardian certificate', () => {
   it('is a self-signed ECDSA P-256 certificate naming the guardian, for localhost and loopback', async () => {
