@@ -43,6 +43,7 @@ export interface Reconstruction {
   waitingUnit(hash: string): HashedUnit | undefined;
   /** Reconstructed units at a coordinate (more than one only for a forker). */
   at(creator: number, round: number): readonly ReconstructedUnit[];
+  /** The creator's units, the first reconstructed at each round, by round: a forker's alert commits to these. */
   ofCreator(creator: number): ReconstructedUnit[];
   /** Drops every waiting unit of `creator`: after a fork is found, its units enter only through alerts. */
   dropWaiting(creator: number): void;
@@ -173,7 +174,11 @@ export function createReconstruction(): Reconstruction {
     isWaiting: (hash) => waiting.has(hash),
     waitingUnit: (hash) => waiting.get(hash)?.unit,
     at: (creator, round) => byCoord.get(coordKey(creator, round)) ?? [],
-    ofCreator: (creator) => [...byHash.values()].filter((u) => u.creator === creator),
+    ofCreator(creator) {
+      const rounds = new Set<number>();
+      for (const unit of byHash.values()) if (unit.creator === creator) rounds.add(unit.round);
+      return [...rounds].sort((a, b) => a - b).map((round) => byCoord.get(coordKey(creator, round))![0]!);
+    },
     dropWaiting(creator) {
       for (const [hash, w] of waiting) if (w.unit.unit.preUnit.creator === creator) waiting.delete(hash);
     },

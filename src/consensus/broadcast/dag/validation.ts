@@ -2,7 +2,7 @@ import { threshold } from '../../../domain/federation.ts';
 import { hexToBytes } from '../../../domain/hashing.ts';
 import { maxRound, type BroadcastConfig } from '../config.ts';
 import type { UnitSigner } from '../signer.ts';
-import type { HashedUnit } from '../unit.ts';
+import type { HashedUnit, SignedUnit } from '../unit.ts';
 
 export type UnitRejection =
   | 'wrongSession'
@@ -23,13 +23,14 @@ export type Validation = { ok: true } | { ok: false; reason: UnitRejection };
  * first, so garbage costs no signature verification.
  */
 export function validateUnit(unit: HashedUnit, config: BroadcastConfig, signer: UnitSigner): Validation {
-  const reason = structuralRejection(unit, config);
+  const reason = unitStructureRejection(unit.unit, config);
   if (reason !== undefined) return { ok: false, reason };
   if (!signer.verify(unit.unit.preUnit.creator, hexToBytes(unit.hash), unit.unit.signature)) return { ok: false, reason: 'badSignature' };
   return { ok: true };
 }
 
-function structuralRejection({ unit }: HashedUnit, config: BroadcastConfig): UnitRejection | undefined {
+/** The rules that need no signature: what an alert's units are checked against before any verification. */
+export function unitStructureRejection(unit: SignedUnit, config: BroadcastConfig): UnitRejection | undefined {
   const { creator, round, session, controlHash, data } = unit.preUnit;
   if (session !== config.session) return 'wrongSession';
   if (creator >= config.n) return 'unknownCreator';
