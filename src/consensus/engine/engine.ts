@@ -17,14 +17,14 @@ import type { Keychain } from '../../domain/keychain.ts';
 import { processItem as applyToLedger, type LedgerRules, type LedgerState } from '../../domain/ledger.ts';
 import { verifySignedSessionOutcome, type SignedSessionOutcome } from '../../domain/sessionOutcome.ts';
 import type { SignatureCheck } from '../../domain/signatureBackend.ts';
-import { createMerkleAccumulator } from '../../projections/merkleAccumulator.ts';
-import { nativeAcceptedItemHash } from '../../projections/nativeSha256.ts';
+import { createMerkleAccumulator } from '../../domain/merkleAccumulator.ts';
+import { nativeAcceptedItemHash, nativeHashPair } from '../../projections/nativeSha256.ts';
 import type { EventLog, EventToAppend, Position } from '../../streams/eventLog.ts';
 import { isEvent, newEvent, streams } from '../../streams/events.ts';
 import type { ConsensusMetrics } from '../metrics.ts';
 import { hexOf } from './nodeHex.ts';
 import { findOpenSession, type OpenSession } from './openSession.ts';
-import type { Ordering, SessionOrdering } from './ordering.ts';
+import type { OrderedUnit, Ordering, SessionOrdering } from './ordering.ts';
 import { createOutcomeWaiters, type TxStatus } from './outcomeWaiters.ts';
 import { createSignatureCollection, type SignatureCollection } from './signatureCollection.ts';
 import type { SignatureChecker } from './signatureChecks.ts';
@@ -125,7 +125,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const [configured] = await log.readStream(streams.federation, { maxCount: 1 });
   if (configured === undefined) throw new ConsensusFailure('the log has no FederationConfigured event: start the guardian through startGuardian');
   const open: OpenSession = await findOpenSession(log, configured);
-  let merkle = createMerkleAccumulator(open.leafHashes);
+  let merkle = createMerkleAccumulator(nativeHashPair, open.leafHashes);
   let state = await options.seedLedger(open.position);
   metrics?.sessionCount.set(open.session);
 
@@ -166,6 +166,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   /** Runs `session` until it completes (true) or the engine stops (false). */
   const runSession = async (session: number): Promise<boolean> => {
     const sessionOrdering = ordering.openSession(session, open.openedAt.getTime());
+    let completed = false;
     try {
       // An ordering that replays the session delivers its recorded items again: they are skipped.
       let replayCursor = sessionOrdering.replaysRecordedItems ? 0 : open.recorded.length;
@@ -174,13 +175,14 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         const event = await sessionOrdering.next(stopController.signal);
         if (event === undefined) return false;
         if (event.kind === 'signedOutcome') {
-          if (await completeSignedOutcome(session, event.outcome)) return true;
+          completed = await completeSignedOutcome(session, event.outcome);
+          if (completed) return true;
           continue;
         }
         const { unit } = event;
         if (signatures === undefined) {
           if (unit.round < roundsPerSession) {
-            if (unit.data.kind === 'batch') replayCursor = await processUnit(session, unit.creator, unit.data.items, replayCursor);
+            if (unit.data.kind === 'batch') replayCursor = await processUnit(session, unit, unit.data.items, replayCursor);
             continue;
           }
           signatures = signHeader(session, sessionOrdering);
@@ -188,11 +190,12 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         if (unit.data.kind === 'signature') signatures.offer(unit.creator, unit.data.signature);
         if (signatures.complete) {
           await completeSession(session, signatures);
+          completed = true;
           return true;
         }
       }
     } finally {
-      await sessionOrdering.close();
+      await sessionOrdering.close(completed);
     }
   };
 
@@ -203,7 +206,8 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
    * Items the session recorded before a restart come first when the ordering replays: each must be
    * the identical item, else the log and the ordering disagree and the guardian halts.
    */
-  const processUnit = async (session: number, creator: PeerId, items: readonly ConsensusItem[], replayCursor: number): Promise<number> => {
+  const processUnit = async (session: number, unit: OrderedUnit, items: readonly ConsensusItem[], replayCursor: number): Promise<number> => {
+    const { creator } = unit;
     const events: EventToAppend[] = [];
     const outcomes: TxStatus[] = [];
     const leaves: Uint8Array[] = [];
@@ -241,7 +245,11 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         outcomes.push({ txid: key, status: 'rejected', session, reason: processed.reason });
       }
     }
-    if (events.length > 0) await commit(session, events, next, leaves, outcomes);
+    if (events.length > 0) {
+      // A unit whose items were all recorded before a restart was recorded as ordered then, too.
+      if (unit.recorded !== undefined) events.unshift(newEvent('UnitOrdered', { session, creator, round: unit.round, hash: unit.recorded.hash, data: hexOf(unit.recorded.data) }));
+      await commit(session, events, next, leaves, outcomes);
+    }
     submissions.queue.settled(own);
     const committed = performance.now();
     for (const submission of own) metrics?.orderingLatency.observe((committed - submission.submittedAt) / 1000);
@@ -377,7 +385,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     open.txids = new Set();
     open.position = result.position;
     open.openedAt = new Date(completedAt);
-    merkle = createMerkleAccumulator();
+    merkle = createMerkleAccumulator(nativeHashPair);
     scheduleCheckpoint(session, result.position);
     sessionCompleted$.next(summary);
   };

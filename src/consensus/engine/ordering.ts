@@ -15,6 +15,8 @@ export interface OrderedUnit {
   creator: PeerId;
   round: number;
   data: UnitData;
+  /** A broadcast unit's hash and data as ordered, recorded as UnitOrdered before its items. */
+  recorded?: { hash: string; data: Uint8Array };
 }
 
 export type OrderingEvent = { kind: 'unit'; unit: OrderedUnit } | { kind: 'signedOutcome'; outcome: SignedSessionOutcome };
@@ -30,8 +32,8 @@ export interface SessionOrdering {
   next(signal: AbortSignal): Promise<OrderingEvent | undefined>;
   /** This guardian's signature of header(i), to be ordered in one of its next units. */
   proposeSignature(signature: Uint8Array): void;
-  /** The session is over (completed or stopped): release its timers, links and backup. */
-  close(): Promise<void>;
+  /** The session is over: release its timers and links; once `completed`, its backup too. */
+  close(completed: boolean): Promise<void>;
 }
 
 export interface Ordering {

@@ -33,6 +33,11 @@ export interface SubmissionQueue {
   isPending(key: string): boolean;
   /** Up to `max` submissions in arrival order; their txids stay pending until `settled`. */
   take(max: number): Submission[];
+  /**
+   * Taken items that were not ordered after all (a session ended before the unit carrying them was
+   * ordered): they go back to the front, in order, still pending, whatever the capacity.
+   */
+  putBack(batch: readonly Submission[]): void;
   /** The loop has recorded (or rejected) these: they are no longer pending. */
   settled(batch: readonly Submission[]): void;
   /** Resolves once the queue is non-empty (immediately if it already is) or the signal aborts. */
@@ -71,6 +76,14 @@ export function createSubmissionQueue(capacity: number): SubmissionQueue {
         head = 0;
       }
       return batch;
+    },
+    putBack(batch) {
+      if (batch.length === 0) return;
+      items = [...batch, ...items.slice(head)];
+      head = 0;
+      const w = wake;
+      wake = undefined;
+      w?.();
     },
     settled(batch) {
       for (const submission of batch) pending.delete(submission.key);

@@ -10,6 +10,7 @@ import { Writer } from '../../domain/encoding.ts';
 import type { PeerId } from '../../domain/federation.ts';
 import { hexToBytes } from '../../domain/hashing.ts';
 import { processItem, type LedgerRules, type LedgerState } from '../../domain/ledger.ts';
+import { codecRegistry } from '../../domain/module.ts';
 import { depositObserved, WALLET_INSTANCE, type WalletState } from '../../domain/modules/wallet.ts';
 import type { SignatureCheck } from '../../domain/signatureBackend.ts';
 import { decodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded } from '../../domain/transaction.ts';
@@ -67,6 +68,7 @@ const STOPPING: SubmitOutcome = { kind: 'queueFull', retryAfterSeconds: 5 };
 export function createSubmissions(options: SubmissionsOptions): Submissions {
   const { self, checker, metrics } = options;
   const queue = createSubmissionQueue(options.capacity);
+  const registry = codecRegistry(options.rules.modules);
   // The engine reuses admission's work (encoding, leaf hash, verified signatures) for its own items.
   const admitted = new WeakMap<ConsensusItem, Submission>();
   let stopping = false;
@@ -135,7 +137,7 @@ export function createSubmissions(options: SubmissionsOptions): Submissions {
       const bytes = bytesOfHex(txHex);
       if (bytes === undefined) return { kind: 'invalid', reason: 'tx must be non-empty hex of whole bytes' };
       if (bytes.length > MAX_TRANSACTION_BYTES + 16) return { kind: 'invalid', reason: `transaction is more than ${MAX_TRANSACTION_BYTES} bytes` };
-      const decoded = decodeTransaction(bytes);
+      const decoded = decodeTransaction(bytes, registry);
       if (!decoded.ok) return { kind: 'invalid', reason: `malformed transaction: ${decoded.error.kind}${decoded.error.message ? ` (${decoded.error.message})` : ''}` };
       const tx = decoded.value;
       const txid = hexOf(txidOfEncoded(bytes, tx.signatures.length, nativeSha256));

@@ -5,6 +5,7 @@ import { createVerifier } from '../../../src/domain/keychain.ts';
 import { encodeConsensusItem } from '../../../src/domain/consensusItem.ts';
 import { acceptedItemHashOfEncoded } from '../../../src/domain/sessionOutcome.ts';
 import { decodeTransaction, txid } from '../../../src/domain/transaction.ts';
+import { defaultModuleCodecs } from '../../../src/domain/modules/consensusModules.ts';
 import { federationKeys } from '../../../src/consensus/config.ts';
 import { isEvent, streams } from '../../../src/streams/events.ts';
 import type { EventLog } from '../../../src/streams/eventLog.ts';
@@ -52,7 +53,7 @@ describe('the single-guardian session loop', () => {
     expect(await engine.submitTransaction(claim.hex)).toEqual({ kind: 'queued', txid: claim.txid });
     expect(await engine.waitForOutcome(claim.txid, 2_000)).toMatchObject({ status: 'accepted', index: 1 });
     const recorded = (await sessionEvents(log, 0)).filter((e) => isEvent(e, 'ItemAccepted'))[1]!.data as { item: string; itemHash: string; txid?: string };
-    const decoded = decodeTransaction(hexToBytes(claim.hex));
+    const decoded = decodeTransaction(hexToBytes(claim.hex), defaultModuleCodecs);
     if (!decoded.ok) throw new Error('the fixture transaction does not decode');
     const item = encodeConsensusItem({ kind: 'transaction', tx: decoded.value });
     expect(recorded.item).toBe(bytesToHex(item));

@@ -10,7 +10,7 @@ import { inlineSignatureChecker } from '../../../src/consensus/engine/signatureC
 import { decodeConsensusItem, type ConsensusItem } from '../../../src/domain/consensusItem.ts';
 import { createKeychain, type Keychain } from '../../../src/domain/keychain.ts';
 import { initialLedgerState, ledgerRules, processItem } from '../../../src/domain/ledger.ts';
-import { createModules } from '../../../src/domain/modules/consensusModules.ts';
+import { createModules, defaultModuleCodecs } from '../../../src/domain/modules/consensusModules.ts';
 import { depositObserved } from '../../../src/domain/modules/wallet.ts';
 import { nobleBackend } from '../../../src/domain/signatures/noble.ts';
 import { hexToBytes } from '../../../src/domain/hashing.ts';
@@ -92,7 +92,7 @@ export async function recordedLedger(log: EventLog) {
   for await (const event of log.readAll()) {
     if (event.type !== 'ItemAccepted') continue;
     const data = event.data as { item: string; peer: number };
-    const decoded = decodeConsensusItem(hexToBytes(data.item));
+    const decoded = decodeConsensusItem(hexToBytes(data.item), defaultModuleCodecs);
     if (!decoded.ok) throw new Error('the log holds an undecodable item');
     const outcome = processItem(rules, state, decoded.value, data.peer);
     if (!outcome.ok) throw new Error(`the log holds an item the ledger rejects: ${outcome.reason}`);
