@@ -17,6 +17,12 @@ export interface SimulatedPeer {
   controller: AbortController | undefined;
   /** Data items handed out by the data provider, in order. */
   dataGiven: string[];
+  /** Signature verifications this peer's node ran, over all incarnations: a CPU measure. */
+  verifications: number;
+  /** What the node reported through onOtherSession. */
+  otherSessions: { from: number; session: bigint }[];
+  /** Virtual time of each own unit's creation, by round. */
+  createdAt: Map<number, number>;
 }
 
 export interface Simulation {
@@ -40,6 +46,11 @@ export interface SimulationOptions {
   data?: (peer: number, round: number) => string;
   /** Saves asynchronously (a resolved promise per unit), like a real log append. */
   asyncSaver?: boolean;
+  /**
+   * A slow disk: a save becomes durable (enters the backup) only after this much virtual time, in
+   * order; a crash loses the saves still pending.
+   */
+  saveDelayMs?: number;
 }
 
 export function createSimulation(options: SimulationOptions): Simulation {
@@ -55,7 +66,39 @@ export function createSimulation(options: SimulationOptions): Simulation {
     backup: [],
     controller: undefined,
     dataGiven: [],
+    verifications: 0,
+    otherSessions: [],
+    createdAt: new Map(),
   }));
+  /** Bumped on every crash, so a save still pending from an earlier incarnation never lands. */
+  const incarnation: number[] = Array.from({ length: n }, () => 0);
+  const lastDurableAt: number[] = Array.from({ length: n }, () => 0);
+
+  function counted(peer: SimulatedPeer, signer: UnitSigner): UnitSigner {
+    return {
+      ...signer,
+      sign: (message) => signer.sign(message),
+      verify(from, message, signature) {
+        peer.verifications++;
+        return signer.verify(from, message, signature);
+      },
+    };
+  }
+
+  function slowSave(i: number, unit: Uint8Array, delayMs: number): Promise<void> {
+    const peer = peers[i]!;
+    const mine = incarnation[i]!;
+    // Saves land in order, each at least delayMs after it was asked for.
+    const at = Math.max(clock.now() + delayMs, lastDurableAt[i]!);
+    lastDurableAt[i] = at;
+    return new Promise<void>((resolve) => {
+      clock.setTimer(at - clock.now(), () => {
+        if (incarnation[i] !== mine) return;
+        peer.backup.push(unit);
+        resolve();
+      });
+    });
+  }
 
   function start(i: number): void {
     const peer = peers[i]!;
@@ -65,7 +108,7 @@ export function createSimulation(options: SimulationOptions): Simulation {
     peer.output = [];
     const node = startBroadcastNode({
       config: broadcastConfig({ n, peer: i, session: 7n, roundDelayMs: 20, ...options.config }),
-      signer: options.signer?.(i) ?? createHashSigner(i, n),
+      signer: counted(peer, options.signer?.(i) ?? createHashSigner(i, n)),
       network: net.endpoint(i),
       clock,
       signal: controller.signal,
@@ -73,6 +116,7 @@ export function createSimulation(options: SimulationOptions): Simulation {
       backup: [...peer.backup],
       saver: {
         save(unit) {
+          if (options.saveDelayMs !== undefined) return slowSave(i, unit, options.saveDelayMs);
           peer.backup.push(unit);
           return options.asyncSaver ? Promise.resolve() : undefined;
         },
@@ -85,19 +129,22 @@ export function createSimulation(options: SimulationOptions): Simulation {
       onEvent(event) {
         peer.events.push(event);
         if (event.kind === 'unitCreated') {
+          peer.createdAt.set(event.round, clock.now());
           const list = peer.created.get(event.round) ?? [];
           list.push(event.hash);
           peer.created.set(event.round, list);
         }
       },
+      onOtherSession: (from, session) => peer.otherSessions.push({ from, session }),
     });
-    node.ordered$.subscribe({ next: (unit) => peer.output.push(unit) });
+    node.ordered$.subscribe({ next: (unit) => peer.output.push(unit), error: () => undefined }); // reported by the 'failed' event
     peer.node = node;
   }
 
   function crash(i: number): void {
     const peer = peers[i]!;
     peer.controller?.abort();
+    incarnation[i]!++;
     peer.controller = undefined;
     peer.node = undefined;
   }
