@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so `npx fedlog` works from a checkout without a build step.
-import { spawnSync } from 'node:child_process';
-import process from 'node:process';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+// Runs the TypeScript CLI in this process, through tsx's loader, so `npx fedlog` works from a
+// checkout without a build step. No child process: SIGINT and SIGTERM sent to this process reach
+// the guardian itself (a wrapper that spawned one would die and leave the guardian holding its ports).
+import { register } from 'tsx/esm/api';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const result = spawnSync(tsx, [join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+register();
+await import('../src/cli/main.ts');

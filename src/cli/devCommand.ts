@@ -1,25 +1,37 @@
 /**
- * `fedlog dev` (what `npm start` runs): one guardian with an embedded SQLite log in a data
- * directory (created with fresh keys on first use, reused afterwards, so a restart continues the
- * same history), its API and dashboard, and the `fedlog load` client running against it over HTTP.
- * Each completed session prints one line; Ctrl-C stops the load, then the guardian, cleanly.
+ * `fedlog dev` (what `npm start` runs): by default a local federation of four guardian processes
+ * (devFederation.ts); with `--peers 1`, one guardian in this process with an embedded SQLite log in
+ * a data directory (created with fresh keys on first use, reused afterwards, so a restart continues
+ * the same history), its API and dashboard, and the `fedlog load` client running against it over
+ * HTTP. Each completed session prints one line; Ctrl-C stops the load, then the guardian, cleanly.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadGuardianConfig } from '../consensus/config.ts';
 import { startGuardianProcess, stopOnSignals } from './guardianProcess.ts';
+import { runFederationDev } from './devFederation.ts';
 import { initFederation } from './initCommand.ts';
 import { printLoadReport, runLoad, type LoadReport } from './loadGenerator.ts';
 
 export interface DevOptions {
+  /** 1: one guardian in this process; 4 or more: that many guardian processes. */
+  peers: number;
   data: string;
+  /** API port of guardian 0. */
   port: number;
   sessionSeconds: number;
+  roundDelayMs: number;
+  roundsPerSession: number;
   rate: number;
   chains: number;
 }
 
 export async function runDev(options: DevOptions): Promise<void> {
+  if (options.peers === 1) await runSingleGuardianDev(options);
+  else await runFederationDev(options);
+}
+
+async function runSingleGuardianDev(options: DevOptions): Promise<void> {
   const dataDir = resolve(options.data);
   const configFile = join(dataDir, 'guardian-0', 'config.json');
   const fresh = !existsSync(configFile);

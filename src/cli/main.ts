@@ -2,9 +2,9 @@
  * The `fedlog` command (DESIGN.md, "CLI"). Each subcommand lives in its own file; this one only
  * wires commander to them and turns failures into a message and a non-zero exit code.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadGuardianConfig } from '../consensus/config.ts';
-import { runDev } from './devCommand.ts';
+import { runDev, type DevOptions } from './devCommand.ts';
 import { startGuardianProcess, stopOnSignals } from './guardianProcess.ts';
 import { initFederation, makeFederationCertificates } from './initCommand.ts';
 import { printLoadReport, runLoad, submitModes, type SubmitMode } from './loadGenerator.ts';
@@ -25,6 +25,12 @@ const positiveInteger = (value: string) => {
 const nonNegativeInteger = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+};
+
+const federationSize = (value: string) => {
+  const n = positiveInteger(value);
+  if (n === 2 || n === 3) throw new InvalidArgumentError('a federation has 1 guardian, or 4 or more (2 and 3 tolerate no faulty guardian)');
   return n;
 };
 
@@ -60,24 +66,38 @@ program
   .description('run one guardian with its API')
   .requiredOption('--config <file>', 'guardian config (JSON or YAML)')
   .option('--log-level <level>', 'pino level for the JSON logs on stderr', 'info')
-  .action(async (options: { config: string; logLevel: string }) => {
+  // For `fedlog dev`'s children: stdin is a pipe from the parent, closed when the parent dies.
+  .addOption(new Option('--stop-on-stdin-close', 'stop when stdin closes').hideHelp())
+  .action(async (options: { config: string; logLevel: string; stopOnStdinClose?: boolean }) => {
     const config = loadGuardianConfig(options.config);
     const guardian = await startGuardianProcess(config, { logLevel: options.logLevel });
     console.log(`guardian ${config.peer} serving ${guardian.apiUrl} (data ${config.dataDir}), session ${guardian.guardian.currentSession()} open`);
     stopOnSignals(() => guardian.stop());
-    await guardian.done;
+    if (options.stopOnStdinClose === true) {
+      process.stdin.once('end', () => void guardian.stop());
+      process.stdin.resume();
+    }
+    try {
+      await guardian.done;
+    } finally {
+      // A resumed stdin would keep the process alive after the guardian stopped.
+      if (options.stopOnStdinClose === true) process.stdin.destroy();
+    }
     console.log('guardian stopped');
   });
 
 program
   .command('dev')
-  .description('a local single-guardian federation with an embedded SQLite log, its API and demo load (what `npm start` runs)')
-  .option('--data <dir>', 'data directory (created with a fresh config on first use)', 'data/dev')
-  .option('--port <port>', 'API port', positiveInteger, 8174)
-  .option('--session-seconds <s>', 'session length for a new data directory', positiveNumber, 10)
-  .option('--rate <tx/s>', 'demo load: target transactions per second (0 = no load)', positiveNumber, 200)
-  .option('--chains <n>', 'demo load: concurrent users', positiveInteger, 64)
-  .action(async (options: { data: string; port: number; sessionSeconds: number; rate: number; chains: number }) => {
+  .description('a local federation of four guardian processes (or --peers 1: one guardian in this process) with embedded SQLite logs, their APIs and demo load (what `npm start` runs)')
+  .option('--peers <n>', 'guardians: 4 (or more) as child processes, or 1 in this process', federationSize, 4)
+  .option('--data <dir>', 'data directory (created with fresh configs on first use; four guardians use <dir>/guardian-<i>)', 'data/dev')
+  .option('--port <port>', "API port of guardian 0 (a new four-guardian directory: guardian i's API on port + 2i, P2P on port - 1 + 2i)", positiveInteger, 8174)
+  .option('--session-seconds <s>', 'session length of a new single-guardian directory', positiveNumber, 10)
+  .option('--round-delay-ms <ms>', 'broadcast round delay of a new federation directory', nonNegativeInteger, 50)
+  .option('--rounds-per-session <n>', 'broadcast rounds per session of a new federation directory (200 x 50 ms: about 10 s)', positiveInteger, 200)
+  .option('--rate <tx/s>', 'demo load: target transactions per second over all guardians (0 = no load)', positiveNumber, 200)
+  .option('--chains <n>', 'demo load: concurrent users over all guardians', positiveInteger, 64)
+  .action(async (options: DevOptions) => {
     await runDev(options);
   });
 
