@@ -13,6 +13,7 @@ import { claimDeposit, depositObserved } from '../../src/domain/modules/wallet.t
 import { issueNote, spendNote } from '../../src/domain/modules/mint.ts';
 import { decodeConsensusItem, encodeConsensusItem, encodedTransactionOf } from '../../src/domain/consensusItem.ts';
 import { nativeSha256 } from '../../src/projections/nativeSha256.ts';
+import { createModules, defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 
 const SUITE = 'domain';
 const RUNS = 5;
@@ -48,7 +49,7 @@ function typicalTransaction(i: number): Transaction {
 
 /** A ledger holding `count` notes of 1,000 msat owned by `owner`, and `count` signed 1-in 1-out spends. */
 function ledgerWithSpends(count: number): { rules: LedgerRules; state: LedgerState; spends: Transaction[] } {
-  const rules = ledgerRules({ peerCount: 1 });
+  const rules = ledgerRules({ peerCount: 1, modules: createModules() });
   let state = initialLedgerState(rules);
   const depositId = sha256(new Uint8Array([1]));
   const observed = processItem(rules, state, depositObserved({ depositId, amount: BigInt(count) * 1_000n, recipient: owner }), 0);
@@ -89,7 +90,7 @@ const suite: BenchSuite = {
     rows.push(
       await repeat(SUITE, 'encode+decode 2-in 2-out transaction', 'tx/s', RUNS, () =>
         perSecond(500, () => {
-          const decoded = decodeTransaction(encodeTransaction(tx));
+          const decoded = decodeTransaction(encodeTransaction(tx), defaultModuleCodecs);
           if (!decoded.ok) throw new Error(decoded.error.message);
         }),
         `${encodedSize} bytes`,
@@ -113,7 +114,7 @@ const suite: BenchSuite = {
         let current = state;
         const start = performance.now();
         for (const bytes of encodedItems) {
-          const decoded = decodeConsensusItem(bytes);
+          const decoded = decodeConsensusItem(bytes, defaultModuleCodecs);
           if (!decoded.ok) throw new Error(decoded.error.message);
           const outcome = processItem(replayRules, current, decoded.value, 0, encodedTransactionOf(bytes));
           if (!outcome.ok) throw new Error(outcome.reason);

@@ -19,6 +19,7 @@ import { decodeConsensusItem, type ConsensusItem } from '../domain/consensusItem
 import { federationTag, threshold as thresholdOf, type FederationKeys } from '../domain/federation.ts';
 import { bytesToHex, header as sessionHeader, signedDigest } from '../domain/hashing.ts';
 import { createLedger, type LedgerState, type VerifySignature } from '../domain/ledger.ts';
+import { codecRegistry } from '../domain/module.ts';
 import { createModules, type ModulesConfig } from '../domain/modules/consensusModules.ts';
 import { acceptedItemHashOfEncoded } from '../domain/sessionOutcome.ts';
 import type { SchnorrBackend, SignatureCheck } from '../domain/signatureBackend.ts';
@@ -87,6 +88,7 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
   let active: VerifySignature = backend.verify;
   const ledger = createLedger({ peerCount: keys.size, modules: createModules(options.modules), verify: (signature, message, publicKey) => active(signature, message, publicKey) });
   const moduleNames = new Map([...ledger.rules.modules].map(([id, module]) => [id, module.name]));
+  const codecs = codecRegistry(ledger.rules.modules);
   let state = ledger.initialState;
   let expected = options.from ?? 0;
 
@@ -149,7 +151,7 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
         const bytes = new Uint8Array(Buffer.from(itemHex, 'hex'));
         leaves.push(acceptedItemHashOfEncoded(bytes, peer));
         if (!keys.has(peer)) findings.push({ kind: 'item', session, index, detail: `carried by peer ${peer}, who is not in the federation` });
-        const decoded = decodeConsensusItem(bytes);
+        const decoded = decodeConsensusItem(bytes, codecs);
         if (decoded.ok) items.push({ item: decoded.value, peer, index });
         else findings.push({ kind: 'item', session, index, detail: `not a canonical consensus item: ${decoded.error.message}` });
       }

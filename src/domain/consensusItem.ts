@@ -5,13 +5,13 @@
 import { z } from 'zod';
 import { decode, DecodeFailure, encode, readBody, readVariant, Reader, writeVariant, type Codec, type DecodeResult } from './encoding.ts';
 import { bytesToHex, hexToBytes } from './hashing.ts';
-import type { ModuleCodecRegistry } from './module.ts';
-import { defaultModuleCodecs } from './modules/consensusModules.ts';
+import { NO_MODULE_CODECS, perRegistry, type ModuleCodecRegistry } from './module.ts';
 import { hexSchema, moduleBodyCodec, transactionCodec, transactionFromJson, transactionJsonSchema, transactionToJson, type Transaction } from './transaction.ts';
 
 export type ConsensusItem = { kind: 'transaction'; tx: Transaction } | { kind: 'module'; module: number; body: Uint8Array };
 
-export function consensusItemCodec(registry: ModuleCodecRegistry): Codec<ConsensusItem> {
+/** The consensus item codec over `registry`'s modules (one per registry). */
+export const consensusItemCodec = perRegistry((registry): Codec<ConsensusItem> => {
   const tx = transactionCodec(registry);
   const moduleItem = moduleBodyCodec(registry, 'item');
   return {
@@ -26,16 +26,17 @@ export function consensusItemCodec(registry: ModuleCodecRegistry): Codec<Consens
       return reader.fail('unknownVariant', `unknown consensus item variant ${variant}`, variantOffset);
     },
   };
-}
+});
 
-export const defaultConsensusItemCodec = consensusItemCodec(defaultModuleCodecs);
+const consensusItemEncoder = consensusItemCodec(NO_MODULE_CODECS);
 
 export function encodeConsensusItem(item: ConsensusItem): Uint8Array {
-  return encode(defaultConsensusItemCodec, item);
+  return encode(consensusItemEncoder, item);
 }
 
-export function decodeConsensusItem(bytes: Uint8Array, registry: ModuleCodecRegistry = defaultModuleCodecs): DecodeResult<ConsensusItem> {
-  return decode(registry === defaultModuleCodecs ? defaultConsensusItemCodec : consensusItemCodec(registry), bytes);
+/** Canonical items whose module bodies decode with `registry`'s modules (others are 'unknownModule'). */
+export function decodeConsensusItem(bytes: Uint8Array, registry: ModuleCodecRegistry): DecodeResult<ConsensusItem> {
+  return decode(consensusItemCodec(registry), bytes);
 }
 
 /**
@@ -69,7 +70,7 @@ export function consensusItemToJson(item: ConsensusItem): ConsensusItemJson {
 }
 
 /** Validated like bytes from the wire. */
-export function consensusItemFromJson(json: ConsensusItemJson, registry: ModuleCodecRegistry = defaultModuleCodecs): DecodeResult<ConsensusItem> {
+export function consensusItemFromJson(json: ConsensusItemJson, registry: ModuleCodecRegistry): DecodeResult<ConsensusItem> {
   if (json.kind === 'transaction') {
     const tx = transactionFromJson(json.tx, registry);
     return tx.ok ? { ok: true, value: { kind: 'transaction', tx: tx.value } } : tx;

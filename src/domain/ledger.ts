@@ -16,7 +16,6 @@ import { assertSolvent, computeAudit, sortedModuleIds, type AuditSummary } from 
 import { canonicalJson } from './canonicalJson.ts';
 import type { ConsensusItem } from './consensusItem.ts';
 import type { JsonValue, ModuleContext, ModuleRegistry } from './module.ts';
-import { createModules } from './modules/consensusModules.ts';
 import { emptyPersistentMap, hexKey, persistentMapOf, type PersistentMap } from './persistentMap.ts';
 import { nobleBackend } from './signatures/noble.ts';
 import { decodeModuleBody, encodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded, type Transaction } from './transaction.ts';
@@ -47,13 +46,14 @@ export type ItemOutcome =
 export interface LedgerOptions {
   /** Federation size n; deposits need threshold(n) votes. */
   peerCount: number;
-  modules?: ModuleRegistry;
+  /** The modules this federation runs (modules/consensusModules.ts's createModules). */
+  modules: ModuleRegistry;
   verify?: VerifySignature;
   /** Another implementation of sha256 (it must be sha256). */
   sha256?: (data: Uint8Array) => Uint8Array;
 }
 
-export function ledgerRules({ peerCount, modules = createModules(), verify = nobleBackend.verify, sha256: hash = sha256 }: LedgerOptions): LedgerRules {
+export function ledgerRules({ peerCount, modules, verify = nobleBackend.verify, sha256: hash = sha256 }: LedgerOptions): LedgerRules {
   return { modules, context: { peerCount, threshold: threshold(peerCount) }, verify, sha256: hash };
 }
 

@@ -92,6 +92,24 @@ export function codecRegistry(modules: ModuleRegistry): ModuleCodecRegistry {
   return new Map([...modules].map(([id, module]) => [id, module.codecs]));
 }
 
+/**
+ * Encoding never looks a module up (bodies arrive already in their module's encoding), so the
+ * encoders are built over no modules at all; only decoding needs the registry a caller passes.
+ */
+export const NO_MODULE_CODECS: ModuleCodecRegistry = new Map();
+
+/** `build(registry)`, built once per registry: codecs are stateless, and callers pass the same registry every time. */
+export function perRegistry<T>(build: (registry: ModuleCodecRegistry) => T): (registry: ModuleCodecRegistry) => T {
+  const built = new WeakMap<ModuleCodecRegistry, T>();
+  return (registry) => {
+    // Only a caller outside the type checker can get here without one; say which argument is missing.
+    if (registry === undefined) throw new TypeError('a module codec registry is required (e.g. defaultModuleCodecs from modules/consensusModules.ts)');
+    let value = built.get(registry);
+    if (value === undefined) built.set(registry, (value = build(registry)));
+    return value;
+  };
+}
+
 export function reject(reason: string): Rejection {
   return { ok: false, reason };
 }

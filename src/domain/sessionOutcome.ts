@@ -6,8 +6,7 @@ import { z } from 'zod';
 import { bytes64, decode, encode, map, vec, Writer, type Codec, type DecodeResult } from './encoding.ts';
 import { bytesToHex, header, hexToBytes, sha256, sha256Concat } from './hashing.ts';
 import { peerIdCodec, type FederationKeys, type PeerId } from './federation.ts';
-import type { ModuleCodecRegistry } from './module.ts';
-import { defaultModuleCodecs } from './modules/consensusModules.ts';
+import { NO_MODULE_CODECS, perRegistry, type ModuleCodecRegistry } from './module.ts';
 import { consensusItemCodec, decodeConsensusItem, encodeConsensusItem, type ConsensusItem } from './consensusItem.ts';
 import { createVerifier, type FederationVerifier } from './keychain.ts';
 import type { SchnorrBackend } from './signatureBackend.ts';
@@ -27,7 +26,7 @@ export interface SignedSessionOutcome {
   signatures: ReadonlyMap<PeerId, Uint8Array>;
 }
 
-export function acceptedItemCodec(registry: ModuleCodecRegistry): Codec<AcceptedItem> {
+export const acceptedItemCodec = perRegistry((registry): Codec<AcceptedItem> => {
   const item = consensusItemCodec(registry);
   return {
     encode(writer, value) {
@@ -36,14 +35,14 @@ export function acceptedItemCodec(registry: ModuleCodecRegistry): Codec<Accepted
     },
     decode: (reader) => ({ item: item.decode(reader), peer: peerIdCodec.decode(reader) }),
   };
-}
+});
 
-export function sessionOutcomeCodec(registry: ModuleCodecRegistry): Codec<SessionOutcome> {
+export const sessionOutcomeCodec = perRegistry((registry): Codec<SessionOutcome> => {
   const items = vec(acceptedItemCodec(registry));
   return { encode: (writer, value) => items.encode(writer, value.items), decode: (reader) => ({ items: items.decode(reader) }) };
-}
+});
 
-export function signedSessionOutcomeCodec(registry: ModuleCodecRegistry): Codec<SignedSessionOutcome> {
+export const signedSessionOutcomeCodec = perRegistry((registry): Codec<SignedSessionOutcome> => {
   const outcome = sessionOutcomeCodec(registry);
   const signatures = map(peerIdCodec, bytes64);
   return {
@@ -53,16 +52,12 @@ export function signedSessionOutcomeCodec(registry: ModuleCodecRegistry): Codec<
     },
     decode: (reader) => ({ outcome: outcome.decode(reader), signatures: signatures.decode(reader) }),
   };
-}
+});
 
-const defaultAccepted = acceptedItemCodec(defaultModuleCodecs);
-const defaultSigned = signedSessionOutcomeCodec(defaultModuleCodecs);
-
-export const encodeAcceptedItem = (item: AcceptedItem) => encode(defaultAccepted, item);
-export const decodeAcceptedItem = (bytes: Uint8Array, registry = defaultModuleCodecs): DecodeResult<AcceptedItem> => decode(registry === defaultModuleCodecs ? defaultAccepted : acceptedItemCodec(registry), bytes);
-export const encodeSignedSessionOutcome = (signed: SignedSessionOutcome) => encode(defaultSigned, signed);
-export const decodeSignedSessionOutcome = (bytes: Uint8Array, registry = defaultModuleCodecs): DecodeResult<SignedSessionOutcome> =>
-  decode(registry === defaultModuleCodecs ? defaultSigned : signedSessionOutcomeCodec(registry), bytes);
+export const encodeAcceptedItem = (item: AcceptedItem) => encode(acceptedItemCodec(NO_MODULE_CODECS), item);
+export const decodeAcceptedItem = (bytes: Uint8Array, registry: ModuleCodecRegistry): DecodeResult<AcceptedItem> => decode(acceptedItemCodec(registry), bytes);
+export const encodeSignedSessionOutcome = (signed: SignedSessionOutcome) => encode(signedSessionOutcomeCodec(NO_MODULE_CODECS), signed);
+export const decodeSignedSessionOutcome = (bytes: Uint8Array, registry: ModuleCodecRegistry): DecodeResult<SignedSessionOutcome> => decode(signedSessionOutcomeCodec(registry), bytes);
 
 /** sha256(enc(AcceptedItem)): a merkle leaf of the session header. */
 export function acceptedItemHash(item: AcceptedItem): Uint8Array {
@@ -109,7 +104,7 @@ export function signedSessionOutcomeToJson(signed: SignedSessionOutcome): Signed
   return { items: signed.outcome.items.map(({ item, peer }) => ({ peer, item: bytesToHex(encodeConsensusItem(item)) })), signatures };
 }
 
-export function signedSessionOutcomeFromJson(json: SignedSessionOutcomeJson, registry: ModuleCodecRegistry = defaultModuleCodecs): DecodeResult<SignedSessionOutcome> {
+export function signedSessionOutcomeFromJson(json: SignedSessionOutcomeJson, registry: ModuleCodecRegistry): DecodeResult<SignedSessionOutcome> {
   const items: AcceptedItem[] = [];
   for (const { peer, item } of json.items) {
     const decoded = decodeConsensusItem(hexToBytes(item), registry);

@@ -6,10 +6,9 @@
 import { z } from 'zod';
 import { bytes64, bytes8, decode, encode, vec, Writer, type Codec, type DecodeResult, type Reader } from './encoding.ts';
 import { bytesToHex, equalBytes, hexToBytes, sha256 } from './hashing.ts';
-import type { ModuleCodecRegistry, ModuleCodecs } from './module.ts';
+import { NO_MODULE_CODECS, perRegistry, type ModuleCodecRegistry, type ModuleCodecs } from './module.ts';
 import type { SchnorrBackend } from './signatureBackend.ts';
 import { nobleBackend } from './signatures/noble.ts';
-import { defaultModuleCodecs } from './modules/consensusModules.ts';
 
 /** Largest accepted encoded transaction (DESIGN.md). */
 export const MAX_TRANSACTION_BYTES = 50_000;
@@ -88,7 +87,8 @@ export function decodeModuleBody<T>(codec: Codec<T>, body: Uint8Array): DecodeRe
   return decode(codec, body);
 }
 
-export function transactionCodec(registry: ModuleCodecRegistry): Codec<Transaction> {
+/** The transaction codec over `registry`'s modules (one per registry). */
+export const transactionCodec = perRegistry((registry): Codec<Transaction> => {
   const inputs = vec(moduleBodyCodec(registry, 'input'));
   const outputs = vec(moduleBodyCodec(registry, 'output'));
   const signatures = vec(bytes64);
@@ -101,22 +101,23 @@ export function transactionCodec(registry: ModuleCodecRegistry): Codec<Transacti
     },
     decode: (reader) => ({ inputs: inputs.decode(reader), outputs: outputs.decode(reader), nonce: bytes8.decode(reader), signatures: signatures.decode(reader) }),
   };
-}
+});
 
-export const defaultTransactionCodec = transactionCodec(defaultModuleCodecs);
+const transactionEncoder = transactionCodec(NO_MODULE_CODECS);
 
 export function encodeTransaction(tx: Transaction): Uint8Array {
-  return encode(defaultTransactionCodec, tx);
+  return encode(transactionEncoder, tx);
 }
 
-export function decodeTransaction(bytes: Uint8Array, registry: ModuleCodecRegistry = defaultModuleCodecs): DecodeResult<Transaction> {
-  return decode(registry === defaultModuleCodecs ? defaultTransactionCodec : transactionCodec(registry), bytes);
+/** Canonical transactions whose every body decodes with `registry`'s module (others are 'unknownModule'). */
+export function decodeTransaction(bytes: Uint8Array, registry: ModuleCodecRegistry): DecodeResult<Transaction> {
+  return decode(transactionCodec(registry), bytes);
 }
 
 /** sha256(enc(inputs) || enc(outputs) || nonce). */
 export function txid(tx: Pick<Transaction, 'inputs' | 'outputs' | 'nonce'>): Uint8Array {
   const writer = new Writer();
-  defaultTransactionCodec.encode(writer, { ...tx, signatures: [] });
+  transactionEncoder.encode(writer, { ...tx, signatures: [] });
   const encoded = writer.finish();
   // enc(signatures) of an empty Vec is the single byte 0x00 at the end.
   return sha256(encoded.subarray(0, encoded.length - 1));
@@ -171,7 +172,7 @@ export function transactionToJson(tx: Transaction): TransactionJson {
 }
 
 /** Validated like bytes from the wire: module ids and bodies must be canonical. */
-export function transactionFromJson(json: TransactionJson, registry: ModuleCodecRegistry = defaultModuleCodecs): DecodeResult<Transaction> {
+export function transactionFromJson(json: TransactionJson, registry: ModuleCodecRegistry): DecodeResult<Transaction> {
   const raw: Transaction = { inputs: json.inputs.map(bodyFromJson), outputs: json.outputs.map(bodyFromJson), nonce: hexToBytes(json.nonce), signatures: json.signatures.map(hexToBytes) };
   return decodeTransaction(encodeTransaction(raw), registry);
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { auditSummaryFromJson, auditSummaryJsonSchema, auditSummaryToJson, computeAudit, type AuditSummary } from '../domain/audit.ts';
 import { decodeConsensusItem, type ConsensusItem } from '../domain/consensusItem.ts';
 import { DecodeFailure, Reader } from '../domain/encoding.ts';
-import type { ModuleRegistry } from '../domain/module.ts';
+import { codecRegistry, type ModuleRegistry } from '../domain/module.ts';
 import type { Input } from '../domain/transaction.ts';
 import { applyItem, initialLedgerState, ledgerWithMaps, LEDGER_JSON_VERSION, ledgerModulesToJson, ledgerRules, ledgerStateFromJson, ledgerStateToJson, type LedgerRules, type LedgerState, type VerifySignature, type WorkingLedgerState } from '../domain/ledger.ts';
 import { hexKey, withTransientEdits, type PersistentMap } from '../domain/persistentMap.ts';
@@ -224,7 +224,7 @@ function applyAccepted(rules: LedgerRules, work: WorkingLedgerState, event: Reco
   const bytes = acceptedItemBytes(event);
   const framed = frameAcceptedItem(bytes, rules.modules);
   if (framed === undefined) {
-    const decoded = decodeConsensusItem(bytes);
+    const decoded = decodeConsensusItem(bytes, codecRegistry(rules.modules));
     throw new LedgerDivergenceError(`${where(event)} does not decode: ${decoded.ok ? 'unexpected framing' : decoded.error.kind}`);
   }
   const outcome = applyItem(rules, work, framed.item, peer, framed.encodedTransaction);

@@ -6,6 +6,7 @@ import { signedSessionOutcomeFromJson, verifySignedSessionOutcome } from '../../
 import { startApiServer, type ApiServer } from './apiServer.ts';
 import { claimTransaction, DEPOSIT_ID, NOTE_MSAT, OWNER, RECIPIENT, reissueTransaction, seedHistory } from './fixtures.ts';
 import { ADMIN_TOKEN } from './testGuardian.ts';
+import { defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 
 /** Parses `response` as JSON with `schema`: every answer must match what /openapi.json promises. */
 async function body<S extends z.ZodType>(response: Response, schema: S): Promise<z.output<S>> {
@@ -62,7 +63,7 @@ describe('the guardian API over a seeded history', () => {
   it('GET /v1/sessions/:i/signed serves an outcome whose signatures verify against its header', async () => {
     const signed = await body(await api.get('/v1/sessions/1/signed'), s.signedSessionResponse);
     expect(signed.items).toHaveLength(1);
-    const decoded = signedSessionOutcomeFromJson(signed);
+    const decoded = signedSessionOutcomeFromJson(signed, defaultModuleCodecs);
     if (!decoded.ok) throw new Error(decoded.error.message);
     const federation = await body(await api.get('/v1/federation'), s.federationResponse);
     const keys = new Map(federation.peers.map((p) => [p.id, hexToBytes(p.pubkey)]));

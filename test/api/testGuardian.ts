@@ -14,6 +14,7 @@ import { startProjections } from '../../src/projections/projectionHost.ts';
 import { streams, newEvent } from '../../src/streams/events.ts';
 import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
+import { createModules, defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 
 /**
  * A test double of the engine for the API's unit tests (issue4.md allows it): a real
@@ -84,7 +85,7 @@ export async function startTestGuardian(): Promise<TestGuardian> {
   });
 
   let session = 0;
-  const rules = ledgerRules({ peerCount: 1 });
+  const rules = ledgerRules({ peerCount: 1, modules: createModules() });
   /** The ledger after every queued item: submissions are dry-run against it, as the engine does. */
   let ledger = initialLedgerState(rules);
   let queue: Queued[] = [];
@@ -107,7 +108,7 @@ export async function startTestGuardian(): Promise<TestGuardian> {
     federation: () => ({ peers: federation.peers.map(({ id, pubkey, apiUrl }) => ({ id, pubkey, apiUrl })), threshold: federation.threshold, consensusHash: federation.consensusHash }),
 
     async submitTransaction(txHex): Promise<SubmitOutcome> {
-      const decoded = decodeTransaction(hexToBytes(txHex));
+      const decoded = decodeTransaction(hexToBytes(txHex), defaultModuleCodecs);
       if (!decoded.ok) return { kind: 'invalid', reason: `undecodable transaction: ${decoded.error.message}` };
       const txid = bytesToHex(txidOf(decoded.value));
       if (accepted.has(txid)) return { kind: 'alreadyAccepted', txid };

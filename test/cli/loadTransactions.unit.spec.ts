@@ -6,6 +6,7 @@ import { claimDeposit, withdraw } from '../../src/domain/modules/wallet.ts';
 import { seededRandom } from '../../src/domain/seededRandom.ts';
 import { fastestBackend } from '../../src/runtime/signatures/fastest.ts';
 import { buildTransaction, decodeTransaction, encodeTransaction } from '../../src/domain/transaction.ts';
+import { defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 
 const random = seededRandom(11);
 const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
@@ -23,7 +24,7 @@ describe("the load client's transaction builder", () => {
       const reference = buildTransaction({ inputs, outputs, secretKeysPerInput: inputs.map(() => secret), nonce, backend });
       expect(fast.txid).toBe(bytesToHex(reference.txid));
       expect(fast.hex).toBe(bytesToHex(encodeTransaction(reference.tx)));
-      expect(decodeTransaction(hexToBytes(fast.hex)).ok).toBe(true);
+      expect(decodeTransaction(hexToBytes(fast.hex), defaultModuleCodecs).ok).toBe(true);
     }
   });
 });

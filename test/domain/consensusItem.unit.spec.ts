@@ -31,10 +31,12 @@ import {
   verifySignedSessionOutcome,
   type SignedSessionOutcome,
 } from '../../src/domain/sessionOutcome.ts';
-import { claimDeposit, depositObserved, walletCodecs, withdraw } from '../../src/domain/modules/wallet.ts';
-import { issueNote, mintCodecs, spendNote } from '../../src/domain/modules/mint.ts';
+import { claimDeposit, depositObserved, walletCodecs, withdraw, WALLET_INSTANCE } from '../../src/domain/modules/wallet.ts';
+import type { ModuleCodecRegistry } from '../../src/domain/module.ts';
+import { issueNote, mintCodecs, spendNote, MINT_INSTANCE } from '../../src/domain/modules/mint.ts';
 import { nobleBackend } from '../../src/domain/signatures/noble.ts';
 import { encodingVectors } from './encodingVectors.ts';
+import { defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 
 const SEED = 424242;
 const { transaction: txVector, session: sessionVector } = encodingVectors;
@@ -63,53 +65,63 @@ describe('the example transaction vector', () => {
 
   it('decodes, re-encodes and hashes to the listed txid', () => {
     const encoded = hexToBytes(txVector.encoded);
-    const tx = unwrap(decodeTransaction(encoded));
+    const tx = unwrap(decodeTransaction(encoded, defaultModuleCodecs));
     expect(encodeTransaction(tx)).toEqual(encoded);
     expect(bytesToHex(txid(tx))).toBe(txVector.txid);
     expect(bytesToHex(txidOfEncoded(encoded, tx.signatures.length))).toBe(txVector.txid);
     expect(nobleBackend.verify(tx.signatures[0]!, txid(tx), pk9)).toBe(true);
-    const item = unwrap(decodeConsensusItem(hexToBytes(txVector.consensusItem)));
+    const item = unwrap(decodeConsensusItem(hexToBytes(txVector.consensusItem), defaultModuleCodecs));
     expect(item).toEqual({ kind: 'transaction', tx });
   });
 
   it('rejects the transaction with a module id nobody runs', () => {
     const encoded = hexToBytes(txVector.encoded);
     encoded[1] = 7; // the first input's module id
-    const result = decodeTransaction(encoded);
+    const result = decodeTransaction(encoded, defaultModuleCodecs);
     expect(result.ok === false && result.error.kind).toBe('unknownModule');
+  });
+
+  it('decodes with the registry it is given: a module left out of it is unknown, whatever the default registry holds', () => {
+    const encoded = hexToBytes(txVector.encoded);
+    const walletOnly: ModuleCodecRegistry = new Map([[WALLET_INSTANCE, walletCodecs]]);
+    const result = decodeTransaction(encoded, walletOnly);
+    // The vector claims a deposit (wallet input) and issues a note (mint output): the mint is missing.
+    expect(result.ok === false && result.error.kind).toBe('unknownModule');
+    const item = decodeConsensusItem(hexToBytes(txVector.consensusItem), new Map([[MINT_INSTANCE, mintCodecs]]));
+    expect(item.ok === false && item.error.kind).toBe('unknownModule');
   });
 
   it('rejects a module body with an unknown version', () => {
     const encoded = hexToBytes(txVector.encoded);
     encoded[3] = 1; // the first input body's version
-    const result = decodeTransaction(encoded);
+    const result = decodeTransaction(encoded, defaultModuleCodecs);
     expect(result.ok === false && result.error.kind).toBe('unknownVariant');
   });
 
   it('round-trips through its JSON form', () => {
-    const tx = unwrap(decodeTransaction(hexToBytes(txVector.encoded)));
+    const tx = unwrap(decodeTransaction(hexToBytes(txVector.encoded), defaultModuleCodecs));
     const json = transactionJsonSchema.parse(JSON.parse(JSON.stringify(transactionToJson(tx))));
-    expect(unwrap(transactionFromJson(json))).toEqual(tx);
+    expect(unwrap(transactionFromJson(json, defaultModuleCodecs))).toEqual(tx);
     const item: ConsensusItem = { kind: 'transaction', tx };
-    expect(unwrap(consensusItemFromJson(consensusItemJsonSchema.parse(consensusItemToJson(item))))).toEqual(item);
+    expect(unwrap(consensusItemFromJson(consensusItemJsonSchema.parse(consensusItemToJson(item)), defaultModuleCodecs))).toEqual(item);
     const bad = { ...json, inputs: [{ module: 9, body: '00' }] };
-    expect(transactionFromJson(bad).ok).toBe(false);
+    expect(transactionFromJson(bad, defaultModuleCodecs).ok).toBe(false);
   });
 });
 
 describe('the session vectors', () => {
   it.each(encodingVectors.header)('header($session) from decoded items', ({ session, items, header }) => {
-    const accepted = items.map(({ item, peer }) => ({ item: unwrap(decodeConsensusItem(hexToBytes(item))), peer }));
+    const accepted = items.map(({ item, peer }) => ({ item: unwrap(decodeConsensusItem(hexToBytes(item), defaultModuleCodecs)), peer }));
     expect(bytesToHex(sessionHeader(session, { items: accepted }))).toBe(header);
   });
 
-  const accepted = sessionVector.items.map(({ item, peer }) => ({ item: unwrap(decodeConsensusItem(hexToBytes(item))), peer }));
+  const accepted = sessionVector.items.map(({ item, peer }) => ({ item: unwrap(decodeConsensusItem(hexToBytes(item), defaultModuleCodecs)), peer }));
   const signatures = new Map(Object.entries(sessionVector.signaturesAuxRandZero).map(([peer, sig]) => [Number(peer), hexToBytes(sig)]));
 
   it('encodes each accepted item as listed and hashes it the same way from its bytes', () => {
     sessionVector.items.forEach(({ item, peer, acceptedItem }, k) => {
       expect(bytesToHex(encodeAcceptedItem(accepted[k]!))).toBe(acceptedItem);
-      expect(unwrap(decodeAcceptedItem(hexToBytes(acceptedItem)))).toEqual(accepted[k]);
+      expect(unwrap(decodeAcceptedItem(hexToBytes(acceptedItem), defaultModuleCodecs))).toEqual(accepted[k]);
       expect(acceptedItemHashOfEncoded(hexToBytes(item), peer)).toEqual(acceptedItemHash(accepted[k]!));
     });
   });
@@ -133,10 +145,10 @@ describe('the session vectors', () => {
 
   it('round-trips a signed session outcome through bytes and JSON', () => {
     const signed: SignedSessionOutcome = { outcome: { items: accepted }, signatures };
-    expect(unwrap(decodeSignedSessionOutcome(encodeSignedSessionOutcome(signed)))).toEqual(signed);
+    expect(unwrap(decodeSignedSessionOutcome(encodeSignedSessionOutcome(signed), defaultModuleCodecs))).toEqual(signed);
     const json = signedSessionOutcomeJsonSchema.parse(JSON.parse(JSON.stringify(signedSessionOutcomeToJson(signed))));
     expect(json.items[3]!.item).toBe(sessionVector.items[3]!.item);
-    expect(unwrap(signedSessionOutcomeFromJson(json))).toEqual(signed);
+    expect(unwrap(signedSessionOutcomeFromJson(json, defaultModuleCodecs))).toEqual(signed);
   });
 });
 
@@ -168,9 +180,9 @@ describe('properties of the consensus types', () => {
     fc.assert(
       fc.property(signedArb, (signed) => {
         const encoded = encodeSignedSessionOutcome(signed);
-        expect(unwrap(decodeSignedSessionOutcome(encoded))).toEqual(signed);
+        expect(unwrap(decodeSignedSessionOutcome(encoded, defaultModuleCodecs))).toEqual(signed);
         for (const { item } of signed.outcome.items) {
-          expect(unwrap(decodeConsensusItem(encodeConsensusItem(item)))).toEqual(item);
+          expect(unwrap(decodeConsensusItem(encodeConsensusItem(item), defaultModuleCodecs))).toEqual(item);
           if (item.kind === 'transaction') expect(txidOfEncoded(encodeTransaction(item.tx), item.tx.signatures.length)).toEqual(txid(item.tx));
         }
       }),
@@ -198,10 +210,10 @@ describe('properties of the consensus types', () => {
   });
 
   const decoders: [string, (bytes: Uint8Array) => DecodeResult<unknown>][] = [
-    ['transaction', decodeTransaction],
-    ['consensus item', decodeConsensusItem],
-    ['accepted item', decodeAcceptedItem],
-    ['signed session outcome', decodeSignedSessionOutcome],
+    ['transaction', (b) => decodeTransaction(b, defaultModuleCodecs)],
+    ['consensus item', (b) => decodeConsensusItem(b, defaultModuleCodecs)],
+    ['accepted item', (b) => decodeAcceptedItem(b, defaultModuleCodecs)],
+    ['signed session outcome', (b) => decodeSignedSessionOutcome(b, defaultModuleCodecs)],
     ['federation keys', (b) => decode(federationKeysCodec, b)],
     ['wallet item', (b) => decode(walletCodecs.item, b)],
     ['wallet input', (b) => decode(walletCodecs.input, b)],
@@ -233,7 +245,7 @@ describe('properties of the consensus types', () => {
         const mutated = Uint8Array.from(valid);
         for (const [at, value] of edits) mutated[at] = value;
         for (const bytes of [mutated, mutated.subarray(0, cut)]) {
-          const result = decodeConsensusItem(bytes);
+          const result = decodeConsensusItem(bytes, defaultModuleCodecs);
           if (result.ok) expect(encodeConsensusItem(result.value)).toEqual(bytes);
           else expect(typeof result.error.kind).toBe('string');
         }

@@ -44,4 +44,11 @@ describe('the domain boundary', () => {
     );
     expect(outside).toEqual([]);
   });
+
+  it('keeps the generic core free of the concrete modules: only the modules themselves and the index import them', () => {
+    const core = files.filter((f) => !f.name.startsWith('modules/') && f.name !== 'index.ts');
+    expect(core.map((f) => f.name)).toEqual(expect.arrayContaining(['consensusItem.ts', 'transaction.ts', 'sessionOutcome.ts', 'ledger.ts']));
+    const offending = core.flatMap((f) => f.imports.filter((s) => resolve(dirname(f.path), s).startsWith(join(domainDir, 'modules'))).map((s) => `${f.name}: ${s}`));
+    expect(offending).toEqual([]);
+  });
 });

@@ -3,7 +3,7 @@ import * as domain from '../../src/domain/index.ts';
 
 describe('the domain public API', () => {
   it('runs a deposit, a claim and a spend through createLedger using only index exports', () => {
-    const ledger = domain.createLedger({ peerCount: 1 });
+    const ledger = domain.createLedger({ peerCount: 1, modules: domain.createModules() });
     const secretKey = new Uint8Array(32).fill(3);
     const owner = domain.nobleBackend.publicKey(secretKey);
     const depositId = domain.sha256(new Uint8Array([1]));
@@ -15,7 +15,7 @@ describe('the domain public API', () => {
     const claim = domain.buildTransaction({ inputs: [domain.wallet.claimDeposit(depositId)], outputs: [domain.mint.issueNote(5_000n, owner)], secretKeysPerInput: [secretKey], nonce: new Uint8Array(8) });
     const item: domain.ConsensusItem = { kind: 'transaction', tx: claim.tx };
     // Consensus bytes survive the wire before processing, as the engine would see them.
-    const decoded = domain.decodeConsensusItem(domain.encodeConsensusItem(item));
+    const decoded = domain.decodeConsensusItem(domain.encodeConsensusItem(item), domain.defaultModuleCodecs);
     expect(decoded.ok).toBe(true);
     if (!decoded.ok) return;
     const claimed = ledger.processItem(state, decoded.value, 0);

@@ -9,6 +9,7 @@ import { claimDeposit, depositObserved, walletModule, withdraw } from '../../src
 import { issueNote, spendNote } from '../../src/domain/modules/mint.ts';
 import { decodeTransaction, encodeTransaction, txid, type Transaction } from '../../src/domain/transaction.ts';
 import { depositId, signed, TestLedger, userKey } from './ledgerFixture.ts';
+import { defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 
 const alice = userKey(1);
 const bob = userKey(2);
@@ -161,7 +162,7 @@ describe('transactions', () => {
   it('processes a decoded transaction by its body bytes, even bytes changed after decoding', () => {
     const { ledger, noteTxid } = withNote();
     const built = signed([spendNote(noteTxid, 0)], [issueNote(1_000n, bob.publicKey)], [alice.secretKey]);
-    const decoded = decodeTransaction(encodeTransaction(built));
+    const decoded = decodeTransaction(encodeTransaction(built), defaultModuleCodecs);
     if (!decoded.ok) throw new Error('does not decode');
     // The output body is garbage now: the ledger must see that, not what decoding saw (signatures
     // are taken as verified, or the changed txid would be refused first).
@@ -169,7 +170,7 @@ describe('transactions', () => {
     const trusting = { ...ledger.rules, verify: () => true };
     expect(reason(processItem(trusting, ledger.state, { kind: 'transaction', tx: decoded.value }, 0))).toMatch(/output 0: malformed mint output/);
     // Unchanged bytes: the same outcome as the transaction that was never encoded.
-    const again = decodeTransaction(encodeTransaction(built));
+    const again = decodeTransaction(encodeTransaction(built), defaultModuleCodecs);
     if (!again.ok) throw new Error('does not decode');
     expect(processItem(ledger.rules, ledger.state, { kind: 'transaction', tx: again.value }, 0)).toEqual(processItem(ledger.rules, ledger.state, { kind: 'transaction', tx: built }, 0));
   });

@@ -17,6 +17,7 @@ import { readSignedSessionOutcome } from '../../src/projections/signedOutcomes.t
 import { openEventLog } from '../../src/streams/openEventLog.ts';
 import { seededRandom } from '../../src/domain/seededRandom.ts';
 import { http, initGuardian, repoRoot, runGuardian, type RunningGuardian } from './spawnGuardian.ts';
+import { defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 
 const CRASHES = 5;
 const CHAINS = 12;
@@ -120,7 +121,7 @@ describe('crash recovery of a guardian process', () => {
       for (let session = 0; session < sessions; session++) {
         const record = (await readSignedSessionOutcome(log, session))!;
         const items: AcceptedItem[] = record.items.map(({ item, peer }) => {
-          const decoded = decodeConsensusItem(hexToBytes(item));
+          const decoded = decodeConsensusItem(hexToBytes(item), defaultModuleCodecs);
           if (!decoded.ok) throw new Error(`session ${session}: undecodable item`);
           return { item: decoded.value, peer };
         });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, hexToBytes } from '../../src/domain/hashing.ts';
 import { ledgerAudit, initialLedgerState, ledgerRules, processItem } from '../../src/domain/ledger.ts';
-import { createModules } from '../../src/domain/modules/consensusModules.ts';
+import { createModules, defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 import { issueNote, spendNote } from '../../src/domain/modules/mint.ts';
 import { claimDeposit } from '../../src/domain/modules/wallet.ts';
 import { sessionHeader, signedSessionOutcomeFromJson, verifySignedSessionOutcome } from '../../src/domain/sessionOutcome.ts';
@@ -86,7 +86,7 @@ describe('one guardian over HTTP (fedlog run)', () => {
     for (let session = 0; session <= lastSession; session++) {
       const signed = await http<Signed>(`${url}/v1/sessions/${session}/signed`);
       expect(signed.status).toBe(200);
-      const decoded = signedSessionOutcomeFromJson(signed.json);
+      const decoded = signedSessionOutcomeFromJson(signed.json, defaultModuleCodecs);
       if (!decoded.ok) throw new Error(`session ${session} does not decode`);
       expect(bytesToHex(sessionHeader(session, decoded.value.outcome))).toBe(signed.json.header);
       expect(verifySignedSessionOutcome(keys, session, decoded.value)).toBe(true);

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { auditProjection, inPlaceAuditProjection, type AuditState } from '../../src/projections/audit.ts';
 import { evolveLedgerPage, frameAcceptedItem, inPlaceLedgerProjection, ledgerProjection, LedgerDivergenceError, type LedgerProjectionState } from '../../src/projections/ledger.ts';
 import { decodeConsensusItem, encodedTransactionOf } from '../../src/domain/consensusItem.ts';
-import { createModules } from '../../src/domain/modules/consensusModules.ts';
+import { createModules, defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 import { decodeModuleBody } from '../../src/domain/transaction.ts';
 import { evolveAll, projectionStateHash, stateHash, type Projection } from '../../src/projections/projection.ts';
 import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
@@ -192,7 +192,7 @@ describe('frameAcceptedItem', () => {
     for (const event of events) {
       if (event.type !== 'ItemAccepted') continue;
       const bytes = Uint8Array.from(Buffer.from((event.data as { item: string }).item, 'hex'));
-      const decoded = decodeConsensusItem(bytes);
+      const decoded = decodeConsensusItem(bytes, defaultModuleCodecs);
       const framed = frameAcceptedItem(bytes, modules);
       expect(decoded.ok && framed?.item).toEqual(decoded.ok && decoded.value);
       if (decoded.ok && decoded.value.kind === 'transaction') {
@@ -201,7 +201,7 @@ describe('frameAcceptedItem', () => {
       }
       // Truncated, extended, or with the first byte changed: never framed when decoding fails.
       for (const broken of [bytes.subarray(0, bytes.length - 1), Uint8Array.from([...bytes, 0]), Uint8Array.from([bytes[0]! + 2, ...bytes.subarray(1)])]) {
-        if (!decodeConsensusItem(broken).ok) expect(frameAcceptedItem(broken, modules)).toBeUndefined();
+        if (!decodeConsensusItem(broken, defaultModuleCodecs).ok) expect(frameAcceptedItem(broken, modules)).toBeUndefined();
       }
     }
     expect(transactions).toBeGreaterThan(100);
@@ -214,7 +214,7 @@ describe('frameAcceptedItem', () => {
       fc.property(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 }), (which, at, value) => {
         const bytes = items[which % items.length]!.slice();
         bytes[at % bytes.length] = value;
-        const decoded = decodeConsensusItem(bytes);
+        const decoded = decodeConsensusItem(bytes, defaultModuleCodecs);
         const framed = frameAcceptedItem(bytes, modules);
         if (decoded.ok) expect(framed?.item).toEqual(decoded.value);
         else if (framed !== undefined) {

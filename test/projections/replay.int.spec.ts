@@ -7,7 +7,7 @@ import { bytesToHex, header as sessionHeader } from '../../src/domain/hashing.ts
 import { decodeConsensusItem } from '../../src/domain/consensusItem.ts';
 import { hexToBytes } from '../../src/domain/hashing.ts';
 import { initialLedgerState, ledgerRules, processItem } from '../../src/domain/ledger.ts';
-import { createModules } from '../../src/domain/modules/consensusModules.ts';
+import { createModules, defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 import { signedSessionOutcomeFromJson, verifySignedSessionOutcome } from '../../src/domain/sessionOutcome.ts';
 import { nobleBackend } from '../../src/domain/signatures/noble.ts';
 import { auditHistory, auditProjection, currentAudit } from '../../src/projections/audit.ts';
@@ -166,13 +166,13 @@ describe('replay', () => {
     let ledger = initialLedgerState(rules);
     for (let session = 0; session < 5; session++) {
       const signed = (await readSignedSessionOutcome(log, session))!;
-      const outcome = signedSessionOutcomeFromJson({ items: signed.items, signatures: signed.signatures });
+      const outcome = signedSessionOutcomeFromJson({ items: signed.items, signatures: signed.signatures }, defaultModuleCodecs);
       if (!outcome.ok) throw new Error('outcome does not decode');
       expect(verifySignedSessionOutcome(fixture.keychain.federation, session, outcome.value)).toBe(true);
       let net = 0n;
       let lines: { module: number; name: string; msat: string }[] = [];
       for (const { item, peer } of signed.items) {
-        const decoded = decodeConsensusItem(hexToBytes(item));
+        const decoded = decodeConsensusItem(hexToBytes(item), defaultModuleCodecs);
         if (!decoded.ok) throw new Error('item does not decode');
         // Real signature verification here: the recomputation trusts nothing.
         const processed = processItem(rules, ledger, decoded.value, peer);
