@@ -80,7 +80,7 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
   const defaultPage = Math.min(100, options.maxPage);
   const sessionsReplies = createReplyCache(() => guardian.projections.position('sessions'));
   const auditReplies = createReplyCache(() => guardian.projections.position('audit'));
-  const pageOf = (limit: number | undefined) => Math.max(1, Math.min(limit ?? defaultPage, options.maxPage));
+  const pageOf = (limit: number | undefined) => Math.min(limit ?? defaultPage, options.maxPage);
 
   return [
     defineRoute({

@@ -31,6 +31,21 @@ const decimalIndex = (what: string) =>
     .transform(Number)
     .pipe(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER));
 
+/** A page size: a decimal integer of at least 1 (a page of none would be answered as if it were one). */
+const pageSize = () =>
+  z
+    .string()
+    .regex(new RegExp(`^[0-9]{1,${MAX_INDEX_DIGITS}}$`), 'expected a page size: a positive decimal integer')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'a page size must be at least 1').max(Number.MAX_SAFE_INTEGER));
+
+/**
+ * A query object that refuses keys it does not name. Express's query parser keeps `from[]=1` as a
+ * key "from[]" (and an extended parser would make it an array or object); ignored, it read as the
+ * default `from=0`. Repeated keys arrive as arrays and fail their string schema.
+ */
+const query = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictObject(shape);
+
 /** An unsigned u64 in msat: a decimal string, or a JSON integer for convenience when it is small. */
 export const msatInput = z
   .union([
@@ -56,21 +71,21 @@ export const errorBody = z.object({
 export const sessionParams = z.object({ i: decimalIndex('a session index') });
 export const txidParams = z.object({ txid: hash32 });
 
-export const waitQuery = z.object({
+export const waitQuery = query({
   wait: decimalIndex('a wait in milliseconds').optional().describe('long-poll up to this many ms (capped by the server)'),
 });
 
-export const sessionsQuery = z.object({
+export const sessionsQuery = query({
   from: decimalIndex('a session index').optional().describe('first session (default 0)'),
-  limit: decimalIndex('a page size').optional().describe('page size (default and maximum set by the server)'),
+  limit: pageSize().optional().describe('page size (default and maximum set by the server)'),
 });
 
-export const itemsQuery = z.object({
+export const itemsQuery = query({
   offset: decimalIndex('an item offset').optional(),
-  limit: decimalIndex('a page size').optional(),
+  limit: pageSize().optional(),
 });
 
-export const historyQuery = z.object({
+export const historyQuery = query({
   from: decimalIndex('a session index').optional(),
   to: decimalIndex('a session index').optional().describe('inclusive'),
 });
