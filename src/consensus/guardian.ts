@@ -22,7 +22,11 @@ import { lookupTransaction, transactionsProjection } from '../projections/transa
 import { START, type EventLog, type Position } from '../streams/eventLog.ts';
 import { isEvent, newEvent, streams, type FederationConfigured } from '../streams/events.ts';
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
-import { ConfigError, consensusConfig, federationKeys, sqliteLogPath, type GuardianConfig } from './config.ts';
+import { ConfigError, consensusConfig, federationKeys, sqliteLogPath, transportIdentity, type GuardianConfig } from './config.ts';
+import { startFederationMember, type FederationMember } from './federation/federationMember.ts';
+import { startTransport, type Transport } from './transport/tlsTransport.ts';
+import type { LinkState } from './transport/peerLink.ts';
+import { codecRegistry } from '../domain/module.ts';
 import { createMetrics, type ConsensusMetrics } from './metrics.ts';
 import { startEngine, type Engine, type SessionSummary, type SubmitOutcome, type TxStatus } from './engine/engine.ts';
 import { batchingSignatureChecker, inlineSignatureChecker, type SignatureChecker } from './engine/signatureChecks.ts';
@@ -50,6 +54,8 @@ export interface GuardianHandle {
   currentSession(): number;
   scheduleShutdown(afterSession: number): void;
   sessionCompleted$: Observable<{ session: number; header: string; itemCount: number }>;
+  /** The links to the other guardians (empty for n = 1). */
+  links(): LinkState[];
   stop(): Promise<void>;
 }
 
@@ -74,7 +80,14 @@ export interface GuardianOptions {
   signatureWorkers?: number;
   /** Most items per commit (one append, one fsync). */
   maxBatch?: number;
+  /** Aborts the wait for the federation's consensus-hash agreement (n >= 4). */
+  signal?: AbortSignal;
 }
+
+// A signed outcome of a busy session travels in one frame when a guardian catches up.
+const P2P_MAX_FRAME_BYTES = 32 * 1024 * 1024;
+const P2P_SEND_QUEUE_FRAMES = 4096;
+const P2P_BACKOFF = { minMs: 100, maxMs: 5_000 };
 
 export class FederationMismatchError extends ConfigError {
   constructor(recorded: FederationConfigured, configured: FederationConfigured) {
@@ -142,6 +155,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
   let projections: ProjectionHost;
   let engine: Engine;
   let checker: SignatureChecker;
+  let transport: Transport | undefined;
   const metrics: ConsensusMetrics = createMetrics();
   try {
     federation = await ensureFederation(log, consensusConfig(config));
@@ -163,6 +177,36 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
     });
     // Native sha256 for txids: the ledger hashes every submitted transaction twice (dry run, loop) on the API's thread.
     const rules = ledgerRules({ peerCount: federation.peers.length, modules: createModules(modulesConfigFromJson(federation.modules)), verify: backend.verify, sha256: nativeSha256 });
+    let member: FederationMember | undefined;
+    if (federation.peers.length >= 4) {
+      const p2p = await startTransport({
+        ...transportIdentity(config),
+        maxFrameBytes: P2P_MAX_FRAME_BYTES,
+        sendQueueLimit: P2P_SEND_QUEUE_FRAMES,
+        backoff: P2P_BACKOFF,
+        logger: logger.child({ component: 'p2p' }),
+      });
+      transport = p2p;
+      closers.push(() => p2p.close());
+      const joined = startFederationMember({
+        keychain,
+        log,
+        links: p2p,
+        registry: codecRegistry(rules.modules),
+        consensusHash: hexToBytes(federation.consensusHash),
+        roundDelayMs: federation.roundDelayMs,
+        roundsPerSession: federation.roundsPerSession,
+        onMismatch: (peer, theirs) =>
+          logger.error({ peer, theirs, ours: federation.consensusHash }, 'Consensus hash mismatch: this peer runs another federation configuration; its links are ignored'),
+      });
+      member = joined;
+      closers.push(() => Promise.resolve(joined.close()));
+      logger.info({ peers: federation.peers.length, threshold: federation.threshold, p2p: p2p.address }, 'waiting for a threshold of guardians to confirm the consensus hash');
+      const stopped = new Promise<never>((_, reject) => options.signal?.addEventListener('abort', () => reject(new ConfigError('stopped while waiting for the federation')), { once: true }));
+      stopped.catch(() => undefined);
+      await Promise.race([joined.hashCheck.agreed, stopped]);
+      logger.info({ confirmed: joined.hashCheck.confirmed() }, 'the federation agrees on the consensus hash');
+    }
     engine = await startEngine({
       log,
       keychain,
@@ -171,6 +215,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
       sessionSeconds: federation.sessionSeconds,
       roundsPerSession: federation.roundsPerSession,
       queueCapacity: config.queueCapacity,
+      ...(member === undefined ? {} : { ordering: (proposals: Parameters<FederationMember['ordering']>[0]) => member.ordering(proposals) }),
       ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
       checkpointPolicy: { minEvents: config.checkpointMinEvents, lastPosition: newestCheckpointPosition(projections) },
       metrics,
@@ -253,6 +298,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
     scheduleShutdown: (afterSession) => engine.scheduleShutdown(afterSession),
     sessionCompleted$: engine.sessionCompleted$.pipe(map(({ session, header, itemCount }) => ({ session, header, itemCount }))),
     sessions$: engine.sessionCompleted$,
+    links: () => transport?.linkStates() ?? [],
     done,
     async stop() {
       await engine.stop();

@@ -5,7 +5,7 @@
  * engine's input, racing the signed outcomes peers send for the session.
  */
 import { Subject } from 'rxjs';
-import { decodeUnitData, encodeUnitData, MAX_UNIT_DATA_BYTES } from '../../domain/unitData.ts';
+import { decodeUnitData, encodedBatchSize, encodeUnitData, MAX_UNIT_DATA_BYTES, type UnitData } from '../../domain/unitData.ts';
 import type { Keychain } from '../../domain/keychain.ts';
 import type { ModuleCodecRegistry } from '../../domain/module.ts';
 import type { SignedSessionOutcome } from '../../domain/sessionOutcome.ts';
@@ -45,8 +45,12 @@ export interface BroadcastOrdering extends Ordering {
   current(): { session: number; status: ReturnType<ReturnType<typeof startBroadcastNode>['status']> } | undefined;
 }
 
-// Room for the Batch enum's variant, its length and the item count around the items.
-const BATCH_OVERHEAD_BYTES = 16;
+/** Our own unit data: built within the limit, so a refusal here is a bug. */
+function ownUnitData(data: UnitData): Uint8Array {
+  const encoded = encodeUnitData(data);
+  if (!encoded.ok) throw new Error(`own unit data cannot be encoded: ${encoded.error.kind}`);
+  return encoded.value;
+}
 
 export function broadcastOrdering(options: BroadcastOrderingOptions): BroadcastOrdering {
   const { keychain, links, log, proposals } = options;
@@ -80,7 +84,7 @@ export function broadcastOrdering(options: BroadcastOrderingOptions): BroadcastO
 
       const nextBatch = (round: number): Uint8Array => {
         const batch: Submission[] = [];
-        let size = BATCH_OVERHEAD_BYTES;
+        let itemBytes = 0;
         for (;;) {
           const next = carried ?? proposals.take(1)[0];
           carried = undefined;
@@ -89,16 +93,16 @@ export function broadcastOrdering(options: BroadcastOrderingOptions): BroadcastO
             proposals.settled([next]);
             continue;
           }
-          if (size + next.encoded.length > MAX_UNIT_DATA_BYTES) {
+          if (encodedBatchSize(itemBytes + next.encoded.length, batch.length + 1) > MAX_UNIT_DATA_BYTES) {
             carried = next;
             break;
           }
-          size += next.encoded.length;
+          itemBytes += next.encoded.length;
           batch.push(next);
           proposedKeys.add(next.key);
         }
         ownUnits.set(round, batch);
-        return encodeUnitData({ kind: 'batch', items: batch.map((s) => s.item) });
+        return ownUnitData({ kind: 'batch', items: batch.map((s) => s.item) });
       };
 
       const toEvent = (unit: BroadcastUnit): OrderingEvent | undefined => {
@@ -125,7 +129,7 @@ export function broadcastOrdering(options: BroadcastOrderingOptions): BroadcastO
           clock: options.clock ?? systemClock,
           saver: dagSaver(log, session),
           backup,
-          data: (round) => (signature === undefined ? nextBatch(round) : encodeUnitData({ kind: 'signature', signature })),
+          data: (round) => (signature === undefined ? nextBatch(round) : ownUnitData({ kind: 'signature', signature })),
           signal: abort.signal,
           ...(options.seed === undefined ? {} : { seed: options.seed + session }),
           onEvent: (event) => options.onEvent?.(session, event),
@@ -157,8 +161,12 @@ export function broadcastOrdering(options: BroadcastOrderingOptions): BroadcastO
             const event = queue.shift();
             if (event !== undefined) return event;
             await new Promise<void>((resolve) => {
-              wake = resolve;
-              signal.addEventListener('abort', () => resolve(), { once: true });
+              const onAbort = () => resolve();
+              wake = () => {
+                signal.removeEventListener('abort', onAbort);
+                resolve();
+              };
+              signal.addEventListener('abort', onAbort, { once: true });
             });
             wake = undefined;
           }
