@@ -18,7 +18,10 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 # One data directory per guardian (config, SQLite log if used, snapshots), owned by the unprivileged user.
-RUN mkdir -p /data && chown node:node /data
+# /federation/guardian-<i>: where docker-compose.yml's init service mounts the four guardians' volumes
+# (a fresh volume takes the ownership of the directory it is first mounted on).
+RUN mkdir -p /data /federation/guardian-0 /federation/guardian-1 /federation/guardian-2 /federation/guardian-3 \
+  && chown -R node:node /data /federation
 USER node
 VOLUME ["/data"]
 EXPOSE 8173 8174

@@ -1,14 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createEventStoreDbLog } from '../../src/streams/eventStoreDb.ts';
+import { consensusConfig, loadGuardianConfig, transportIdentity, type GuardianConfig } from '../../src/consensus/config.ts';
+import { certificateFingerprint } from '../../src/consensus/transport/certificates.ts';
 
 /**
  * No Docker engine runs where these tests run, so the deployment files are checked by a real YAML
  * parser and by reading the Dockerfile: the cluster is wired consistently (seeds, size, addresses),
- * the guardian reaches every node, and every name a service refers to is declared.
+ * the four guardians' configs (written by init's own command) load and agree, and every name a
+ * service refers to is declared. `docker-compose config -q` (v1) also accepts the file.
  */
 
 const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -21,6 +25,7 @@ interface Service {
   hostname?: string;
   environment?: Record<string, string>;
   command?: string[];
+  entrypoint?: string[];
   ports?: string[];
   volumes?: string[];
   networks?: string[] | Record<string, { ipv4_address?: string } | null>;
@@ -36,7 +41,6 @@ interface Compose {
 const NODE_PORT = '2113';
 const esdbNodes = Object.entries(compose.services).filter(([, s]) => s.image?.startsWith('eventstore/eventstore:'));
 const nodeNames = esdbNodes.map(([name]) => name);
-const guardian = compose.services.guardian;
 const env = (service: Service, key: string) => service.environment?.[key];
 
 describe('docker-compose.yml: the EventStoreDB cluster', () => {
@@ -88,41 +92,84 @@ describe('docker-compose.yml: the EventStoreDB cluster', () => {
   });
 });
 
-describe('docker-compose.yml: the guardian', () => {
-  it('is built from the Dockerfile in the repository', () => {
-    expect(guardian?.build?.context).toBe('.');
-    expect(existsSync(join(repoRoot, guardian!.build!.dockerfile ?? 'Dockerfile'))).toBe(true);
+describe('docker-compose.yml: the federation of four', () => {
+  const guardians = [0, 1, 2, 3].map((i) => compose.services[`guardian-${i}`]!);
+  const init = compose.services.init!;
+
+  it('has an init service and guardian-0..3, all built from the Dockerfile in the repository', () => {
+    expect(Object.keys(compose.services).filter((name) => name.startsWith('guardian')).sort()).toEqual(['guardian-0', 'guardian-1', 'guardian-2', 'guardian-3']);
+    for (const service of [init, ...guardians]) {
+      expect(service.build?.context).toBe('.');
+      expect(existsSync(join(repoRoot, service.build!.dockerfile ?? 'Dockerfile'))).toBe(true);
+    }
   });
 
-  it('waits for every EventStoreDB node to be healthy', () => {
-    expect(Object.keys(guardian!.depends_on!).sort()).toEqual([...nodeNames].sort());
-    for (const dependency of Object.values(guardian!.depends_on!)) expect(dependency.condition).toBe('service_healthy');
+  it('starts every guardian only after init completed, with `fedlog run` on the config in its own volume', () => {
+    for (const [i, guardian] of guardians.entries()) {
+      expect(guardian.depends_on).toEqual({ init: { condition: 'service_completed_successfully' } });
+      expect(guardian.command).toEqual(['run', '--config', '/data/config.json']);
+      expect(guardian.volumes).toEqual([`guardian-${i}-data:/data`]);
+      expect(guardian.hostname).toBe(`guardian-${i}`);
+    }
   });
 
-  it('connects to all three nodes at their node port, without TLS as the cluster is insecure', () => {
-    // Not WHATWG URL: it refuses the comma-separated host list of an esdb:// cluster string.
-    const match = /^esdb:\/\/([^/?]+)\/?\?(.*)$/.exec(env(guardian!, 'FEDLOG_ESDB_URL')!);
-    expect(match).not.toBeNull();
-    expect(new URLSearchParams(match![2]).get('tls')).toBe('false');
-    const hosts = match![1]!.split(',');
-    expect(hosts.map((h) => h.split(':')[0]).sort()).toEqual([...nodeNames].sort());
-    expect(hosts.map((h) => h.split(':')[1])).toEqual(hosts.map(() => NODE_PORT));
+  it("publishes guardian i's P2P (8173 + 2i) and API (8174 + 2i) ports unchanged, and health-checks its API", () => {
+    for (const [i, guardian] of guardians.entries()) {
+      expect(guardian.ports).toEqual([`${8173 + 2 * i}:${8173 + 2 * i}`, `${8174 + 2 * i}:${8174 + 2 * i}`]);
+      expect(guardian.healthcheck!.test.join(' ')).toContain(`127.0.0.1:${8174 + 2 * i}/v1/`);
+    }
   });
 
-  it('gives a connection string the EventStoreDB client accepts', async () => {
-    // Parsing only: the client connects lazily, and nothing listens here.
-    const log = createEventStoreDbLog(env(guardian!, 'FEDLOG_ESDB_URL')!);
-    await log.close();
+  it("gives init every guardian's volume, and each guardian only its own (a guardian sees no other's secrets)", () => {
+    expect(init.volumes).toEqual([0, 1, 2, 3].map((i) => `guardian-${i}-data:/federation/guardian-${i}`));
+    const mounted = guardians.flatMap((g) => g.volumes!.map((v) => v.split(':')[0]));
+    expect(new Set(mounted).size).toBe(4);
   });
 
-  it("publishes guardian 0's P2P (8173) and API (8174) ports unchanged, and health-checks the API", () => {
-    expect(guardian!.ports).toEqual(['8173:8173', '8174:8174']);
-    expect(guardian!.healthcheck!.test.join(' ')).toContain('127.0.0.1:8174/v1/');
-  });
+  describe('the configs init writes, as each guardian container loads them', () => {
+    let out: string;
+    let configs: GuardianConfig[];
+    beforeAll(() => {
+      out = mkdtempSync(join(tmpdir(), 'fedlog-compose-'));
+      expect(init.entrypoint).toEqual(['sh', '-c']);
+      const [script] = init.command as [string];
+      const [guard, run] = script.split(' || exec ') as [string, string];
+      // The guard names a file init writes: a second `up` must skip init, not fail on its refusal to overwrite.
+      expect(guard).toBe('[ -f /federation/guardian-3/config.json ]');
+      const [program, entry, ...args] = run.split(' ');
+      expect([program, entry]).toEqual(['node_modules/.bin/tsx', 'src/cli/main.ts']);
+      // The real command, with /federation (the mounted volumes) moved to a temporary directory.
+      execFileSync(process.execPath, ['--import', 'tsx', join(repoRoot, entry!), ...args.map((arg) => arg.replace(/^\/federation$/, out))], { cwd: repoRoot, encoding: 'utf8' });
+      // guardian-i mounts the volume init saw at /federation/guardian-i as /data.
+      configs = [0, 1, 2, 3].map((i) => loadGuardianConfig(join(out, `guardian-${i}`, 'config.json')));
+    });
+    afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  it('runs `fedlog run` on a config kept in its data volume', () => {
-    expect(guardian!.command).toEqual(['run', '--config', '/data/config.json']);
-    expect(guardian!.volumes!.some((v) => v.split(':')[1] === '/data')).toBe(true);
+    it('loads, binds 0.0.0.0 on the published ports, and agrees on one consensus hash', () => {
+      for (const [i, config] of configs.entries()) {
+        expect(config.peer).toBe(i);
+        expect(config.p2p).toEqual({ host: '0.0.0.0', port: 8173 + 2 * i });
+        expect(config.api).toMatchObject({ host: '0.0.0.0', port: 8174 + 2 * i });
+        expect(config.dataDir).toBe(join(out, `guardian-${i}`));
+      }
+      expect(new Set(configs.map((c) => consensusConfig(c).consensusHash)).size).toBe(1);
+    });
+
+    it('names every peer by its service name, the address compose resolves on the federation network', () => {
+      for (const config of configs) {
+        expect(config.federation.peers.map((p) => p.p2pUrl)).toEqual([0, 1, 2, 3].map((i) => `guardian-${i}:${8173 + 2 * i}`));
+        expect(config.federation.peers.map((p) => p.apiUrl)).toEqual([0, 1, 2, 3].map((i) => `http://guardian-${i}:${8174 + 2 * i}`));
+      }
+      for (const guardian of guardians) expect(guardian.networks).toEqual(['federation']);
+    });
+
+    it("pins every guardian's real certificate, and each guardian presents its own (its key in its own volume)", () => {
+      const pins = [0, 1, 2, 3].map((i) => certificateFingerprint(readFileSync(join(out, `guardian-${i}`, 'tls-cert.pem'), 'utf8')));
+      for (const config of configs) {
+        expect(config.federation.peers.map((p) => p.certFingerprint)).toEqual(pins);
+        expect(transportIdentity(config).peers.map((p) => p.host)).toEqual([0, 1, 2, 3].filter((i) => i !== config.peer).map((i) => `guardian-${i}`));
+      }
+    });
   });
 });
 
@@ -169,6 +216,12 @@ describe('Dockerfile', () => {
     expect(users.length).toBeGreaterThan(0);
     expect(users.at(-1)).not.toMatch(/^USER (root|0)(:|$)/);
     expect(finalStage).toContain('VOLUME ["/data"]');
+  });
+
+  it("owns init's mount points (/federation/guardian-<i>) as the unprivileged user, so fresh volumes are writable by init and readable by the guardians", () => {
+    const prepare = finalStage.join(' ').replace(/\\ +/g, ' ');
+    for (let i = 0; i < 4; i++) expect(prepare).toContain(`/federation/guardian-${i}`);
+    expect(prepare).toMatch(/chown -R node:node \/data \/federation/);
   });
 
   it('starts the CLI through tsx and exposes the guardian ports', () => {
