@@ -26,6 +26,9 @@ export interface EncodingVectors {
     signedDigest: string;
     signaturesAuxRandZero: Record<string, string>;
   };
+  /** A batch lists its items' hex, a signature its 64 bytes' hex. */
+  unitData: { description: string; encoded: string; items?: string[]; signature?: string }[];
+  unitDataRejected: { description: string; encoded: string }[];
 }
 
 export const encodingVectors = JSON.parse(readFileSync(join(vectorsDir, 'encoding-vectors.json'), 'utf8')) as EncodingVectors;
