@@ -20,6 +20,11 @@ import { seededRandom } from '../domain/seededRandom.ts';
 export interface LoadOptions {
   url: string;
   adminToken: string;
+  /**
+   * Other guardians of the federation that observe every deposit too: a federation of n >= 4
+   * confirms a deposit only once a threshold of guardians observed it. Transactions go to `url`.
+   */
+  observers?: readonly { url: string; adminToken: string }[];
   /** Target submitted transactions per second over all users; 0 = as fast as the guardian answers. */
   rate: number;
   durationSeconds: number;
@@ -139,7 +144,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   // fetch's WHATWG layers cost several times more per small request.
   const agent = new Agent({ keepAlive: true, maxSockets: chains * 2 + 8 });
   const target = new URL(base);
-  const call = (method: string, path: string, body?: unknown, admin = false): Promise<{ status: number; json: Record<string, unknown> }> =>
+  const observers = (options.observers ?? []).map(({ url, adminToken }) => ({ target: new URL(url.replace(/\/+$/, '')), adminToken }));
+  const call = (method: string, path: string, body?: unknown, admin = false, at = { target, adminToken: options.adminToken }): Promise<{ status: number; json: Record<string, unknown> }> =>
     new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const headers: Record<string, string | number> = {};
@@ -147,8 +153,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(payload);
       }
-      if (admin) headers.authorization = `Bearer ${options.adminToken}`;
-      const req = request({ agent, host: target.hostname, port: target.port, method, path: `${target.pathname.replace(/\/$/, '')}${path}`, headers }, (response) => {
+      if (admin) headers.authorization = `Bearer ${at.adminToken}`;
+      const req = request({ agent, host: at.target.hostname, port: at.target.port, method, path: `${at.target.pathname.replace(/\/$/, '')}${path}`, headers }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', reject);
@@ -374,7 +380,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   };
 
   const user = async (index: number, u: User) => {
-    await call('POST', '/v1/admin/deposits', { depositId: u.depositId, amount: depositMsat.toString(), recipient: bytesToHex(u.owner) }, true);
+    const observed = { depositId: u.depositId, amount: depositMsat.toString(), recipient: bytesToHex(u.owner) };
+    await Promise.all([call('POST', '/v1/admin/deposits', observed, true), ...observers.map((at) => call('POST', '/v1/admin/deposits', observed, true, at))]);
     report.deposits++;
     // The deposit is confirmed once its item is recorded; until then the claim's dry run refuses it.
     for (let attempt = 0; !(await transact(u.claim, false)); attempt++) {

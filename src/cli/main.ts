@@ -101,6 +101,13 @@ program
     await runDev(options);
   });
 
+/** `--observer http://host:port=<admin token>`, repeatable. */
+function collectObserver(value: string, previous: { url: string; adminToken: string }[]): { url: string; adminToken: string }[] {
+  const at = value.lastIndexOf('=');
+  if (at <= 0 || at === value.length - 1) throw new InvalidArgumentError('expected <url>=<admin token>');
+  return [...previous, { url: value.slice(0, at), adminToken: value.slice(at + 1) }];
+}
+
 program
   .command('load')
   .description('a real HTTP client: deposits, claims, note spends, withdrawals and double-spend attempts at a target rate')
@@ -112,13 +119,15 @@ program
   .option('--seed <n>', 'seed for when double spends are attempted', positiveInteger, 1)
   .option('--submit <mode>', "batch: many transactions per request, answered once decided; wait: one POST ?wait= per transaction; classic: POST then GET ?wait= (two requests)", submitMode, 'batch' as SubmitMode)
   .option('--sign-ahead <n>', 'transactions each user signs before the clock starts (0 = sign each when needed); takes the client\'s signing out of the measured window', nonNegativeInteger, 0)
+  .option('--observer <url=token>', 'another guardian that observes every deposit too (a federation confirms a deposit once a threshold observed it); repeatable', collectObserver, [] as { url: string; adminToken: string }[])
   .option('--json', 'print the report as JSON')
-  .action(async (options: { url: string; adminToken: string; rate: number; duration: number; chains: number; seed: number; submit: SubmitMode; signAhead: number; json?: boolean }) => {
+  .action(async (options: { url: string; adminToken: string; observer: { url: string; adminToken: string }[]; rate: number; duration: number; chains: number; seed: number; submit: SubmitMode; signAhead: number; json?: boolean }) => {
     const stop = new AbortController();
     stopOnSignals(() => Promise.resolve(stop.abort()));
     const report = await runLoad({
       url: options.url,
       adminToken: options.adminToken,
+      observers: options.observer,
       rate: options.rate,
       durationSeconds: options.duration,
       chains: options.chains,
