@@ -9,6 +9,7 @@ import { bytesToHex, hexToBytes } from '../hashing.ts';
 import { emptyPersistentMap, hexKey, persistentMapOf, type PersistentMap } from '../persistentMap.ts';
 import { reject, type JsonValue, type Module, type OutPoint } from '../module.ts';
 import type { Input, Output } from '../transaction.ts';
+import { isXOnlyPublicKey, notAPublicKey } from './publicKeyRule.ts';
 
 export const MINT_INSTANCE = 1;
 
@@ -118,6 +119,7 @@ export function mintModule(): Module<MintState, never, SpendNote, IssueNote> {
     processOutput(state, output, outPoint: OutPoint) {
       // A zero note would be state that can carry no value: reject it as an item that changes nothing.
       if (output.amount === 0n) return reject('note amount must be positive');
+      if (!isXOnlyPublicKey(output.owner)) return reject(notAPublicKey('owner', output.owner));
       const key = noteKey(outPoint.txid, outPoint.index);
       if (state.notes.has(key)) return reject('note already issued');
       // `output` was decoded for this call and decoding copies bytes (encoding.ts), so the note may keep its owner.

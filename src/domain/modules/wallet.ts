@@ -11,6 +11,7 @@ import { emptyPersistentMap, persistentMapOf, type PersistentMap } from '../pers
 import { reject, type JsonValue, type Module, type ModuleContext } from '../module.ts';
 import type { Input, Output } from '../transaction.ts';
 import type { ConsensusItem } from '../consensusItem.ts';
+import { isXOnlyPublicKey, notAPublicKey } from './publicKeyRule.ts';
 
 export const WALLET_INSTANCE = 0;
 
@@ -72,6 +73,7 @@ export function walletModule(config: WalletConfig = defaultWalletConfig): Module
   function processConsensusItem(state: WalletState, item: DepositObserved, peer: PeerId, context: ModuleContext) {
     if (peer < 0 || peer >= context.peerCount) return reject(`peer ${peer} is not in the federation`);
     if (item.amount === 0n) return reject('deposit amount must be positive');
+    if (!isXOnlyPublicKey(item.recipient)) return reject(notAPublicKey('recipient', item.recipient));
     const id = bytesToHex(item.depositId);
     if (state.deposits.has(id)) return reject('deposit already confirmed');
     const votes = state.pending.get(id) ?? new Map<string, readonly PeerId[]>();
