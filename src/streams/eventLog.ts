@@ -80,6 +80,16 @@ export interface EventLog {
    * event that cannot be read back ends the iteration with its error, after every event before it.
    */
   readAllPages?(fromPosition?: Position, pageSize?: number): AsyncIterable<RecordedEvent[]>;
+  /**
+   * Optional: removes every event of `stream`, for backups that are not history (DESIGN.md: `dag-<i>`
+   * once session i's SessionCompleted is durable). Afterwards the stream reads as empty, readAll,
+   * readAllPages and subscribe skip its events, and an append to it starts again at revision 0
+   * (`noStream` holds). Positions are never given again: later events still get positions above
+   * every earlier one, so readers' cursors and checkpoints stay valid. Ordered with appends: those
+   * called before it are committed first. Deleting a stream without events does nothing; events a
+   * live subscriber already received are not recalled.
+   */
+  deleteStream?(stream: string): Promise<void>;
   /** Catch up from `fromPosition` (exclusive), then live; in order, no gap, no duplicate. Unsubscribing tears down. */
   subscribe(fromPosition?: Position): Observable<RecordedEvent>;
   close(): Promise<void>;

@@ -21,8 +21,8 @@ interface Row {
 }
 
 export function createMemoryEventLog(): EventLog {
-  /** rows[i] has position i + 1. */
-  const rows: Row[] = [];
+  /** rows[i] has position i + 1; a deleted stream leaves holes, so positions are never given twice. */
+  const rows: (Row | undefined)[] = [];
   const byStream = new Map<string, Row[]>();
   const notifier = createAppendNotifier();
   let closed = false;
@@ -33,8 +33,12 @@ export function createMemoryEventLog(): EventLog {
   const decode = (row: Row): RecordedEvent => decodeEvent(row.position, row.stream, row.revision, row.id, row.type, row.data, row.metadata);
   const readPage = (after: Position, limit: number): RecordedEvent[] => {
     assertOpen();
-    const start = Number(after < 0n ? 0n : after);
-    return rows.slice(start, start + limit).map(decode);
+    const page: RecordedEvent[] = [];
+    for (let i = Number(after < 0n ? 0n : after); i < rows.length && page.length < limit; i++) {
+      const row = rows[i];
+      if (row !== undefined) page.push(decode(row));
+    }
+    return page;
   };
 
   /** The rows readStream picks, in its order. */
@@ -75,6 +79,12 @@ export function createMemoryEventLog(): EventLog {
       }
       notifier.appended();
       return { nextExpectedRevision: streamRows.length - 1, position: BigInt(rows.length) };
+    },
+
+    async deleteStream(stream) {
+      assertOpen();
+      for (const row of byStream.get(stream) ?? []) rows[Number(row.position) - 1] = undefined;
+      byStream.delete(stream);
     },
 
     async readStream(stream, options: ReadStreamOptions = {}) {

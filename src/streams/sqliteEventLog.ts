@@ -33,6 +33,19 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
+interface PendingDelete {
+  deleteStream: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * SQLite gives a new row the largest rowid + 1, so deleting the rows at the end of the table would
+ * hand their positions out again, behind readers' cursors. A deletion that takes the newest row
+ * leaves this hidden row at that position instead (replaced by the next such deletion).
+ */
+const TOMBSTONE = '$deleted';
+
 /** Rows are read as arrays (`.raw()`): building an object per row costs more than decoding it. */
 type EventRow = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string];
 
@@ -73,17 +86,33 @@ export interface SqliteEventLogOptions {
   commitOn?: 'writerThread' | 'callingThread';
 }
 
+/** Deletes a stream's rows in one transaction, keeping the newest position taken (see TOMBSTONE). */
+function prepareDelete(db: Database.Database): (stream: string) => void {
+  const newest = db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events');
+  const remove = db.prepare<[string]>('DELETE FROM events WHERE stream = ?');
+  const oldTombstones = db.prepare<[number]>(`DELETE FROM events WHERE stream = '${TOMBSTONE}' AND position < ?`);
+  const tombstone = db.prepare<[number, number]>(`INSERT INTO events (position, stream, revision, id, type, data, metadata) VALUES (?, '${TOMBSTONE}', ?, '', '${TOMBSTONE}', '{}', '{}')`);
+  return db.transaction((stream: string) => {
+    const before = newest.get()?.position ?? null;
+    if (remove.run(stream).changes === 0 || before === null) return;
+    const after = newest.get()?.position ?? null;
+    if (after !== before) tombstone.run(before, before);
+    oldTombstones.run(before);
+  });
+}
+
 /** Opens (creating if needed) the log at `path`; `:memory:` gives a private, non-durable log. */
 export function createSqliteEventLog(path: string, options: SqliteEventLogOptions = {}): EventLog {
   const db = new Database(path);
   prepareEventsDatabase(db);
 
-  const pageAfter = db.prepare<[number, number], EventRow>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?').raw(true);
+  const pageAfter = db.prepare<[number, number], EventRow>(`SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? AND stream <> '${TOMBSTONE}' ORDER BY position LIMIT ?`).raw(true);
   const streamForwards = db.prepare<[string, number, number], EventRow>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?').raw(true);
   const streamBackwards = db.prepare<[string, number, number], EventRow>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?').raw(true);
 
   const notifier = createAppendNotifier();
-  let queue: PendingAppend[] = [];
+  /** Appends and deletions in call order; consecutive appends commit as one transaction. */
+  let queue: (PendingAppend | PendingDelete)[] = [];
   let flushScheduled = false;
   let inFlight: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
@@ -127,12 +156,37 @@ export function createSqliteEventLog(path: string, options: SqliteEventLogOption
     notifier.appended();
   };
 
-  /** Commits everything queued as one transaction, unless a commit is in flight (its end flushes again). */
+  const deleteRows = prepareDelete(db);
+  /** The next deletion, once the appends called before it are committed (no commit is in flight). */
+  const runDelete = (pending: PendingDelete): Promise<void> => {
+    try {
+      // On this thread's connection: the writer thread's is idle between commits (WAL lets either
+      // write). Its fsync blocks the event loop once per deleted stream, not once per append.
+      deleteRows(pending.deleteStream);
+      pending.resolve();
+    } catch (error) {
+      pending.reject(error);
+    }
+    return Promise.resolve();
+  };
+
+  /** Commits the queued appends up to the next deletion as one transaction, or runs that deletion, unless a commit is in flight (its end flushes again). */
   const flush = () => {
     flushScheduled = false;
     if (inFlight !== undefined || queue.length === 0) return;
-    const batch = queue;
-    queue = [];
+    const first = queue[0]!;
+    if ('deleteStream' in first) {
+      queue.shift();
+      inFlight = runDelete(first);
+      void inFlight.finally(() => {
+        inFlight = undefined;
+        flush();
+      });
+      return;
+    }
+    const cut = queue.findIndex((pending) => 'deleteStream' in pending);
+    const batch = (cut < 0 ? queue : queue.slice(0, cut)) as PendingAppend[];
+    queue = cut < 0 ? [] : queue.slice(cut);
     inFlight = commit(batch).then(
       (outcomes) => settle(batch, outcomes),
       // The transaction rolled back (disk full, I/O error): nothing of the batch is on disk.
@@ -151,21 +205,30 @@ export function createSqliteEventLog(path: string, options: SqliteEventLogOption
     return pageAfter.all(Number(after), limit).map(decode);
   };
 
+  const enqueue = (pending: PendingAppend | PendingDelete) => {
+    queue.push(pending);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  };
+
   return {
     append(stream, events, options = {}) {
       try {
         if (closing !== undefined) throw new EventLogClosedError();
+        if (stream === TOMBSTONE) throw new RangeError(`${TOMBSTONE} is reserved by the sqlite log`);
         const stored = encodeEvents(stream, events);
-        return new Promise<AppendResult>((resolve, reject) => {
-          queue.push({ stream, expected: options.expectedRevision ?? 'any', events: stored, resolve, reject });
-          if (!flushScheduled) {
-            flushScheduled = true;
-            setImmediate(flush);
-          }
-        });
+        return new Promise<AppendResult>((resolve, reject) => enqueue({ stream, expected: options.expectedRevision ?? 'any', events: stored, resolve, reject }));
       } catch (error) {
         return Promise.reject(error as Error);
       }
+    },
+
+    deleteStream(stream) {
+      if (closing !== undefined) return Promise.reject(new EventLogClosedError());
+      if (stream === TOMBSTONE) return Promise.reject(new RangeError(`${TOMBSTONE} is reserved by the sqlite log`));
+      return new Promise<void>((resolve, reject) => enqueue({ deleteStream: stream, resolve, reject }));
     },
 
     async readStream(stream, options: ReadStreamOptions = {}) {

@@ -223,6 +223,23 @@ describe('withEventSchemas, reading whole pages', () => {
   });
 });
 
+describe('the schema decorator and deleteStream', () => {
+  it("passes deleteStream through to an adapter that has it: a session's backup goes, its history stays", async () => {
+    const log = await openEventLog({ kind: 'sqlite', path: freshPath() }, { guardian: 0, now: clock });
+    await log.append('dag-0', [1, 2].map((n) => newEvent('UnitSaved', { session: 0, unit: `0${n}` })));
+    await log.append('session-0', [newEvent('SessionCompleted', { session: 0, header: 'aa'.repeat(40), itemCount: 0, signatures: {}, source: 'local' })]);
+    await log.deleteStream!('dag-0');
+    expect(await log.readStream('dag-0')).toEqual([]);
+    expect((await readAllOf(log)).map((e) => e.type)).toEqual(['SessionCompleted']);
+    await log.close();
+  });
+
+  it('offers no deleteStream over an adapter without one', () => {
+    const { deleteStream: _, ...raw } = createMemoryEventLog();
+    expect(checked(raw).deleteStream).toBeUndefined();
+  });
+});
+
 describe('openEventLog', () => {
   it('opens a schema-checked sqlite log, creating its directory, that survives reopening', async () => {
     const path = join(dir, 'guardian-0', 'data', 'log.sqlite');
