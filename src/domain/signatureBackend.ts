@@ -1,6 +1,6 @@
 /**
  * A BIP-340 Schnorr implementation over secp256k1. Every backend must sign the rows of
- * ../shared/vectors/bip340-test-vectors.csv to exactly the listed signature and verify every row
+ * the BIP-340 vectors (../shared/vectors/bip340-test-vectors.csv, copied to test/vectors) to exactly the listed signature and verify every row
  * to the listed result, so backends are interchangeable bit for bit.
  */
 export interface SchnorrBackend {

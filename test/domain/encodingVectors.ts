@@ -1,10 +1,9 @@
-/** Loads ../shared/vectors/encoding-vectors.json (never copied into the repo). */
+/** Loads encoding-vectors.json from the repository's copy of the shared vectors (test/vectors). */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ENCODING_VECTORS_FILE, vectorsDir } from '../vectors/vectorFiles.ts';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const vectorsDir = join(repoRoot, '..', 'shared', 'vectors');
+export { vectorsDir } from '../vectors/vectorFiles.ts';
 
 interface SessionItemVector {
   peer: number;
@@ -31,4 +30,4 @@ export interface EncodingVectors {
   unitDataRejected: { description: string; encoded: string }[];
 }
 
-export const encodingVectors = JSON.parse(readFileSync(join(vectorsDir, 'encoding-vectors.json'), 'utf8')) as EncodingVectors;
+export const encodingVectors = JSON.parse(readFileSync(join(vectorsDir, ENCODING_VECTORS_FILE), 'utf8')) as EncodingVectors;

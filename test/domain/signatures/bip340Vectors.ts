@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { hexToBytes } from '@noble/hashes/utils.js';
+import { BIP340_VECTORS_FILE, vectorsDir } from '../../vectors/vectorFiles.ts';
 
-/** One row of the BIP-340 reference vectors, shared by every signature test (never copied). */
+/** One row of the BIP-340 reference vectors (the repository's copy, test/vectors), shared by every signature test. */
 export interface Bip340Vector {
   index: number;
   secretKey?: Uint8Array;
@@ -15,8 +15,7 @@ export interface Bip340Vector {
   comment: string;
 }
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const bip340VectorsPath = join(repoRoot, '..', 'shared', 'vectors', 'bip340-test-vectors.csv');
+export const bip340VectorsPath = join(vectorsDir, BIP340_VECTORS_FILE);
 
 export function loadBip340Vectors(): Bip340Vector[] {
   const [header, ...lines] = readFileSync(bip340VectorsPath, 'utf8').trim().split(/\r?\n/);
