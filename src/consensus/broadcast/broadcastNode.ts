@@ -12,8 +12,8 @@ import { bytesToHex, equalBytes, hexToBytes } from '../../domain/hashing.ts';
 import { createAlerter, type AlerterSize } from './alerts/alerter.ts';
 import { createSaveQueue, readBackup, type UnitSaver } from './backup/backup.ts';
 import type { Clock } from './clock.ts';
-import { jitteredRoundDelay, maxRound, type BroadcastConfig } from './config.ts';
-import { choosePreUnit, dagIsAhead } from './creation/creator.ts';
+import { maxRound, type BroadcastConfig } from './config.ts';
+import { createOwnUnits, type CreationState } from './creation/ownUnits.ts';
 import { createStartupCheck } from './creation/startupCheck.ts';
 import { createDag } from './dag/dag.ts';
 import { createReconstruction, type ReconstructedUnit, type ReconstructionOutput } from './dag/reconstruction.ts';
@@ -64,7 +64,7 @@ export type BroadcastEvent =
   | { kind: 'creationHalted'; reason: string }
   | { kind: 'failed'; error: unknown };
 
-export type CreationState = 'waitingForPeers' | 'active' | 'halted' | 'finished';
+export type { CreationState };
 
 export interface BroadcastStatus {
   /** The round of this node's newest own unit (-1 before the first). */
@@ -140,17 +140,10 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
   const fetchAhead = createFetchAhead({ n, window: config.maxRoundsAhead, fetch: fetchCoord });
   const saves = createSaveQueue(options.saver, (error) => fail(error));
   const firstAtCoord = new Map<string, HashedUnit>();
-  /** Own units created by this run or restored from the backup; any other own unit means creation must stop. */
-  const ownHashes = new Set<string>();
-  const createdThisRun = new Set<string>();
   const rejected: Partial<Record<string, number>> = {};
   const timers = new Set<() => void>();
   const otherSessionNotifiedAt = new Map<number, number>();
 
-  let creation: CreationState = 'waitingForPeers';
-  let nextRound = 0;
-  let lastCreatedAt = 0;
-  let creationTimer: (() => void) | undefined;
   let orderedCount = 0;
   /** The newest round of any unit in the DAG: how far ahead a unit may be is measured from it. */
   let top = -1;
@@ -192,11 +185,22 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     firstDelayMs: config.requestDelayMs,
     maxDelayMs: config.requestBackoffMaxMs,
     accept: (from, unit) => intake(from, unit) !== undefined,
-    onPassed() {
-      if (creation !== 'waitingForPeers') return;
-      creation = 'active';
-      createIfReady();
+    onPassed: () => own.activate(),
+  });
+
+  const own = createOwnUnits({
+    config,
+    dag,
+    clock,
+    random,
+    signer,
+    data: options.data,
+    onCreated(unit, hash, parents) {
+      emit({ kind: 'unitCreated', round: unit.preUnit.round, hash });
+      registerCoord({ hash, unit });
+      handleReconstruction(reconstruction.add({ hash, unit }, parents), true, self);
     },
+    onHalted: (reason) => emit({ kind: 'creationHalted', reason }),
   });
 
   function after(ms: number, task: () => void): void {
@@ -226,7 +230,7 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     stopped = true;
     for (const cancel of timers) cancel();
     timers.clear();
-    creationTimer?.();
+    own.stop();
     requests.stop();
   }
 
@@ -246,25 +250,14 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
   function start(): void {
     for (const unit of readBackup(options.backup ?? [], { session: config.session, n })) {
       const hashed = withHash(unit);
-      if (unit.preUnit.creator === self) {
-        ownHashes.add(hashed.hash);
-        nextRound = Math.max(nextRound, unit.preUnit.round + 1);
-      }
+      if (unit.preUnit.creator === self) own.restore(hashed.hash, unit.preUnit.round);
       registerCoord(hashed);
       // Backed-up units were saved before use: they are used again without a second save.
       handleReconstruction(reconstruction.add(hashed), false, self);
     }
-    lastCreatedAt = clock.now();
     network.receive(onMessage, signal);
     startupCheck.start();
     every(config.rebroadcastMs, rebroadcast);
-  }
-
-  function haltCreation(reason: string): void {
-    if (creation === 'halted') return;
-    creation = 'halted';
-    creationTimer?.();
-    emit({ kind: 'creationHalted', reason });
   }
 
   // ---- intake ------------------------------------------------------------------------------
@@ -338,7 +331,7 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     const validation = validateUnit(hashed, config, signer);
     if (!validation.ok) return refuse(from, validation.reason);
     // Proof that peers saw an own unit this node does not have, however far ahead: creating would fork.
-    if (creator === self && !ownHashes.has(hashed.hash)) haltCreation(`peer ${from} holds an own unit of round ${round} that this node does not have`);
+    if (creator === self && !own.isKnown(hashed.hash)) own.halt(`peer ${from} holds an own unit of round ${round} that this node does not have`);
     fetchAhead.saw(creator, round);
     if (round > top + config.maxRoundsAhead) {
       fetchAhead.update(top);
@@ -412,65 +405,14 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
       fetchAhead.update(top);
     }
     // Sent only now: the save resolved, so a crash can no longer make this node forget the unit.
-    if (createdThisRun.has(unit.hash)) sendAll({ kind: 'unit', value: unit.unit });
+    if (own.createdThisRun(unit.hash)) sendAll({ kind: 'unit', value: unit.unit });
     for (const batch of extender.add(unit)) {
       for (const u of batch) {
         orderedCount++;
         ordered$.next({ creator: u.creator, round: u.round, hash: u.hash, data: u.unit.preUnit.data });
       }
     }
-    createIfReady();
-  }
-
-  // ---- creation ----------------------------------------------------------------------------
-
-  function createIfReady(): void {
-    if (stopped || creation !== 'active') return;
-    const round = nextRound;
-    if (round > maxRound(config)) {
-      creation = 'finished';
-      return;
-    }
-    if (round > 0 && (dag.at(self, round - 1) === undefined || dag.creatorsInRound(round - 1) < threshold(n))) return;
-    if (round > 0 && !dagIsAhead(dag, n, round)) {
-      const due = lastCreatedAt + roundDelayOf(round);
-      if (clock.now() < due) return waitUntil(due);
-    }
-    const chosen = choosePreUnit(dag, { n, creator: self, round, session: config.session, data: () => options.data(round) });
-    if (chosen === undefined) return;
-    const { preUnit, parents } = chosen;
-    // Advance before anything else can re-enter: never two units in one round.
-    nextRound = round + 1;
-    lastCreatedAt = clock.now();
-    const hashed = withHash({ preUnit, signature: new Uint8Array(64) });
-    const unit: SignedUnit = { preUnit, signature: signer.sign(hexToBytes(hashed.hash)) };
-    ownHashes.add(hashed.hash);
-    createdThisRun.add(hashed.hash);
-    emit({ kind: 'unitCreated', round, hash: hashed.hash });
-    registerCoord({ hash: hashed.hash, unit });
-    handleReconstruction(reconstruction.add({ hash: hashed.hash, unit }, parents), true, self);
-  }
-
-  /** One jittered delay per round, drawn once, so re-checks while waiting do not redraw it. */
-  const delays = new Map<number, number>();
-  function roundDelayOf(round: number): number {
-    let delay = delays.get(round);
-    if (delay === undefined) {
-      delays.clear();
-      delays.set(round, (delay = jitteredRoundDelay(config, round, random)));
-    }
-    return delay;
-  }
-
-  function waitUntil(due: number): void {
-    if (creationTimer !== undefined) return;
-    const cancel = clock.setTimer(due - clock.now(), () => {
-      timers.delete(cancel);
-      creationTimer = undefined;
-      createIfReady();
-    });
-    timers.add(cancel);
-    creationTimer = cancel;
+    own.createIfReady();
   }
 
   // ---- chores ------------------------------------------------------------------------------
@@ -493,8 +435,8 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
   return {
     ordered$: ordered$.asObservable(),
     status: () => ({
-      round: nextRound - 1,
-      creation,
+      round: own.round,
+      creation: own.state,
       dagSize: dag.size,
       ordered: orderedCount,
       forkers: alerter.forkers(),
