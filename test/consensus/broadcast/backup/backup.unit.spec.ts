@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { BackupCorruptedError, createSaveQueue, readBackup } from '../../../../src/consensus/broadcast/backup/backup.ts';
+import { combinedHash, encodeUnit, type PreUnit } from '../../../../src/consensus/broadcast/unit.ts';
+
+const saved = (creator: number, round: number, parents: (number | undefined)[], session = 3n) =>
+  encodeUnit({ preUnit: { creator, round, session, controlHash: { parents, combinedHash: combinedHash([]) }, data: new Uint8Array() } satisfies PreUnit, signature: new Uint8Array(64) });
+const none = [undefined, undefined, undefined, undefined];
 
 describe('unit backup', () => {
   it('runs continuations in save order, each only after its own save resolved', async () => {
@@ -39,5 +44,22 @@ describe('unit backup', () => {
 
   it('refuses a backup that does not decode', () => {
     expect(() => readBackup([new Uint8Array([0xff, 0x00])], { session: 0n, n: 4 })).toThrow(BackupCorruptedError);
+  });
+
+  it('reads units saved after their parents', () => {
+    const units = readBackup([saved(0, 0, none), saved(1, 0, none), saved(2, 0, none), saved(1, 1, [0, 0, 0, undefined])], { session: 3n, n: 4 });
+    expect(units.map((u) => [u.preUnit.creator, u.preUnit.round])).toEqual([[0, 0], [1, 0], [2, 0], [1, 1]]);
+  });
+
+  it('refuses a unit of another session', () => {
+    expect(() => readBackup([saved(0, 0, none), saved(1, 0, none, 2n)], { session: 3n, n: 4 })).toThrow(/backup unit 1 \(creator 1, round 0\) belongs to session 2, not 3/);
+  });
+
+  it('refuses a unit saved before one of its parents', () => {
+    expect(() => readBackup([saved(0, 0, none), saved(1, 0, none), saved(1, 1, [0, 0, 0, undefined])], { session: 3n, n: 4 })).toThrow(BackupCorruptedError);
+  });
+
+  it('refuses a unit that does not fit the federation', () => {
+    expect(() => readBackup([saved(5, 0, none)], { session: 3n, n: 4 })).toThrow(/does not fit a federation of 4/);
   });
 });

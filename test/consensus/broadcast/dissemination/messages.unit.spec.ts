@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, type BroadcastMessage } from '../../../../src/consensus/broadcast/dissemination/messages.ts';
+import { decodeMessage, decodeWire, encodeMessage, encodeWire, maxMessageBytes, maxUnitBytes, MAX_UNIT_DATA_BYTES, readEnvelope, WIRE_VERSION, type BroadcastMessage } from '../../../../src/consensus/broadcast/dissemination/messages.ts';
+import { encodeUnit } from '../../../../src/consensus/broadcast/unit.ts';
 import { combinedHash } from '../../../../src/consensus/broadcast/unit.ts';
 
 const unit = {
@@ -48,5 +49,30 @@ describe('broadcast wire messages', () => {
     );
     const truncated = decodeMessage(valid.subarray(0, valid.length - 1));
     expect(truncated.ok).toBe(false);
+  });
+
+  it('wraps every message in { version: u8, session: u64 }, readable without decoding the body', () => {
+    const bytes = encodeWire(2n ** 40n, { kind: 'coordRequest', value: { creator: 1, round: 300 } });
+    expect(bytes[0]).toBe(WIRE_VERSION);
+    // BigSize of 2^40: 0xff and 8 bytes.
+    expect(bytes[1]).toBe(0xff);
+    expect(readEnvelope(bytes)).toEqual({ ok: true, value: { version: WIRE_VERSION, session: 2n ** 40n } });
+    // The envelope is read even when the body is garbage.
+    const garbled = bytes.slice();
+    garbled[10] = 0x63; // an unknown message kind
+    expect(readEnvelope(garbled).ok).toBe(true);
+    expect(decodeWire(garbled).ok).toBe(false);
+    const decoded = decodeWire(bytes);
+    expect(decoded.ok && decoded.value.message).toEqual({ kind: 'coordRequest', value: { creator: 1, round: 300 } });
+    expect(readEnvelope(new Uint8Array([1])).ok).toBe(false);
+  });
+
+  it('sizes the frame limit for n + 2 units of the largest data DESIGN.md allows', () => {
+    for (const n of [4, 7, 100]) {
+      const largest = { ...unit, preUnit: { ...unit.preUnit, round: 0xffffffff, session: 2n ** 64n - 1n, creator: n - 1, controlHash: { ...unit.preUnit.controlHash, parents: Array.from({ length: n }, () => 0xffffffff) }, data: new Uint8Array(MAX_UNIT_DATA_BYTES) } };
+      expect(encodeUnit(largest).length).toBeLessThanOrEqual(maxUnitBytes(n));
+      const response = encodeWire(2n ** 64n - 1n, { kind: 'parentsResponse', value: { hash: new Uint8Array(32), parents: Array.from({ length: n }, () => largest) } });
+      expect(response.length).toBeLessThanOrEqual(maxMessageBytes(n));
+    }
   });
 });
