@@ -100,14 +100,19 @@ export function createReadModels(guardian: GuardianHandle): ReadModels {
 
     peers() {
       const activity = new Map(listPeers(projections.state(peersProjection)).map((p) => [p.peer, p]));
+      const links = new Map(guardian.links().map((l) => [l.peer, l]));
       return guardian.federation().peers.map(({ id }) => {
         const seen = activity.get(id);
+        const link = links.get(id);
         return {
           id,
-          // Peer links arrive with multi-guardian consensus; until then only "self" is known.
-          connection: id === guardian.peer ? ('self' as const) : ('unknown' as const),
+          connection: id === guardian.peer ? ('self' as const) : link === undefined ? ('unknown' as const) : link.connected ? ('connected' as const) : ('disconnected' as const),
           ...(seen?.lastContributedSession === undefined ? {} : { lastContributedSession: seen.lastContributedSession }),
+          ...(seen?.lastSignedSession === undefined ? {} : { lastSignedSession: seen.lastSignedSession }),
           items: seen?.itemsAccepted ?? 0,
+          ...(link === undefined
+            ? {}
+            : { link: { since: new Date(link.since).toISOString(), connects: link.connects, disconnects: link.disconnects, messagesIn: link.framesIn, messagesOut: link.framesOut, dropped: link.dropped } }),
         };
       });
     },

@@ -247,7 +247,20 @@ export const peersResponse = z.object({
       id: z.number().int(),
       connection: z.enum(['self', 'connected', 'disconnected', 'unknown']),
       lastContributedSession: z.number().int().optional(),
+      /** Last session whose signed outcome carries this peer's signature. */
+      lastSignedSession: z.number().int().optional(),
       items: z.number().int(),
+      /** The P2P link to this peer (federations of four or more). */
+      link: z
+        .object({
+          since: z.string(),
+          connects: z.number().int(),
+          disconnects: z.number().int(),
+          messagesIn: z.number().int(),
+          messagesOut: z.number().int(),
+          dropped: z.number().int(),
+        })
+        .optional(),
     }),
   ),
 });

@@ -27,7 +27,7 @@ import { startFederationMember, type FederationMember } from './federation/feder
 import { startTransport, type Transport } from './transport/tlsTransport.ts';
 import type { LinkState } from './transport/peerLink.ts';
 import { codecRegistry } from '../domain/module.ts';
-import { createMetrics, type ConsensusMetrics } from './metrics.ts';
+import { createMetrics, registerPeerLinkMetrics, type ConsensusMetrics } from './metrics.ts';
 import { startEngine, type Engine, type SessionSummary, type SubmitOutcome, type TxStatus } from './engine/engine.ts';
 import { batchingSignatureChecker, inlineSignatureChecker, type SignatureChecker } from './engine/signatureChecks.ts';
 
@@ -188,6 +188,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
       });
       transport = p2p;
       closers.push(() => p2p.close());
+      registerPeerLinkMetrics(metrics.registry, () => p2p.linkStates());
       const joined = startFederationMember({
         keychain,
         log,
@@ -196,6 +197,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
         consensusHash: hexToBytes(federation.consensusHash),
         roundDelayMs: federation.roundDelayMs,
         roundsPerSession: federation.roundsPerSession,
+        onOwnUnitOrdered: (rounds) => metrics.unitOrderingRounds.observe(rounds),
         onMismatch: (peer, theirs) =>
           logger.error({ peer, theirs, ours: federation.consensusHash }, 'Consensus hash mismatch: this peer runs another federation configuration; its links are ignored'),
       });

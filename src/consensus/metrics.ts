@@ -5,6 +5,7 @@
  * can live in one process; the API adds its HTTP metrics to this same registry.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LinkState } from './transport/peerLink.ts';
 
 export interface ConsensusMetrics {
   readonly registry: Registry;
@@ -26,6 +27,55 @@ export interface ConsensusMetrics {
   readonly queueDepth: Gauge;
   /** Events appended per engine commit (one fsync each). */
   readonly commitBatchSize: Histogram;
+  /** consensus_session_rounds: the round of the last unit a session ordered before it completed. */
+  readonly sessionRounds: Histogram;
+  /** consensus_unit_ordering_rounds: rounds from creating an own unit to its ordering (n >= 4). */
+  readonly unitOrderingRounds: Histogram;
+}
+
+/**
+ * Fedimint's peer metrics (connects, disconnects, messages per peer and direction), read from the
+ * links at scrape time: the transport counts, the registry only reports.
+ */
+export function registerPeerLinkMetrics(registry: Registry, links: () => readonly LinkState[]): void {
+  const registers = [registry];
+  const perPeer = (name: string, help: string, value: (link: LinkState) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['peer_id'],
+      registers,
+      collect() {
+        this.reset();
+        for (const link of links()) this.labels({ peer_id: String(link.peer) }).inc(value(link));
+      },
+    });
+  perPeer('peer_connect_total', 'Connections established with a peer', (l) => l.connects);
+  perPeer('peer_disconnect_total', 'Connections to a peer that were lost', (l) => l.disconnects);
+  perPeer('peer_messages_dropped_total', 'Messages to a peer dropped from its full send queue', (l) => l.dropped);
+  new Counter({
+    name: 'peer_messages_total',
+    help: 'Messages exchanged with a peer',
+    labelNames: ['peer_id', 'direction'],
+    registers,
+    collect() {
+      this.reset();
+      for (const link of links()) {
+        this.labels({ peer_id: String(link.peer), direction: 'incoming' }).inc(link.framesIn);
+        this.labels({ peer_id: String(link.peer), direction: 'outgoing' }).inc(link.framesOut);
+      }
+    },
+  });
+  new Gauge({
+    name: 'peer_connected',
+    help: 'Whether the link to a peer is up (1) or down (0)',
+    labelNames: ['peer_id'],
+    registers,
+    collect() {
+      this.reset();
+      for (const link of links()) this.labels({ peer_id: String(link.peer) }).set(link.connected ? 1 : 0);
+    },
+  });
 }
 
 export function createMetrics(options: { processDefaults?: boolean } = {}): ConsensusMetrics {
@@ -68,6 +118,18 @@ export function createMetrics(options: { processDefaults?: boolean } = {}): Cons
       name: 'consensus_commit_batch_events',
       help: 'Events appended in one engine commit (one fsync)',
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+      registers,
+    }),
+    sessionRounds: new Histogram({
+      name: 'consensus_session_rounds',
+      help: 'Round of the last unit a session ordered before it completed',
+      buckets: [1, 10, 100, 1000, 3600, 3700, 4000, 4600],
+      registers,
+    }),
+    unitOrderingRounds: new Histogram({
+      name: 'consensus_unit_ordering_rounds',
+      help: 'Rounds from creating an own broadcast unit to its ordering',
+      buckets: [0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20],
       registers,
     }),
   };

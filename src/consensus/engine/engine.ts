@@ -171,6 +171,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       // An ordering that replays the session delivers its recorded items again: they are skipped.
       let replayCursor = sessionOrdering.replaysRecordedItems ? 0 : open.recorded.length;
       let signatures: SignatureCollection | undefined;
+      let lastRound = 0;
       for (;;) {
         const event = await sessionOrdering.next(stopController.signal);
         if (event === undefined) return false;
@@ -180,6 +181,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
           continue;
         }
         const { unit } = event;
+        lastRound = Math.max(lastRound, unit.round);
         if (signatures === undefined) {
           if (unit.round < roundsPerSession) {
             if (unit.data.kind === 'batch') replayCursor = await processUnit(session, unit, unit.data.items, replayCursor);
@@ -190,6 +192,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         if (unit.data.kind === 'signature') signatures.offer(unit.creator, unit.data.signature);
         if (signatures.complete) {
           await completeSession(session, signatures);
+          metrics?.sessionRounds.observe(lastRound);
           completed = true;
           return true;
         }

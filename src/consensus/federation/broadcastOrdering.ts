@@ -32,6 +32,8 @@ export interface BroadcastOrderingOptions {
   /** A peer is in another session than ours (see outcomeExchange.ts). */
   onOtherSession?(from: number, session: number): void;
   onEvent?(session: number, event: BroadcastEvent): void;
+  /** An own unit of `round` was ordered while this node was creating round `now`. */
+  onOwnUnitOrdered?(rounds: number): void;
   /** Seeds the broadcast's choices (tests); production draws a fresh seed. */
   seed?: number;
 }
@@ -137,6 +139,7 @@ export function broadcastOrdering(options: BroadcastOrderingOptions): BroadcastO
         });
         node.ordered$.subscribe({
           next(unit) {
+            if (unit.creator === self) options.onOwnUnitOrdered?.(Math.max(0, node.status().round - unit.round));
             const event = toEvent(unit);
             if (event !== undefined) events.next(event);
           },

@@ -27,6 +27,7 @@ export interface FederationMemberOptions {
   seed?: number;
   onMismatch?(peer: number, theirs: string): void;
   onBroadcastEvent?(session: number, event: BroadcastEvent): void;
+  onOwnUnitOrdered?(rounds: number): void;
 }
 
 export interface FederationMember {
@@ -72,6 +73,7 @@ export function startFederationMember(options: FederationMemberOptions): Federat
         ...(options.seed === undefined ? {} : { seed: options.seed }),
         onOtherSession: (from, session) => exchange?.peerInSession(from, session),
         ...(options.onBroadcastEvent === undefined ? {} : { onEvent: options.onBroadcastEvent }),
+        ...(options.onOwnUnitOrdered === undefined ? {} : { onOwnUnitOrdered: options.onOwnUnitOrdered }),
       });
       const opened = ordering;
       exchange = startOutcomeExchange({ links, log: options.log, registry: options.registry, ordering: opened, currentSession: () => opened.session(), signal: stop.signal });

@@ -1,0 +1,81 @@
+/**
+ * A federation of four guardian processes on loopback over mutual TLS, as `fedlog init --peers 4`
+ * and `fedlog run` make it, for end-to-end tests.
+ */
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { initFederation, makeFederationCertificates } from '../../src/cli/initCommand.ts';
+import { http, runGuardian, type GuardianSetup, type RunningGuardian } from './spawnGuardian.ts';
+
+async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A base port with 2n free ports above it (P2P 2i, API 2i + 1), drawn from `random`. */
+async function freeBase(n: number, random: () => number): Promise<number> {
+  for (;;) {
+    const base = 20_000 + 2 * Math.floor(random() * 15_000);
+    let free = true;
+    for (let port = base; port < base + 2 * n && free; port++) free = await isFree(port);
+    if (free) return base;
+  }
+}
+
+export interface ProcessFederation {
+  setups: GuardianSetup[];
+  running: (RunningGuardian | undefined)[];
+  start(peer: number): Promise<RunningGuardian>;
+  kill(peer: number, signal?: NodeJS.Signals): Promise<void>;
+  stopAll(): Promise<void>;
+  /** GET on guardian `peer`'s API. */
+  get<T = Record<string, unknown>>(peer: number, path: string): Promise<T>;
+}
+
+export async function processFederation(dir: string, options: { roundsPerSession: number; roundDelayMs: number; random: () => number }): Promise<ProcessFederation> {
+  const n = 4;
+  const basePort = await freeBase(n, options.random);
+  const certificates = await makeFederationCertificates(n);
+  const result = initFederation({ peers: n, out: dir, basePort, certificates, roundsPerSession: options.roundsPerSession, roundDelayMs: options.roundDelayMs });
+  const setups: GuardianSetup[] = result.configFiles.map((configFile, i) => ({
+    dir,
+    configFile,
+    dataDir: `${dir}/guardian-${i}`,
+    adminToken: result.adminTokens[i]!,
+    url: `http://127.0.0.1:${basePort + 2 * i + 1}`,
+  }));
+  const running: (RunningGuardian | undefined)[] = Array.from({ length: n }, () => undefined);
+  const federation: ProcessFederation = {
+    setups,
+    running,
+    async start(peer) {
+      const guardian = await runGuardian(setups[peer]!);
+      running[peer] = guardian;
+      return guardian;
+    },
+    async kill(peer, signal = 'SIGKILL') {
+      const guardian = running[peer];
+      running[peer] = undefined;
+      if (guardian === undefined) return;
+      guardian.child.kill(signal);
+      await guardian.exited;
+    },
+    async stopAll() {
+      await Promise.all(running.map((_, peer) => federation.kill(peer, 'SIGTERM')));
+    },
+    async get(peer, path) {
+      const { status, json } = await http(`${setups[peer]!.url}${path}`);
+      if (status !== 200) throw new Error(`GET ${path} on guardian ${peer}: ${status} ${JSON.stringify(json)}`);
+      return json as never;
+    },
+  };
+  return federation;
+}
+
+/** Wipes a guardian's data (its log and snapshots), keeping its config, keys and certificate. */
+export function wipeLog(setup: GuardianSetup): void {
+  for (const file of ['log.sqlite', 'log.sqlite-wal', 'log.sqlite-shm']) rmSync(`${setup.dataDir}/${file}`, { force: true });
+}
