@@ -3,6 +3,7 @@
  * signature collection, catch-up) without processes or TLS, each guardian on its own memory log.
  */
 import { startEngine, type Engine } from '../../../src/consensus/engine/engine.ts';
+import type { Ordering } from '../../../src/consensus/engine/ordering.ts';
 import { inlineSignatureChecker } from '../../../src/consensus/engine/signatureChecks.ts';
 import { startFederationMember, type FederationMember } from '../../../src/consensus/federation/federationMember.ts';
 import { ledgerRules } from '../../../src/domain/ledger.ts';
@@ -20,15 +21,25 @@ export interface Guardian {
   log: EventLog;
   engine: Engine;
   member: FederationMember;
+  /** Forks this guardian's broadcast detected, by forker. */
+  forkers: Set<number>;
 }
 
 export interface TestFederation {
   hub: MemoryLinkHub;
   guardians: (Guardian | undefined)[];
   /** Starts guardian `peer` on `log` (a fresh one by default). */
-  start(peer: number, log?: EventLog): Promise<Guardian>;
+  start(peer: number, log?: EventLog, byzantine?: Byzantine): Promise<Guardian>;
   stop(peer: number): Promise<EventLog>;
   stopAll(): Promise<void>;
+}
+
+/** What a byzantine guardian of the test does besides running the protocol. */
+export interface Byzantine {
+  /** Runs under another consensus hash (its engine waits for an agreement that never comes). */
+  consensusHash?: Uint8Array;
+  /** Proposes a corrupted signature share of each header. */
+  badSignatureShares?: boolean;
 }
 
 export interface FederationOptions {
@@ -43,19 +54,29 @@ export function testFederation(options: FederationOptions): TestFederation {
   const federation: TestFederation = {
     hub,
     guardians,
-    async start(peer, given) {
+    async start(peer, given, byzantine = {}) {
       const log = given ?? (await federationLog());
       const keychain = keychains[peer]!;
+      const forkers = new Set<number>();
       const member = startFederationMember({
+        onBroadcastEvent: (_session, event) => {
+          if (event.kind === 'forkDetected') forkers.add(event.forker);
+        },
         keychain,
         log,
         links: hub.links(peer),
-        consensusHash: CONSENSUS_HASH,
+        consensusHash: byzantine.consensusHash ?? CONSENSUS_HASH,
         registry: defaultModuleCodecs,
         roundDelayMs: options.roundDelayMs ?? 5,
         roundsPerSession: options.roundsPerSession ?? 12,
         seed: options.seed * 10 + peer,
       });
+      if (byzantine.consensusHash !== undefined) {
+        // Nobody confirms another hash: this guardian never gets to its first session.
+        const guardian = { peer, log, engine: undefined as never, member, forkers };
+        guardians[peer] = guardian;
+        return guardian;
+      }
       await member.hashCheck.agreed;
       const rules = ledgerRules({ peerCount: N, modules: createModules() });
       const engine = await startEngine({
@@ -66,17 +87,18 @@ export function testFederation(options: FederationOptions): TestFederation {
         sessionSeconds: 3600,
         roundsPerSession: options.roundsPerSession ?? 12,
         queueCapacity: 1000,
-        ordering: (proposals) => member.ordering(proposals),
+        ordering: (proposals) => (byzantine.badSignatureShares ? corruptingShares(member.ordering(proposals)) : member.ordering(proposals)),
         seedLedger: () => recordedLedger(log),
       });
-      const guardian = { peer, log, engine, member };
+      const guardian = { peer, log, engine, member, forkers };
       guardians[peer] = guardian;
       return guardian;
     },
     async stop(peer) {
       const guardian = guardians[peer]!;
       guardians[peer] = undefined;
-      await guardian.engine.stop();
+      // A guardian under another consensus hash never started its engine.
+      if ((guardian.engine as Engine | undefined) !== undefined) await guardian.engine.stop();
       guardian.member.close();
       return guardian.log;
     },
@@ -85,6 +107,21 @@ export function testFederation(options: FederationOptions): TestFederation {
     },
   };
   return federation;
+}
+
+/** An ordering whose guardian proposes a corrupted share of every header signature. */
+function corruptingShares(ordering: Ordering): Ordering {
+  return {
+    openSession(session, openedAt) {
+      const inner = ordering.openSession(session, openedAt);
+      return {
+        replaysRecordedItems: inner.replaysRecordedItems,
+        next: (signal) => inner.next(signal),
+        proposeSignature: (signature) => inner.proposeSignature(signature.map((byte, i) => (i === 7 ? byte ^ 0x40 : byte))),
+        close: (completed) => inner.close(completed),
+      };
+    },
+  };
 }
 
 /** The headers of sessions 0..count-1 in a guardian's log (undefined where not complete). */

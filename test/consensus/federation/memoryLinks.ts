@@ -12,19 +12,24 @@ export interface MemoryLinkHub {
   restore(peer: number): void;
   /** Frames delivered so far. */
   delivered(): number;
+  /** Rewrites every frame on a link from here on (a byzantine sender): what it returns is delivered instead. */
+  tamper(rewrite: (from: number, to: number, bytes: Uint8Array) => Uint8Array[]): void;
 }
 
 export function memoryLinkHub(n: number): MemoryLinkHub {
   const inboxes = Array.from({ length: n }, () => new Subject<{ from: number; bytes: Uint8Array }>());
   const cut = new Set<number>();
   let delivered = 0;
+  let rewrite: (from: number, to: number, bytes: Uint8Array) => Uint8Array[] = (_from, _to, bytes) => [bytes];
   const deliver = (from: number, to: number, bytes: Uint8Array) => {
     if (from === to || to < 0 || to >= n || cut.has(from) || cut.has(to)) return;
-    setImmediate(() => {
-      if (cut.has(from) || cut.has(to)) return;
-      delivered++;
-      inboxes[to]!.next({ from, bytes });
-    });
+    for (const frame of rewrite(from, to, bytes)) {
+      setImmediate(() => {
+        if (cut.has(from) || cut.has(to)) return;
+        delivered++;
+        inboxes[to]!.next({ from, bytes: frame });
+      });
+    }
   };
   return {
     links: (peer) => ({
@@ -37,5 +42,8 @@ export function memoryLinkHub(n: number): MemoryLinkHub {
     cut: (peer) => cut.add(peer),
     restore: (peer) => cut.delete(peer),
     delivered: () => delivered,
+    tamper: (given) => {
+      rewrite = given;
+    },
   };
 }
