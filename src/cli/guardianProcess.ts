@@ -88,13 +88,20 @@ export async function startGuardianProcess(config: GuardianConfig, options: { lo
 
 /** SIGINT / SIGTERM stop the process cleanly; a second signal exits at once. */
 export function stopOnSignals(stop: () => Promise<void>): void {
-  let signalled = false;
+  let first: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(130);
-    signalled = true;
+    if (first !== undefined) {
+      // One Ctrl-C reaches both a wrapper such as `tsx` (npm start) and us, and the wrapper relays
+      // it: a repeat within a second is that echo, not an operator asking to force.
+      if (performance.now() - first < ECHO_MS) return;
+      process.exit(130);
+    }
+    first = performance.now();
     process.stderr.write(`\n${signal}: stopping (again to force)\n`);
     void stop();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }
+
+const ECHO_MS = 1_000;

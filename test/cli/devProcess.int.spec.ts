@@ -40,6 +40,16 @@ function start(args: string[], stdin: 'ignore' | 'pipe' = 'ignore') {
   return { child, output: () => output, exited, waitFor };
 }
 
+/** A run of `count` free ports (a federation's P2P and API pairs). */
+async function freeRun(count: number): Promise<number> {
+  for (;;) {
+    const { p2p } = await freePortPair();
+    if (p2p + count > 65535) continue;
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => released(p2p + i)));
+    if (free.every(Boolean)) return p2p;
+  }
+}
+
 /** True when nothing listens on the port any more. */
 function released(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -89,17 +99,41 @@ describe("fedlog dev's guardian processes", () => {
 });
 
 describe('fedlog dev', () => {
-  it('--peers 1: one guardian completing sessions under the demo load; SIGINT stops the load, then the guardian, and prints the load report', async () => {
+  it('--peers 1: one guardian completing sessions under the demo load; SIGINT (and its echo) stops the load, then the guardian, and prints the load report', async () => {
     const { api } = await freePortPair();
     const dev = start(['dev', '--peers', '1', '--data', join(tempDir(), 'dev'), '--port', String(api), '--session-seconds', '1', '--rate', '20', '--chains', '2']);
     await dev.waitFor(/guardian 0 of a 1-guardian federation/);
     await dev.waitFor(/^session\s+1 /m);
+    dev.child.kill('SIGINT');
+    // `npm start` runs dev under tsx, which relays the terminal's Ctrl-C: the echo must not force an exit.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);
     const output = dev.output();
     expect(output.indexOf('load: ')).toBeGreaterThan(output.indexOf('SIGINT: stopping'));
     expect(output).toMatch(/fedlog dev: stopped\n$/);
     expect(await released(api)).toBe(true);
+  });
+
+  it('by default: four guardian processes agreeing on every session under the demo load; SIGINT stops the loads, then all four, releasing every port', async () => {
+    const base = await freeRun(8);
+    const dev = start(['dev', '--data', join(tempDir(), 'dev'), '--port', String(base + 1), '--rounds-per-session', '20', '--rate', '20', '--chains', '4']);
+    await dev.waitFor(/a federation of 4 guardian processes over mutual TLS/, 90_000);
+    await dev.waitFor(/^session\s+1 .*all 4 headers agree$/m, 90_000);
+    // A session carrying transactions (more items than the four guardians' deposit observations).
+    await dev.waitFor(/^session\s+\d+\s+items\s+(?:[5-9]|\d{2,})\s.*all 4 headers agree$/m, 90_000);
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
+    const output = dev.output();
+    expect(output).not.toMatch(/HEADERS DIFFER/);
+    // Every session is printed once.
+    const printed = [...output.matchAll(/^session\s+(\d+) /gm)].map((m) => Number(m[1]));
+    expect(new Set(printed).size).toBe(printed.length);
+    const total = /load over 4 guardians: ([\d,]+) accepted = [\d.,]+ tx\/s, double spends ACCEPTED 0, errors 0/.exec(output);
+    expect(total, output).not.toBeNull();
+    expect(Number(total![1]!.replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(output.indexOf('load over 4 guardians')).toBeLessThan(output.indexOf('[guardian 0] guardian stopped'));
+    for (let port = base; port < base + 8; port++) expect(await released(port), `port ${port}`).toBe(true);
   });
 
   it('refuses 2 or 3 guardians before starting anything', async () => {
