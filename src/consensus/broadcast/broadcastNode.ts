@@ -307,11 +307,21 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     else if (first.hash !== unit.hash) alerter.forkFound(first.unit, unit.unit);
   }
 
+  /**
+   * Whether a unit at this coordinate is here, reconstructed or still waiting: asking peers for it
+   * would be pointless (a waiting unit asks for its own missing parents).
+   */
+  function coordHeld(creator: number, round: number): boolean {
+    if (reconstruction.at(creator, round).length > 0) return true;
+    const first = firstAtCoord.get(coordKey(creator, round));
+    return first !== undefined && reconstruction.knows(first.hash);
+  }
+
   /** Parent coordinates of `unit` that no unit fills yet and nobody is asked for: the requests it would add. */
   function newRequestsFor(unit: SignedUnit): number {
     let count = 0;
     unit.preUnit.controlHash.parents.forEach((round, creator) => {
-      if (round !== undefined && reconstruction.at(creator, round).length === 0 && !requests.isOpen(coordRequestKey(creator, round))) count++;
+      if (round !== undefined && !coordHeld(creator, round) && !requests.isOpen(coordRequestKey(creator, round))) count++;
     });
     return count;
   }
@@ -326,6 +336,11 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     const { creator, round, controlHash } = unit.preUnit;
     // A round-0 unit has no parents, so nothing would ever settle a wrong combined hash: it would wait forever.
     if (round === 0 && !equalBytes(controlHash.combinedHash, EMPTY_COMBINED_HASH)) return refuse(from, 'badControlHash');
+    const malformed = unitStructureRejection(unit, config);
+    if (malformed !== undefined) return refuse(from, malformed);
+    // Beyond the window a unit is worth a verification only if it shows its creator higher than before (we may be behind).
+    const farAhead = round > top + config.maxRoundsAhead;
+    if (farAhead && creator !== self && round <= fetchAhead.highestSeen(creator)) return refuse(from, 'roundTooFarAhead', `round ${round}, ours ${top}`);
     if (!trusted && !verifications.take(from, 1)) return refuse(from, 'overBudget', 'verifications');
     // A unit is remembered only after it validates, so a corrupted copy cannot shadow the real one.
     const validation = validateUnit(hashed, config, signer);
@@ -333,7 +348,7 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     // Proof that peers saw an own unit this node does not have, however far ahead: creating would fork.
     if (creator === self && !own.isKnown(hashed.hash)) own.halt(`peer ${from} holds an own unit of round ${round} that this node does not have`);
     fetchAhead.saw(creator, round);
-    if (round > top + config.maxRoundsAhead) {
+    if (farAhead) {
       fetchAhead.update(top);
       return refuse(from, 'roundTooFarAhead', `round ${round}, ours ${top}`);
     }
@@ -371,7 +386,7 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
   function fetchCoord(creator: number, round: number): boolean {
     // Own units above our newest do not exist unless the backup was lost, which the startup check catches.
     if (creator === self) return true;
-    if (reconstruction.at(creator, round).length > 0 || requests.isOpen(coordRequestKey(creator, round))) return true;
+    if (coordHeld(creator, round) || requests.isOpen(coordRequestKey(creator, round))) return true;
     if (!requests.affordable(self, 1)) return false;
     // Speculative: the coordinate may never be filled (a crashed creator), so give up after a few tries.
     requests.want(coordRequestKey(creator, round), (p) => send(p, { kind: 'coordRequest', value: { creator, round } }), { cause: self, urgent: true, firstPeers: 1, maxAttempts: 3 });
@@ -380,8 +395,9 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
 
   function handleReconstruction(out: ReconstructionOutput, save: boolean, cause: number): void {
     for (const { creator, round } of out.missingCoords) {
-      // Far above our DAG nothing is on its way: this node is behind, so ask at once.
-      const urgent = round > top + 1;
+      if (coordHeld(creator, round)) continue;
+      // Above our DAG but below what f + 1 creators have shown: this node is behind and nothing is on its way.
+      const urgent = round > top + 1 && round <= fetchAhead.honestBound();
       requests.want(coordRequestKey(creator, round), (p) => send(p, { kind: 'coordRequest', value: { creator, round } }), { cause, urgent });
     }
     for (const hash of out.missingParents) {

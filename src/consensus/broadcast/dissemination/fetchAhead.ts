@@ -9,6 +9,10 @@
 export interface FetchAhead {
   /** A validly signed unit of `creator` at `round` arrived (kept or dropped). */
   saw(creator: number, round: number): void;
+  /** The highest round of `creator` seen validly signed (-1 before any). */
+  highestSeen(creator: number): number;
+  /** The (f + 1)-th highest round seen: some honest creator has reached it. */
+  honestBound(): number;
   /** Our DAG's newest round is `top`: fetch what lies above it, if we are behind. */
   update(top: number): void;
 }
@@ -34,6 +38,8 @@ export function createFetchAhead(options: {
       // The (f + 1)-th highest round: some honest creator has reached it.
       bound = [...seen].sort((a, b) => b - a)[f]!;
     },
+    highestSeen: (creator) => seen[creator] ?? -1,
+    honestBound: () => bound,
     update(top) {
       if (bound < top + LAG_ROUNDS) return;
       const last = Math.min(top + window, bound);

@@ -4,7 +4,8 @@ import type { Clock } from '../clock.ts';
  * Asks peers for what this node is missing (a unit at a coordinate, a unit's parents). An urgent
  * request (this node is behind: nothing is on its way) goes out at once to two random peers; a
  * normal one first waits a moment (the unit is usually already in flight) and asks one. Each retry
- * asks one more peer, with doubling backoff up to a cap: a request nobody answers slows down.
+ * asks one more peer, with doubling backoff up to a cap; at the cap, one peer per attempt: a request
+ * nobody answers slows down to one message per maxDelayMs.
  * A speculative request (fetching ahead) gives up after `maxAttempts`.
  *
  * Every request is charged to the peer whose unit caused it, so one peer cannot fill the table:
@@ -100,7 +101,10 @@ export function createRequests(options: RequestsOptions): Requests {
         const entry = open.get(key);
         if (entry === undefined) return;
         if (attempt >= entry.maxAttempts) return close(key);
-        for (const peer of randomPeers(firstPeers + attempt)) {
+        // Widening helps while an answer may still be on its way; at the backoff cap the request is likely
+        // unanswerable (a byzantine unit's parents), so it asks one peer at a time, slowly.
+        const peers = delay >= maxDelayMs ? 1 : firstPeers + attempt;
+        for (const peer of randomPeers(peers)) {
           sent++;
           ask(peer);
         }
