@@ -11,7 +11,6 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadGuardianConfig, type GuardianConfig } from '../consensus/config.ts';
 import type { DevOptions } from './devCommand.ts';
-import { startDepositFanOut } from './depositFanOut.ts';
 import { startGuardianChild, type GuardianChild } from './guardianChild.ts';
 import { stopOnSignals } from './guardianProcess.ts';
 import { initFederation, makeFederationCertificates } from './initCommand.ts';
@@ -59,15 +58,14 @@ export async function runFederationDev(options: DevOptions): Promise<void> {
   const stopLoad = new AbortController();
   const shares = loadShares(options.peers, options.rate, options.chains);
   const targets = configs.map((c, i) => ({ url: apiUrls[i]!, adminToken: c.adminToken }));
-  // Each load client talks to its own guardian, but every guardian observes its deposits.
-  const fronts = options.rate > 0 ? await Promise.all(targets.map((_, i) => startDepositFanOut(targets, i))) : [];
+  // Each load client talks to its own guardian, but a deposit confirms only once a threshold observed it.
+  const observers = (i: number) => targets.filter((_, j) => j !== i);
   let loads: Promise<LoadReport>[] | undefined =
-    options.rate > 0 ? configs.map((c, i) => runLoad({ url: fronts[i]!.url, adminToken: c.adminToken, ...shares[i]!, durationSeconds: Infinity, signal: stopLoad.signal })) : undefined;
+    options.rate > 0 ? targets.map((target, i) => runLoad({ ...target, observers: observers(i), ...shares[i]!, durationSeconds: Infinity, signal: stopLoad.signal })) : undefined;
   const finishLoads = async () => {
     if (loads === undefined) return;
     stopLoad.abort();
     const reports = await Promise.all(loads);
-    await Promise.all(fronts.map((front) => front.close()));
     loads = undefined;
     reports.forEach((report, i) => {
       console.log(`guardian ${i}:`);
