@@ -16,9 +16,14 @@ import type { Api } from './app.ts';
  * when its answer was already serialized. The front thread has its own event loop and heap and
  * little else to do, so a kept answer goes out at once.
  *
- * Which answers are kept: a GET of a cached route the front passed through once (`want`) is asked
- * of the app again after every projection fold, and resent to the front when its answer changed;
- * one not served for `idleMs` is forgotten. A kept answer is at most one fold behind the app's.
+ * Which answers are kept: a GET of a cached route the front passed through once (`want`). When a
+ * fold moves the projection a kept answer was computed from, the answer is computed again only if
+ * the front served it since it was last computed (the front says so once per answer, `asked`);
+ * otherwise it is forgotten, and the next GET of it is passed through and kept anew. So the work
+ * follows the requests, not the folds: a page asked once is computed about once, however many folds
+ * pass (issue 16: 64 kept pages recomputed at every fold multiplied the guardian's CPU), while a page
+ * polled between folds stays on the front. A kept answer is at most one fold behind the app's; one
+ * not served for `idleMs` is forgotten.
  */
 
 export interface ApiFrontOptions {
@@ -58,6 +63,7 @@ type FrontMessage =
   | { type: 'listening'; address: string; family: string; port: number; priority?: FrontPriority }
   | { type: 'listenError'; message: string; code?: string }
   | { type: 'want'; url: string }
+  | { type: 'asked'; url: string }
   | { type: 'served'; urls: string[]; seconds: number[] }
   | { type: 'closed' };
 
@@ -74,7 +80,7 @@ async function listen(server: Server, port: number, host: string): Promise<Addre
   return server.address() as AddressInfo;
 }
 
-export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer' | 'recordServed'> & { app: RequestListener }, options: ApiFrontOptions): Promise<ApiFront> {
+export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer' | 'cachedVersion' | 'recordServed'> & { app: RequestListener }, options: ApiFrontOptions): Promise<ApiFront> {
   const maxKept = options.maxKept ?? 64;
   const idleMs = options.idleMs ?? 30_000;
   // The app answers the front on loopback only.
@@ -94,7 +100,8 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
   const worker = newWorker(FRONT_URL, {
     workerData: { host: options.host, port: options.port, upstreamPort, keepAliveTimeoutMs: options.keepAliveTimeoutMs, cachedPaths: [...api.cachedPaths], ...(options.priority === undefined ? {} : { priority: options.priority }) },
   });
-  const kept = new Map<string, { body: string; servedAt: number }>();
+  /** `asked`: the front served this answer since it was computed (so it is worth computing again after a fold). */
+  const kept = new Map<string, { body: string; version: unknown; servedAt: number; asked: boolean }>();
   let closing = false;
   let closed: (() => void) | undefined;
   let failed = false;
@@ -116,7 +123,7 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
       for (const [key, entry] of kept) if (oldest === undefined || entry.servedAt < kept.get(oldest)!.servedAt) oldest = key;
       forget(oldest!);
     }
-    kept.set(url, { body: answer.body, servedAt: performance.now() });
+    kept.set(url, { body: answer.body, version: answer.version, servedAt: performance.now(), asked: false });
     worker.postMessage({ type: 'answer', url, body: answer.body, headers: answer.headers });
   };
   const forget = (url: string) => {
@@ -136,6 +143,11 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
         case 'want':
           if (!closing) keep(message.url);
           break;
+        case 'asked': {
+          const entry = kept.get(message.url);
+          if (entry !== undefined) entry.asked = true;
+          break;
+        }
         case 'served': {
           const now = performance.now();
           const byRoute = new Map<string, number[]>();
@@ -187,12 +199,23 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
 
   const refresh = () => {
     for (const [url, entry] of kept) {
+      if (api.cachedVersion(url) === entry.version) continue;
+      // Not served since it was computed: computing it again would be work for nobody.
+      if (!entry.asked) {
+        forget(url);
+        continue;
+      }
       const answer = api.cachedAnswer(url);
-      if (answer === undefined) forget(url);
-      else if (answer.body !== entry.body) {
+      if (answer === undefined) {
+        forget(url);
+        continue;
+      }
+      entry.version = answer.version;
+      entry.asked = false;
+      if (answer.body !== entry.body) {
         entry.body = answer.body;
         worker.postMessage({ type: 'answer', url, body: answer.body, headers: answer.headers });
-      }
+      } else worker.postMessage({ type: 'rearm', url });
     }
   };
   // A fold reports every position it covered synchronously, then settles the waiters for them; the

@@ -10,10 +10,13 @@
  *
  * workerData: `{ host, port, upstreamPort, keepAliveTimeoutMs, cachedPaths, priority? }`.
  * Messages in: `{ type: 'answer', url, body, headers }` (serve `body` for GET `url` from now on),
+ * `{ type: 'rearm', url }` (the kept answer was found current again: report the next serving of it),
  * `{ type: 'forget', url }`, `{ type: 'closeIdle' }`, `{ type: 'close' }`.
  * Messages out: `{ type: 'listening', address, family, port, priority }` (priority: `{ applied: true }` or
  * `{ applied: false, reason }`; absent when none was asked) or `{ type: 'listenError', message, code }`,
  * `{ type: 'want', url }` (a GET of `url` was passed through: the main thread may start keeping its answer),
+ * `{ type: 'asked', url }` (the kept answer of `url` was served, once per answer or rearm: the main
+ * thread computes again, after a fold, only the answers that were asked for),
  * `{ type: 'served', urls, seconds }` (answered here since the last report, for the HTTP metrics), `{ type: 'closed' }`.
  */
 import { Buffer } from 'node:buffer';
@@ -32,7 +35,7 @@ const options = workerData;
 // bench, the front's late wake-ups were run-queue waits, not work or GC. So it may run ahead.
 const priority = options.priority === undefined ? undefined : setThreadPriority(options.priority);
 
-/** @type {Map<string, { body: Buffer, headers: Record<string, string | number> }>} */
+/** @type {Map<string, { body: Buffer, headers: Record<string, string | number>, reported: boolean }>} */
 const answers = new Map();
 /** Paths of the routes whose answers may be kept here. */
 const cachedPaths = new Set(options.cachedPaths);
@@ -85,6 +88,10 @@ const server = createServer((req, res) => {
     if (answer !== undefined) {
       res.writeHead(200, answer.headers);
       res.end(answer.body);
+      if (!answer.reported) {
+        answer.reported = true;
+        port.postMessage({ type: 'asked', url });
+      }
       servedUrls.push(url);
       servedSeconds.push(Number(hrtime.bigint() - started) / 1e9);
       return;
@@ -116,11 +123,16 @@ server.listen(options.port, options.host, () => {
   port.postMessage({ type: 'listening', address: address.address, family: address.family, port: address.port, ...(priority === undefined ? {} : { priority }) });
 });
 
-port.on('message', (/** @type {{ type: 'answer', url: string, body: string, headers: Record<string, string> } | { type: 'forget', url: string } | { type: 'closeIdle' } | { type: 'close' }} */ message) => {
+port.on('message', (/** @type {{ type: 'answer', url: string, body: string, headers: Record<string, string> } | { type: 'rearm', url: string } | { type: 'forget', url: string } | { type: 'closeIdle' } | { type: 'close' }} */ message) => {
   switch (message.type) {
     case 'answer': {
       const body = Buffer.from(message.body);
-      answers.set(message.url, { body, headers: { ...message.headers, 'Content-Length': body.length } });
+      answers.set(message.url, { body, headers: { ...message.headers, 'Content-Length': body.length }, reported: false });
+      break;
+    }
+    case 'rearm': {
+      const answer = answers.get(message.url);
+      if (answer !== undefined) answer.reported = false;
       break;
     }
     case 'forget':

@@ -7,7 +7,7 @@ import { createHttpMetrics } from './httpMetrics.ts';
 import { createItemViewer } from './itemView.ts';
 import { openApiDocument } from './openApi.ts';
 import { createReadModels } from './readModels.ts';
-import { cachedAnswers, mountRoute, type CachedAnswer } from './route.ts';
+import { cachedAnswers, cachedRoutes, mountRoute, type CachedAnswer } from './route.ts';
 import { apiRoutes } from './routes.ts';
 
 /**
@@ -38,6 +38,8 @@ export interface Api {
   cachedPaths: readonly string[];
   /** The app's current 200 answer to a GET of `url` on a route marked `cached`; undefined for anything else. */
   cachedAnswer(url: string): CachedAnswer | undefined;
+  /** The version (projection position) a current answer to a GET of `url` would be computed at, without computing it. */
+  cachedVersion(url: string): unknown;
   /** Counts in the HTTP metrics GETs of `route` that the front answered 200, one per duration (seconds). */
   recordServed(route: string, seconds: readonly number[]): void;
 }
@@ -81,13 +83,15 @@ export function createApi(guardian: GuardianHandle, options: ApiOptions): Api {
     description: 'One guardian of a fedlog federation: submit transactions, follow sessions, read the audit.',
   });
   for (const route of routes) mountRoute(app, route, route.admin === true ? [admin] : []);
+  const cachedRoute = cachedRoutes(routes);
 
   app.use(notFoundHandler());
   app.use(errorHandler(options.onError ?? ((error) => console.error('fedlog api: unexpected failure', error))));
   return {
     app,
-    cachedPaths: routes.filter((route) => route.cached === true && route.method === 'get').map((route) => route.path),
+    cachedPaths: routes.filter((route) => route.cached !== undefined && route.method === 'get').map((route) => route.path),
     cachedAnswer: cachedAnswers(routes),
+    cachedVersion: (url) => cachedRoute(url)?.cached!.version(),
     recordServed(route, seconds) {
       for (const s of seconds) httpMetrics.record('GET', route, '200', s);
     },

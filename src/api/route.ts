@@ -49,11 +49,11 @@ export interface Route<P extends z.ZodType = None, Q extends z.ZodType = None, B
   responses: Record<number, ResponseSpec>;
   /**
    * A GET whose 200 answers may be kept by the API front thread (apiFront.ts) and resent from there
-   * until the main thread replaces them. Only for a path without parameters and a synchronous
-   * handler whose answer (a string body) depends on nothing but the query and projection state, so
-   * that re-asking the handler whenever a projection moved keeps the copy current.
+   * while `version()` (the position of the projection the answer is computed from) has not moved.
+   * Only for a path without parameters and a synchronous handler whose answer (a string body)
+   * depends on nothing but the query and that projection's state.
    */
-  cached?: boolean;
+  cached?: { version(): unknown };
   handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Reply> | Reply;
 }
 
@@ -112,6 +112,8 @@ export function mountRoute(app: Express, route: AnyRoute, before: RequestHandler
 export interface CachedAnswer {
   body: string;
   headers: Record<string, string>;
+  /** The route's `cached.version()` the answer was computed at. */
+  version: unknown;
 }
 
 const NEVER_ABORTED = new AbortController().signal;
@@ -123,11 +125,12 @@ const NEVER_ABORTED = new AbortController().signal;
  * strict routing), queries parsed as express's 'simple' parser does.
  */
 export function cachedAnswers(routes: readonly AnyRoute[]): (url: string) => CachedAnswer | undefined {
-  const byPath = new Map(routes.filter((r) => r.cached === true && r.method === 'get').map((r) => [r.path, r]));
+  const routeOf = cachedRoutes(routes);
   return (url) => {
     const mark = url.indexOf('?');
-    const route = byPath.get(mark < 0 ? url : url.slice(0, mark));
+    const route = routeOf(url);
     if (route === undefined) return undefined;
+    const version = route.cached!.version();
     let query: unknown;
     if (route.query !== undefined) {
       const parsed = route.query.safeParse(parseQueryString(mark < 0 ? '' : url.slice(mark + 1)));
@@ -141,6 +144,15 @@ export function cachedAnswers(routes: readonly AnyRoute[]): (url: string) => Cac
       return undefined;
     }
     if (reply instanceof Promise || reply.status !== 200 || typeof reply.body !== 'string') return undefined;
-    return { body: reply.body, headers: reply.headers ?? {} };
+    return { body: reply.body, headers: reply.headers ?? {}, version };
+  };
+}
+
+/** The routes marked `cached`, found by a GET's URL (path and query string) as the app matches it. */
+export function cachedRoutes(routes: readonly AnyRoute[]): (url: string) => AnyRoute | undefined {
+  const byPath = new Map(routes.filter((r) => r.cached !== undefined && r.method === 'get').map((r) => [r.path, r]));
+  return (url) => {
+    const mark = url.indexOf('?');
+    return byPath.get(mark < 0 ? url : url.slice(0, mark));
   };
 }

@@ -95,8 +95,13 @@ describe('the API front thread', () => {
       [1, 1],
     ]);
     expect(s.auditResponse.parse(await (await get('/v1/audit')).json()).netAssets).toBe((DEPOSIT_MSAT - NOTE_MSAT).toString());
-    // Both from the kept copies, refreshed by the folds, not asked of the app again.
-    expect(reachedApp.length).toBe(cachedBefore);
+    // Not asked between the folds, so not computed at each of them: each is asked of the app once, then kept again.
+    expect(reachedApp.length).toBeLessThanOrEqual(cachedBefore + 2);
+    await eventually(async () => {
+      const before = reachedApp.length;
+      await sessions();
+      return reachedApp.length === before;
+    });
   });
 
   it('passes every other request through unchanged: statuses, errors, bodies, headers', async () => {

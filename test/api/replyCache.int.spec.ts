@@ -55,15 +55,34 @@ describe('createReplyCache', () => {
     expect(answer('a').headers).toEqual({ 'Content-Type': 'application/json; charset=utf-8' });
   });
 
-  it('keeps a bounded number of keys (query strings are the client’s choice)', () => {
+  it('keeps a bounded number of keys, the least recently asked going first (query strings are the client’s choice)', () => {
     let computed = 0;
-    const cache = createReplyCache(() => 0, 4);
+    const cache = createReplyCache(() => 0, { maxKeys: 4 });
     for (let i = 0; i < 100; i++) cache.reply(String(i), () => ++computed);
     expect(computed).toBe(100);
-    // The newest key survived the last clearing; an old one is computed again.
     cache.reply('99', () => ++computed);
     expect(computed).toBe(100);
     cache.reply('0', () => ++computed);
     expect(computed).toBe(101);
+  });
+
+  it('keeps a bounded number of bytes, and answers (without keeping) one larger than them all', () => {
+    let computed = 0;
+    const cache = createReplyCache(() => 0, { maxBytes: 1_000 });
+    const big = () => ({ n: ++computed, pad: 'x'.repeat(400) });
+    cache.reply('a', big);
+    cache.reply('b', big);
+    cache.reply('c', big);
+    expect(computed).toBe(3);
+    cache.reply('c', big);
+    cache.reply('b', big);
+    expect(computed).toBe(3);
+    // 'a' was dropped to make room for 'c'.
+    cache.reply('a', big);
+    expect(computed).toBe(4);
+    const huge = cache.reply('huge', () => ({ n: ++computed, pad: 'x'.repeat(5_000) }));
+    expect(JSON.parse(huge.body as string)).toMatchObject({ n: 5 });
+    cache.reply('huge', () => ({ n: ++computed }));
+    expect(computed).toBe(6);
   });
 });

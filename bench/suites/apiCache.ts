@@ -1,0 +1,148 @@
+/**
+ * Suite 'apiCache' (issue 16, item 4): does asking for many distinct kept URLs raise a guardian's
+ * CPU under load? One guardian process (`fedlog run`, short sessions so that pages of sessions are
+ * long) under one `fedlog load` process at a fixed rate for the whole run; the guardian's CPU is
+ * measured in three windows of that one run: without queries, while a client GETs 64 distinct
+ * pages `/v1/sessions?from=K&limit=1000` every POLL_SECONDS (the issue's attack, more often), and
+ * without queries again (the drift of the load itself). FEDLOG_BENCH_SECONDS sets a window's length
+ * (default 20).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initFederation } from '../../src/cli/initCommand.ts';
+import type { LoadReport } from '../../src/cli/loadGenerator.ts';
+import { medianRow, type BenchRow, type BenchSuite } from '../report.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SUITE = 'apiCache';
+const PAGES = 64;
+const POLL_SECONDS = 2;
+/** Short sessions: a page of 1,000 sessions holds hundreds of them by the query window. */
+const SESSION_SECONDS = 0.1;
+/** Transactions per second of the load (fixed, so that the windows compare the same work). */
+const LOAD_RATE = 400;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** CPU seconds (user + system) of a live process (`task` = its main thread only), from /proc; NaN without /proc. */
+function cpuSeconds(pid: number | undefined, task = false): number {
+  const path = task ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(path)) return Number.NaN;
+  const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const cli = (args: string[]): ChildProcess => spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+
+/** Resolves when `child` printed a line matching `pattern` on stdout; collects stdout into `out`. */
+function printed(child: ChildProcess, pattern: RegExp, out: { text: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out.text += chunk.toString();
+      if (pattern.test(out.text)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`${String(child.spawnargs.slice(3, 4))} exited (${code}) early`)));
+  });
+}
+
+interface Window {
+  guardianCores: number;
+  mainThreadCores: number;
+  /** Per polling round: the slowest of its 64 answers (ms). */
+  roundMs: number[];
+  requests: number;
+  errors: number;
+}
+
+/** Measures the guardian's CPU over `seconds`, polling the kept pages meanwhile when `poll`. */
+async function measure(pid: number, url: string, seconds: number, poll: boolean): Promise<Window> {
+  const cpu = cpuSeconds(pid);
+  const main = cpuSeconds(pid, true);
+  const started = performance.now();
+  const roundMs: number[] = [];
+  let requests = 0;
+  let errors = 0;
+  while (performance.now() - started < seconds * 1000) {
+    const round = performance.now();
+    if (poll) {
+      const answers = await Promise.all(
+        Array.from({ length: PAGES }, async (_, k) => {
+          const response = await fetch(`${url}/v1/sessions?from=${k}&limit=1000`);
+          await response.arrayBuffer();
+          return response.ok;
+        }),
+      );
+      requests += answers.length;
+      errors += answers.filter((ok) => !ok).length;
+      roundMs.push(performance.now() - round);
+    }
+    await sleep(Math.max(0, Math.min(POLL_SECONDS * 1000 - (performance.now() - round), seconds * 1000 - (performance.now() - started))));
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  return { guardianCores: (cpuSeconds(pid) - cpu) / elapsed, mainThreadCores: (cpuSeconds(pid, true) - main) / elapsed, roundMs, requests, errors };
+}
+
+async function run(): Promise<BenchRow[]> {
+  const seconds = Number(process.env.FEDLOG_BENCH_SECONDS ?? 20);
+  const dir = mkdtempSync(join(tmpdir(), 'fedlog-bench-api-cache-'));
+  const port = await freePort();
+  const { configFiles, adminTokens } = initFederation({ peers: 1, out: dir, sessionSeconds: SESSION_SECONDS, basePort: port - 1 });
+  const configFile = configFiles[0]!;
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as { api: { port: number } };
+  config.api.port = port;
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const url = `http://127.0.0.1:${port}`;
+
+  const guardian = cli(['run', '--config', configFile, '--log-level', 'warn']);
+  const guardianExited = new Promise((resolve) => guardian.once('exit', resolve));
+  const loader = cli(['load', '--url', url, '--admin-token', adminTokens[0]!, '--duration', String(seconds * 3 + 15), '--rate', String(LOAD_RATE), '--chains', '64', '--seed', '7', '--json']);
+  const loaderExited = new Promise((resolve) => loader.once('exit', resolve));
+  try {
+    await printed(guardian, /serving http/, { text: '' });
+    const loadOut = { text: '' };
+    await printed(loader, /"clockStarted":true/, loadOut);
+    // Sessions accumulate and the load settles before the first window.
+    await sleep(10_000);
+    const without = await measure(guardian.pid!, url, seconds, false);
+    const withPages = await measure(guardian.pid!, url, seconds, true);
+    const withoutAgain = await measure(guardian.pid!, url, seconds, false);
+    const sessions = ((await (await fetch(`${url}/v1/sessions/count`)).json()) as { count: number }).count;
+    await loaderExited;
+    const report = JSON.parse(loadOut.text.trim().split('\n').at(-1) ?? '{}') as LoadReport;
+
+    const row = (name: string, unit: string, value: number, note?: string) => medianRow(SUITE, name, unit, [value], note);
+    const baseline = (without.guardianCores + withoutAgain.guardianCores) / 2;
+    const rounds = withPages.roundMs.sort((a, b) => a - b);
+    return [
+      row('guardian CPU under load, no queries (before)', 'cores', without.guardianCores, `main thread ${without.mainThreadCores.toFixed(2)} cores; load at ${LOAD_RATE} tx/s, sessions of ${SESSION_SECONDS} s`),
+      row(`guardian CPU under load, ${PAGES} kept pages of 1,000 sessions every ${POLL_SECONDS} s`, 'cores', withPages.guardianCores, `main thread ${withPages.mainThreadCores.toFixed(2)} cores; ${withPages.requests} GETs, ${withPages.errors} errors`),
+      row('guardian CPU under load, no queries (after)', 'cores', withoutAgain.guardianCores, `main thread ${withoutAgain.mainThreadCores.toFixed(2)} cores`),
+      row('CPU with the kept pages / without (mean of before and after)', 'ratio', withPages.guardianCores / baseline, `issue 16 saw ~0.27 -> 0.9-1.15 cores (x3.3-4.3) with every kept page recomputed at each fold`),
+      row(`one round of ${PAGES} page GETs, median (slowest answer of the round)`, 'ms', rounds[Math.floor(rounds.length / 2)] ?? Number.NaN, `max ${Math.round(rounds.at(-1) ?? Number.NaN)} ms over ${rounds.length} rounds`),
+      row('sessions at the end (a page holds up to 1,000)', 'sessions', sessions),
+      row('load accepted', 'tx/s', report.acceptedPerSecond, `${report.withdrawals} withdrawals, ${report.errors} errors`),
+    ];
+  } finally {
+    loader.kill('SIGTERM');
+    guardian.kill('SIGTERM');
+    await Promise.all([guardianExited, loaderExited]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const suite: BenchSuite = { name: SUITE, run };
+export default suite;
