@@ -2,7 +2,7 @@
  * The auditor's check of signed session outcomes, one session at a time, in order, trusting
  * nothing but the federation keys:
  *   1. header(i) recomputed from the items equals the header the source states;
- *   2. at least threshold(n) distinct federation peers signed the recomputed header;
+ *   2. at least threshold(n) distinct federation peers signed the recomputed header (checkSignedOutcome's rule);
  *   3. (from session 0 only) the items, re-processed by the domain ledger with real transaction
  *      signature checks, are all accepted and never take net assets below zero.
  * Every deviation is a Finding; nothing here throws for what the data says, only for bugs.
@@ -16,12 +16,13 @@
  */
 import { AuditFailure, type AuditSummary } from '../domain/audit.ts';
 import { decodeConsensusItem, type ConsensusItem } from '../domain/consensusItem.ts';
-import { federationTag, threshold as thresholdOf, type FederationKeys } from '../domain/federation.ts';
-import { bytesToHex, header as sessionHeader, signedDigest } from '../domain/hashing.ts';
+import { federationTag, type FederationKeys } from '../domain/federation.ts';
+import { bytesToHex, header as sessionHeader } from '../domain/hashing.ts';
 import { createLedger, type LedgerState, type VerifySignature } from '../domain/ledger.ts';
 import { codecRegistry } from '../domain/module.ts';
 import { createModules, type ModulesConfig } from '../domain/modules/consensusModules.ts';
 import { acceptedItemHashOfEncoded } from '../domain/sessionOutcome.ts';
+import { concludeSignedOutcomeCheck, planSignedOutcomeCheck } from '../domain/signedOutcomeCheck.ts';
 import type { SchnorrBackend, SignatureCheck } from '../domain/signatureBackend.ts';
 import type { BatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import type { SignedOutcomeRecord } from './signedOutcomeSource.ts';
@@ -84,7 +85,6 @@ interface SessionRun {
 export function createSessionVerifier(options: SessionVerifierOptions): SessionVerifier {
   const { keys, batchVerifier, backend } = options;
   const tag = federationTag(keys);
-  const needed = thresholdOf(keys.size);
   let active: VerifySignature = backend.verify;
   const ledger = createLedger({ peerCount: keys.size, modules: createModules(options.modules), verify: (signature, message, publicKey) => active(signature, message, publicKey) });
   const moduleNames = new Map([...ledger.rules.modules].map(([id, module]) => [id, module.name]));
@@ -167,26 +167,17 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
       }
 
       // Signatures must cover the header of the items themselves: a valid signature over a stated header that does not match proves nothing about them.
-      const digest = signedDigest(tag, computed);
-      const signers: number[] = [];
-      const checks: SignatureCheck[] = [];
-      for (const [peer, signature] of Object.entries(record.signatures)) {
-        const publicKey = keys.get(Number(peer));
-        // Not a federation member: cannot count toward the threshold.
-        if (publicKey === undefined) continue;
-        signers.push(Number(peer));
-        checks.push({ signature: new Uint8Array(Buffer.from(signature, 'hex')), message: digest, publicKey });
-      }
+      const plan = planSignedOutcomeCheck({ header: computed, signatures: record.signatures, keys, tag });
+      const checks = plan.checks;
 
       const start = state;
       let sessionRun = options.balanceSheets ? run(session, items, 'record') : undefined;
       const txChecks = sessionRun?.checks ?? [];
       const signal = options.signal;
       const valid = await batchVerifier.verifyBatch([...checks, ...txChecks], signal === undefined ? {} : { signal });
-      const validPeers = signers.filter((_, i) => valid[i]);
-      if (validPeers.length < needed) {
-        const present = Object.keys(record.signatures).length;
-        findings.push({ kind: 'signatures', session, detail: `${validPeers.length} valid federation signatures of ${present} present, threshold is ${needed}`, valid: validPeers.length, threshold: needed });
+      const signatures = concludeSignedOutcomeCheck(plan, valid.slice(0, checks.length));
+      if (!signatures.met) {
+        findings.push({ kind: 'signatures', session, detail: `${signatures.valid.length} valid federation signatures of ${signatures.present} present, threshold is ${signatures.threshold}`, valid: signatures.valid.length, threshold: signatures.threshold });
       }
       if (sessionRun !== undefined && valid.slice(checks.length).some((ok) => !ok)) {
         // Some transaction signature is invalid: find out exactly which items the real rules reject.
@@ -202,7 +193,7 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
         items: record.items.length,
         header: computedHex,
         headerOk,
-        signatures: { valid: validPeers.length, threshold: needed, present: Object.keys(record.signatures).length, validPeers },
+        signatures: { valid: signatures.valid.length, threshold: signatures.threshold, present: signatures.present, validPeers: signatures.valid },
         ...(sessionRun === undefined ? {} : { balanceSheet: sheet(session, record.items.length, ledger.audit(state)) }),
         findings,
       };

@@ -7,6 +7,7 @@ import type { SchnorrBackend } from './signatureBackend.ts';
 import { nobleBackend } from './signatures/noble.ts';
 import { federationTag, threshold, type FederationKeys, type PeerId } from './federation.ts';
 import { equalBytes, signedDigest } from './hashing.ts';
+import { checkSignedOutcome } from './signedOutcomeCheck.ts';
 
 export interface Keychain {
   readonly peer: PeerId;
@@ -51,7 +52,7 @@ export interface FederationVerifier {
   readonly tag: Uint8Array;
   readonly threshold: number;
   verify(peer: PeerId, message: Uint8Array, signature: Uint8Array): boolean;
-  /** Whether at least `threshold` distinct federation peers signed `message` validly. */
+  /** Whether at least `threshold` distinct federation peers signed `message` validly (checkSignedOutcome). */
   verifyThreshold(message: Uint8Array, signatures: ReadonlyMap<PeerId, Uint8Array>): boolean;
 }
 
@@ -69,14 +70,6 @@ export function createVerifier(federation: FederationKeys, backend: SchnorrBacke
     tag,
     threshold: needed,
     verify,
-    verifyThreshold(message, signatures) {
-      // A map has one entry per peer, so a peer cannot count twice; unknown peers verify false.
-      let valid = 0;
-      for (const [peer, signature] of signatures) {
-        if (verify(peer, message, signature)) valid++;
-        if (valid >= needed) return true;
-      }
-      return false;
-    },
+    verifyThreshold: (message, signatures) => checkSignedOutcome({ header: message, signatures, keys: federation, tag, threshold: needed, backend }).met,
   };
 }

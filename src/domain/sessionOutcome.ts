@@ -8,8 +8,9 @@ import { bytesToHex, header, hexToBytes, sha256, sha256Concat } from './hashing.
 import { peerIdCodec, type FederationKeys, type PeerId } from './federation.ts';
 import { NO_MODULE_CODECS, perRegistry, type ModuleCodecRegistry } from './module.ts';
 import { consensusItemCodec, decodeConsensusItem, encodeConsensusItem, type ConsensusItem } from './consensusItem.ts';
-import { createVerifier, type FederationVerifier } from './keychain.ts';
+import { checkSignedOutcome } from './signedOutcomeCheck.ts';
 import type { SchnorrBackend } from './signatureBackend.ts';
+import { nobleBackend } from './signatures/noble.ts';
 
 /** An item as ordered in a session, with the peer whose unit carried it. */
 export interface AcceptedItem {
@@ -76,18 +77,9 @@ export function sessionHeader(session: number | bigint, outcome: SessionOutcome)
   return header(session, outcome.items.map(acceptedItemHash));
 }
 
-/**
- * Valid when at least threshold(n) distinct federation peers signed this session's header; unknown
- * peers and invalid signatures do not count.
- */
-export function verifySignedSessionOutcome(
-  federation: FederationKeys | FederationVerifier,
-  session: number | bigint,
-  signed: SignedSessionOutcome,
-  backend?: SchnorrBackend,
-): boolean {
-  const verifier = 'verifyThreshold' in federation ? federation : createVerifier(federation as FederationKeys, backend);
-  return verifier.verifyThreshold(sessionHeader(session, signed.outcome), signed.signatures);
+/** Whether the outcome's signatures meet the threshold over this session's header (checkSignedOutcome). */
+export function verifySignedSessionOutcome(keys: FederationKeys, session: number | bigint, signed: SignedSessionOutcome, backend: SchnorrBackend = nobleBackend): boolean {
+  return checkSignedOutcome({ header: sessionHeader(session, signed.outcome), signatures: signed.signatures, keys, backend }).met;
 }
 
 // JSON form, as served by GET /v1/sessions/:i/signed: items as consensus-encoding hex.

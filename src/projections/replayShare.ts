@@ -1,5 +1,6 @@
-import { bytesToHex, hexToBytes, signedDigest } from '../domain/hashing.ts';
-import { federationTag, threshold } from '../domain/federation.ts';
+import { bytesToHex, hexToBytes } from '../domain/hashing.ts';
+import { federationTag } from '../domain/federation.ts';
+import { concludeSignedOutcomeCheck, planSignedOutcomeCheck, type SignedOutcomePlan } from '../domain/signedOutcomeCheck.ts';
 import { createBatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
@@ -105,10 +106,12 @@ interface OpenSession {
   complete: boolean;
 }
 
+/** A completed session's signatures, verified in one batch with every other session's at the end. */
 interface PendingSignatures {
   session: number;
-  checks: number;
-  peers: number[];
+  plan: SignedOutcomePlan;
+  /** Where its checks start in the batch. */
+  first: number;
 }
 
 /** The hash of an entry's state, computed once per state. */
@@ -128,7 +131,6 @@ export async function replayShareHere(log: EventLog, options: ReplayOptions): Pr
   const federation = (await log.readStream(streams.federation)).find((e) => isEvent(e, 'FederationConfigured'))?.data as FederationConfigured | undefined;
   const keys = federation === undefined ? undefined : new Map(Object.entries(federation.keys).map(([peer, key]) => [Number(peer), hexToBytes(key)]));
   const tag = keys === undefined ? undefined : federationTag(keys);
-  const needed = keys === undefined ? 0 : threshold(keys.size);
 
   const entries: Entry[] = [];
   for (const projection of projections) {
@@ -281,16 +283,9 @@ export async function replayShareHere(log: EventLog, options: ReplayOptions): Pr
       problems.push({ kind: 'signature', session: data.session, detail: 'no FederationConfigured event: signatures cannot be verified' });
       return;
     }
-    const digest = signedDigest(tag, hexToBytes(data.header));
-    const pending: PendingSignatures = { session: data.session, checks: signatureChecks.length, peers: [] };
-    for (const [peer, signature] of Object.entries(data.signatures)) {
-      const publicKey = keys.get(Number(peer));
-      // A signature from outside the federation cannot count toward the threshold.
-      if (publicKey === undefined) continue;
-      pending.peers.push(Number(peer));
-      signatureChecks.push({ signature: hexToBytes(signature), message: digest, publicKey });
-    }
-    pendingSignatures.push(pending);
+    const plan = planSignedOutcomeCheck({ header: hexToBytes(data.header), signatures: data.signatures, keys, tag });
+    pendingSignatures.push({ session: data.session, plan, first: signatureChecks.length });
+    for (const check of plan.checks) signatureChecks.push(check);
   };
 
   let events = 0;
@@ -422,21 +417,19 @@ export async function replayShareHere(log: EventLog, options: ReplayOptions): Pr
     if (precise.ownMismatch !== undefined) Object.assign(problem, { detail: precise.ownMismatch.detail, computed: precise.ownMismatch.computed });
   }
 
-  if (signatureChecks.length > 0) {
-    const verifier = options.batchVerifier ?? createBatchVerifier();
+  if (pendingSignatures.length > 0) {
+    const verifier = signatureChecks.length === 0 ? undefined : (options.batchVerifier ?? createBatchVerifier());
     try {
       // Worker threads pay off only for many signatures (a long multi-guardian history); a few are checked inline.
       const mode = signatureChecks.length < WORKERS_FROM ? 'inline' : 'auto';
-      const valid = await verifier.verifyBatch(signatureChecks, options.signal === undefined ? { mode } : { mode, signal: options.signal });
-      for (const { session, checks, peers } of pendingSignatures) {
-        const good = peers.filter((_, i) => valid[checks + i]).length;
-        if (good < needed) problems.push({ kind: 'signature', session, detail: `${good} valid federation signatures, threshold is ${needed}` });
+      const answers = verifier === undefined ? [] : await verifier.verifyBatch(signatureChecks, options.signal === undefined ? { mode } : { mode, signal: options.signal });
+      for (const { session, plan, first } of pendingSignatures) {
+        const check = concludeSignedOutcomeCheck(plan, answers.slice(first, first + plan.checks.length));
+        if (!check.met) problems.push({ kind: 'signature', session, detail: `${check.valid.length} valid federation signatures, threshold is ${check.threshold}` });
       }
     } finally {
-      if (options.batchVerifier === undefined) await verifier.close();
+      if (verifier !== undefined && options.batchVerifier === undefined) await verifier.close();
     }
-  } else {
-    for (const { session } of pendingSignatures) problems.push({ kind: 'signature', session, detail: `no federation signatures, threshold is ${needed}` });
   }
 
   const count = (kind: ReplayProblem['kind']) => problems.filter((p) => p.kind === kind).length;
