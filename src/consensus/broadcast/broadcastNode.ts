@@ -397,8 +397,11 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
     for (const { creator, round } of out.missingCoords) {
       if (coordHeld(creator, round)) continue;
       // Above our DAG but below what f + 1 creators have shown: this node is behind and nothing is on its way.
-      const urgent = round > top + 1 && round <= fetchAhead.honestBound();
-      requests.want(coordRequestKey(creator, round), (p) => send(p, { kind: 'coordRequest', value: { creator, round } }), { cause, urgent });
+      const bound = fetchAhead.honestBound();
+      const urgent = round > top + 1 && round <= bound;
+      // Above that, nobody honest may have made the unit yet: do not ask before it can exist.
+      const firstDelayMs = config.requestDelayMs + Math.max(0, round - Math.max(bound, top + 1)) * config.roundDelayMs;
+      requests.want(coordRequestKey(creator, round), (p) => send(p, { kind: 'coordRequest', value: { creator, round } }), { cause, urgent, firstDelayMs });
     }
     for (const hash of out.missingParents) {
       requests.want(`p/${hash}`, (p) => send(p, { kind: 'parentsRequest', value: { hash: hexToBytes(hash) } }), { cause });

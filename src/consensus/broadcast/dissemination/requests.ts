@@ -18,6 +18,8 @@ export interface WantOptions {
   urgent?: boolean;
   /** Peers asked by the first attempt (default 2 when urgent, else 1). */
   firstPeers?: number;
+  /** Wait before the first attempt of a normal request (default: the configured first delay). */
+  firstDelayMs?: number;
   /** Give up after this many attempts (default: never, only slow down). */
   maxAttempts?: number;
 }
@@ -87,7 +89,7 @@ export function createRequests(options: RequestsOptions): Requests {
     causedBy: (peer) => caused[peer] ?? 0,
     isOpen: (key) => open.has(key),
     affordable: (cause, count) => (caused[cause] ?? 0) + count <= options.maxPerPeer && open.size + count <= options.maxTotal,
-    want(key, ask, { cause, urgent = false, firstPeers = urgent ? 2 : 1, maxAttempts = Number.POSITIVE_INFINITY }) {
+    want(key, ask, { cause, urgent = false, firstPeers = urgent ? 2 : 1, maxAttempts = Number.POSITIVE_INFINITY, ...rest }) {
       if (stopped) return;
       const existing = open.get(key);
       if (existing !== undefined) {
@@ -119,7 +121,7 @@ export function createRequests(options: RequestsOptions): Requests {
       open.set(key, { cancel: () => undefined, cause, maxAttempts });
       caused[cause]!++;
       if (urgent) fire();
-      else schedule(firstDelayMs);
+      else schedule(rest.firstDelayMs ?? firstDelayMs);
     },
     satisfied: close,
     stop() {
