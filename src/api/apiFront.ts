@@ -30,6 +30,16 @@ export interface ApiFrontOptions {
   host: string;
   port: number;
   keepAliveTimeoutMs: number;
+  /** A request whose headers have not all arrived after this long is answered 408 and closed. Default 10 s. */
+  headersTimeoutMs?: number;
+  /**
+   * A request not received whole (headers and body) after this long is answered 408 and closed, so
+   * a body dripped in slowly cannot hold a connection (and the app's side of it) for long. Only the
+   * request counts: a long-poll's wait for its answer does not. Default 30 s.
+   */
+  requestTimeoutMs?: number;
+  /** Most connections open at once from one client address; more are answered 503 and closed. Default 512. */
+  maxConnectionsPerClient?: number;
   /** The projections' changes (ProjectionHost.changes$): the kept answers are refreshed once per fold, a microtask after its last position. */
   changes: Observable<unknown>;
   /** Most URLs kept at once (query strings are the client's choice). Default 64. */
@@ -98,7 +108,17 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
     throw new RangeError(`the API front thread's priority must be a nice value, an integer from -20 to 19 (got ${options.priority})`);
   }
   const worker = newWorker(FRONT_URL, {
-    workerData: { host: options.host, port: options.port, upstreamPort, keepAliveTimeoutMs: options.keepAliveTimeoutMs, cachedPaths: [...api.cachedPaths], ...(options.priority === undefined ? {} : { priority: options.priority }) },
+    workerData: {
+      host: options.host,
+      port: options.port,
+      upstreamPort,
+      keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+      headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      maxConnectionsPerClient: options.maxConnectionsPerClient ?? 512,
+      cachedPaths: [...api.cachedPaths],
+      ...(options.priority === undefined ? {} : { priority: options.priority }),
+    },
   });
   /** `asked`: the front served this answer since it was computed (so it is worth computing again after a fold). */
   const kept = new Map<string, { body: string; version: unknown; servedAt: number; asked: boolean }>();

@@ -8,7 +8,7 @@
  * a query waiting for it waited tens of milliseconds; this thread is idle but for these answers.
  * Plain JavaScript because Node 20 workers cannot load .ts.
  *
- * workerData: `{ host, port, upstreamPort, keepAliveTimeoutMs, cachedPaths, priority? }`.
+ * workerData: `{ host, port, upstreamPort, keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs, maxConnectionsPerClient, cachedPaths, priority? }`.
  * Messages in: `{ type: 'answer', url, body, headers }` (serve `body` for GET `url` from now on),
  * `{ type: 'rearm', url }` (the kept answer was found current again: report the next serving of it),
  * `{ type: 'forget', url }`, `{ type: 'closeIdle' }`, `{ type: 'close' }`.
@@ -28,7 +28,7 @@ import { setThreadPriority } from '../runtime/threads/threadPriority.mjs';
 
 if (!parentPort) throw new Error('apiFrontThread.mjs must run as a worker thread');
 const port = parentPort;
-/** @type {{ host: string, port: number, upstreamPort: number, keepAliveTimeoutMs: number, cachedPaths: string[], priority?: number }} */
+/** @type {{ host: string, port: number, upstreamPort: number, keepAliveTimeoutMs: number, headersTimeoutMs: number, requestTimeoutMs: number, maxConnectionsPerClient: number, cachedPaths: string[], priority?: number }} */
 const options = workerData;
 
 // On busy cores a woken thread can wait tens of milliseconds for one: measured under the guardian
@@ -79,7 +79,14 @@ function passThrough(req, res) {
   req.pipe(forwarded);
 }
 
-const server = createServer((req, res) => {
+// Slow requests (issue 16: 300 POSTs dripping 2 bytes every 2 s were all open after 95 s) are
+// answered 408 and closed; node checks them every connectionsCheckingInterval, so a fraction of the
+// shorter timeout keeps a deadline within about a quarter of itself.
+const server = createServer({
+  headersTimeout: options.headersTimeoutMs,
+  requestTimeout: options.requestTimeoutMs,
+  connectionsCheckingInterval: Math.max(100, Math.min(options.headersTimeoutMs, options.requestTimeoutMs) / 4),
+}, (req, res) => {
   const started = hrtime.bigint();
   const url = req.url ?? '/';
   // A GET with a body is the app's to judge (its JSON parser may refuse the body).
@@ -107,6 +114,25 @@ const server = createServer((req, res) => {
   passThrough(req, res);
 });
 server.keepAliveTimeout = options.keepAliveTimeoutMs;
+
+/** Open connections per client address: one address may not take every socket the process has. */
+const openByAddress = new Map();
+const TOO_MANY = JSON.stringify({ error: 'too_many_connections', reason: `at most ${options.maxConnectionsPerClient} open connections per client address` });
+server.on('connection', (/** @type {import('node:net').Socket} */ socket) => {
+  const address = socket.remoteAddress ?? '';
+  const open = openByAddress.get(address) ?? 0;
+  if (open >= options.maxConnectionsPerClient) {
+    socket.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(TOO_MANY)}\r\n\r\n${TOO_MANY}`);
+    socket.destroySoon();
+    return;
+  }
+  openByAddress.set(address, open + 1);
+  socket.once('close', () => {
+    const left = (openByAddress.get(address) ?? 1) - 1;
+    if (left === 0) openByAddress.delete(address);
+    else openByAddress.set(address, left);
+  });
+});
 
 // The main thread records these in its HTTP metrics; one message a second, not one per request.
 const report = setInterval(() => {

@@ -42,6 +42,9 @@ export async function startGuardianProcess(config: GuardianConfig, options: { lo
       port: config.api.port,
       // Long-polls hold requests for up to 30 s; keep idle keep-alive sockets a little longer than clients do.
       keepAliveTimeoutMs: 65_000,
+      headersTimeoutMs: config.api.headersTimeoutMs,
+      requestTimeoutMs: config.api.requestTimeoutMs,
+      maxConnectionsPerClient: config.api.maxConnectionsPerClient,
       changes: guardian.projections.changes$,
       priority: config.api.frontPriority,
       onFailure(error) {

