@@ -15,6 +15,7 @@ import { bytesToHex, hexToBytes } from '../domain/hashing.ts';
 import { defaultModulesConfig, modulesConfigFromJson, modulesConfigToJson, type ModulesConfigJson } from '../domain/modules/consensusModules.ts';
 import { createBatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import { fastestBackend } from '../runtime/signatures/fastest.ts';
+import { guardianDataDir } from './guardianDataDir.ts';
 import { createSessionVerifier, type BalanceSheet, type Finding, type SessionVerification } from './sessionVerifier.ts';
 import { openDataSource, openUrlSource, SourceError, type SignedOutcomeSource } from './signedOutcomeSource.ts';
 
@@ -119,7 +120,11 @@ function toolVersion(): string {
 
 function openSource(options: VerifyOptions, warn: (line: string) => void): Promise<SignedOutcomeSource> | SignedOutcomeSource {
   if ((options.url === undefined) === (options.data === undefined)) throw new UsageError('give exactly one of --url <guardian api> or --data <guardian data dir>');
-  if (options.data !== undefined) return openDataSource(options.data);
+  if (options.data !== undefined) {
+    const { dir, note } = guardianDataDir(options.data);
+    if (note !== undefined) warn(note);
+    return openDataSource(dir);
+  }
   return openUrlSource(options.url!, {
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.retries === undefined ? {} : { retries: options.retries }),
@@ -298,7 +303,7 @@ export function verifyCommand(): Command {
   return new Command('verify')
     .description('auditor: verify signed session outcomes (headers, threshold signatures) and recompute the balance sheet of every session')
     .option('--url <url>', "a guardian's API, e.g. http://127.0.0.1:8174")
-    .option('--data <dir>', "a guardian's data directory (with config.json or log.sqlite)")
+    .option('--data <dir>', "a guardian's data directory (with config.json or log.sqlite), or a federation's (reads guardian-0, or its only guardian-<i>)")
     .option('--keys <file>', 'pinned federation keys: { "<peer>": "<x-only key hex>" } or a saved /v1/federation answer')
     .option('--from <session>', 'first session (balance sheets need 0)', nonNegativeInteger, 0)
     .option('--to <session>', 'last session (default: the last completed one)', nonNegativeInteger)
