@@ -1,26 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import {
   ANY,
   BACKWARDS,
-  DeadlineExceededError,
   END,
   EventStoreDBClient,
   FORWARDS,
   MaxAppendSizeExceededError,
   NO_STREAM,
-  NotLeaderError,
   START as ESDB_START,
   STREAM_EXISTS,
   StreamNotFoundError,
-  UnavailableError,
   WrongExpectedVersionError,
   excludeSystemEvents,
   streamNameFilter,
 } from '@eventstore/db-client';
 import type {
   AllStreamResolvedEvent,
-  AllStreamSubscription,
   AppendExpectedRevision,
   CurrentRevision,
   EventData,
@@ -31,7 +27,13 @@ import type {
   ResolvedEvent,
 } from '@eventstore/db-client';
 import { CorruptEventError, EventLogClosedError, ExpectedRevisionConflict, InvalidEventError } from './errors.ts';
+import { deterministicEventId } from './eventIds.ts';
 import { START } from './eventLog.ts';
+import { DEFAULT_RETRY_POLICY, withRetries, type RetryHooks, type RetryPolicy } from './eventStoreDbRetry.ts';
+import { followAll } from './eventStoreDbSubscription.ts';
+
+// Moved beside the retry policy; still exported here for callers of the adapter.
+export { isTransientError } from './eventStoreDbRetry.ts';
 import type {
   AppendResult,
   EventLog,
@@ -60,6 +62,10 @@ import type {
  * - Revisions: ESDB revisions are 0-based bigints, the port's are 0-based numbers.
  * - Durability: ESDB acknowledges an append once it is fsynced on a quorum of the cluster.
  * - Idempotency: our event id is the ESDB event id; ESDB treats a retried append of the same ids as a no-op.
+ *   Appends at an exact revision get ids derived from stream, revision and content (eventIds.ts), so
+ *   even a write repeated after a restart is recognised; the ids are fixed before the first attempt.
+ * - A cluster's routine failures (leader election, node restart, deadline) are retried with capped
+ *   backoff (eventStoreDbRetry.ts); a dropped or ended subscription is reopened after its last event.
  * - System events (`$`-prefixed types or streams) are never returned. Appending one is refused, since it
  *   could never be read back.
  */
@@ -70,13 +76,17 @@ export interface EventStoreDbLogOptions {
    * the port's stream `session-3` is ESDB's `${streamPrefix}session-3`, and reads see only prefixed streams.
    */
   streamPrefix?: string;
-  /** Consecutive resubscriptions after a transient failure (e.g. a leader election) before the subscriber sees the error. Default 8 (about 16 s in all). */
+  /** Consecutive resubscriptions after a transient failure (e.g. a leader election) or a server-ended call before the subscriber sees the error. Default 8 (about 16 s in all). */
   resubscribeAttempts?: number;
-  /** First resubscription delay, doubled on every consecutive failure up to 5 s. Default 100 ms. */
+  /** First resubscription delay, doubled on every consecutive failure up to the policy's cap. Default: the policy's first delay. */
   resubscribeDelayMs?: number;
+  /** How appends and reads ride out elections and deadlines. Default DEFAULT_RETRY_POLICY. */
+  retry?: Partial<RetryPolicy>;
+  /** Told about every retry and resubscription (the guardian logs them). */
+  onRetry?: RetryHooks['onRetry'];
+  /** Injectable for tests. */
+  sleep?: RetryHooks['sleep'];
 }
-
-const MAX_RESUBSCRIBE_DELAY_MS = 5_000;
 
 /** The part of the client this adapter uses: narrow so the tests can drive the adapter without a server. */
 export type EventStoreDbClientPort = Pick<
@@ -94,7 +104,8 @@ export function createEventStoreDbLog(connectionString: string, options: EventSt
 export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: EventStoreDbLogOptions = {}): EventLog {
   const prefix = options.streamPrefix ?? '';
   const resubscribeAttempts = options.resubscribeAttempts ?? 8;
-  const resubscribeDelayMs = options.resubscribeDelayMs ?? 100;
+  const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const hooks: RetryHooks = { ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }), ...(options.sleep === undefined ? {} : { sleep: options.sleep }) };
   let closed = false;
   const liveSubscriptions = new Set<() => void>();
 
@@ -120,6 +131,10 @@ export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: Eve
 
   async function readEsdbStream(esdbStream: string, readOptions: ReadStreamOptions): Promise<RecordedEvent[]> {
     if (readOptions.maxCount === 0) return [];
+    return withRetries(`read ${esdbStream}`, retryPolicy, () => readOnce(esdbStream, readOptions), hooks);
+  }
+
+  async function readOnce(esdbStream: string, readOptions: ReadStreamOptions): Promise<RecordedEvent[]> {
     const backwards = readOptions.direction === 'backwards';
     const read = client.readStream(esdbStream, {
       direction: backwards ? BACKWARDS : FORWARDS,
@@ -146,13 +161,18 @@ export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: Eve
       ensureOpen();
       const expected = appendOptions.expectedRevision ?? 'any';
       const esdbStream = prefix + stream;
-      const proposed = events.map((event) => toEventData(stream, event, prefix));
+      // Ids are fixed here, once: every attempt below sends the same events.
+      const firstRevision = typeof expected === 'number' ? expected + 1 : expected === 'noStream' ? 0 : undefined;
+      const proposed = events.map((event, i) => toEventData(stream, event, prefix, firstRevision === undefined ? undefined : firstRevision + i));
       if (proposed.length === 0) return appendNothing(stream, expected, await lastEventOf(esdbStream));
       let result;
       try {
-        result = await client.appendToStream(esdbStream, proposed, {
-          expectedRevision: toEsdbExpectedRevision(expected),
-        });
+        result = await withRetries(
+          `append to ${esdbStream}`,
+          retryPolicy,
+          () => client.appendToStream(esdbStream, proposed, { expectedRevision: toEsdbExpectedRevision(expected) }),
+          hooks,
+        );
       } catch (error) {
         throw toLogError(error, stream, expected, events);
       }
@@ -188,79 +208,20 @@ export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: Eve
     },
 
     subscribe(fromPosition = START): Observable<RecordedEvent> {
-      return new Observable<RecordedEvent>((subscriber) => {
-        if (closed) {
-          subscriber.error(new EventLogClosedError());
-          return undefined;
-        }
-        let last = fromPosition;
-        let failures = 0;
-        let stopped = false;
-        let retry: NodeJS.Timeout | undefined;
-        let current: AllStreamSubscription | undefined;
-
-        const cancelCurrent = (): void => {
-          const subscription = current;
-          if (subscription === undefined) return;
-          current = undefined;
-          subscription.removeAllListeners();
-          // A late error from a call we cancelled must not surface as an uncaught 'error' event.
-          subscription.on('error', () => undefined);
-          subscription.unsubscribe().catch(() => undefined);
-        };
-        const stop = (): void => {
-          stopped = true;
-          clearTimeout(retry);
-          liveSubscriptions.delete(end);
-          cancelCurrent();
-        };
-        const end = (): void => {
-          stop();
-          subscriber.complete();
-        };
-        const fail = (error: unknown): void => {
-          stop();
-          subscriber.error(error);
-        };
-
-        const open = (): void => {
-          const subscription = client.subscribeToAll({ fromPosition: toEsdbReadPosition(last), filter: subscriptionFilter() });
-          current = subscription;
-          subscription.on('data', (resolved: AllStreamResolvedEvent) => {
-            let event: RecordedEvent | undefined;
-            try {
-              event = toOwnEvent(resolved, last);
-            } catch (error) {
-              fail(error);
-              return;
-            }
-            // Dropping anything at or before the last delivered position keeps the stream free of duplicates,
-            // including across a resubscription.
-            if (event === undefined) return;
-            failures = 0;
-            last = event.position;
-            subscriber.next(event);
-          });
-          subscription.on('error', (error: Error) => {
-            // A leader election or a node restart drops the call: resume after the last delivered event
-            // rather than fail every projection, but only for a bounded number of attempts in a row.
-            if (!isTransientError(error) || failures >= resubscribeAttempts) {
-              fail(error);
-              return;
-            }
-            cancelCurrent();
-            const delay = Math.min(resubscribeDelayMs * 2 ** failures, MAX_RESUBSCRIBE_DELAY_MS);
-            failures += 1;
-            retry = setTimeout(() => {
-              if (!stopped) open();
-            }, delay);
-          });
-          subscription.on('end', end);
-        };
-
-        liveSubscriptions.add(end);
-        open();
-        return stop;
+      return followAll({
+        client,
+        from: fromPosition,
+        filter: subscriptionFilter,
+        toOwnEvent,
+        policy: { ...retryPolicy, firstDelayMs: options.resubscribeDelayMs ?? retryPolicy.firstDelayMs },
+        attempts: resubscribeAttempts,
+        isClosed: () => closed,
+        track(end) {
+          liveSubscriptions.add(end);
+          return () => liveSubscriptions.delete(end);
+        },
+        toReadPosition: toEsdbReadPosition,
+        onResubscribe: (attempt, delayMs, reason) => options.onRetry?.('subscribe $all', attempt, delayMs, reason),
       });
     },
 
@@ -336,14 +297,15 @@ export function isOwnEvent(event: Pick<EsdbRecordedEvent, 'streamId' | 'type'>, 
   return event.streamId.startsWith(prefix);
 }
 
-export function toEventData(stream: string, event: EventToAppend, prefix = ''): EventData {
+/** `revision`: where the event lands, when the append names it; its id is then derived from it (eventIds.ts). */
+export function toEventData(stream: string, event: EventToAppend, prefix = '', revision?: number): EventData {
   if (event.type.startsWith('$') || (prefix === '' && stream.startsWith('$'))) {
     throw new InvalidEventError(stream, event.type, 'names starting with $ are reserved for EventStoreDB system events');
   }
   // Checked here, as the local adapters do, so a value JSON cannot carry (a bigint, undefined) is refused before the call.
   if (JSON.stringify(event.data) === undefined) throw new TypeError(`append to ${stream}: event ${event.type} has no JSON data`);
   return {
-    id: event.id ?? randomUUID(),
+    id: event.id ?? (revision === undefined ? randomUUID() : deterministicEventId(prefix + stream, revision, event.type, event.data)),
     contentType: 'application/json',
     type: event.type,
     data: event.data,
@@ -377,13 +339,6 @@ export function toEventMetadata(stored: unknown, position: Position): EventMetad
     throw new CorruptEventError(position, 'metadata is not a JSON object');
   }
   return stored as EventMetadata;
-}
-
-/** Failures a new call may not meet: the node went away, lost leadership or timed out (gRPC 4, 14). */
-export function isTransientError(error: unknown): boolean {
-  if (error instanceof UnavailableError || error instanceof NotLeaderError || error instanceof DeadlineExceededError) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 14 || code === 4;
 }
 
 /** The client's errors in the port's terms; anything without a counterpart passes through unchanged. */

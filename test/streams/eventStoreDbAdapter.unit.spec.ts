@@ -193,9 +193,10 @@ describe('EventStoreDB adapter with the real client and no server', () => {
 
   it('rejects reads, appends and (after its retries) subscriptions when nothing listens, instead of hanging', async () => {
     // Port 1 on loopback: connection refused at once, so this costs milliseconds.
-    const log = createEventStoreDbLog('esdb://127.0.0.1:1?tls=false', { resubscribeAttempts: 1, resubscribeDelayMs: 10 });
-    await expect(log.readStream('federation')).rejects.toThrow(/UNAVAILABLE/);
-    await expect(log.append('federation', [{ type: 'T', data: 1 }])).rejects.toThrow(/UNAVAILABLE/);
+    const log = createEventStoreDbLog('esdb://127.0.0.1:1?tls=false', { resubscribeAttempts: 1, resubscribeDelayMs: 10, retry: { firstDelayMs: 10, giveUpAfterMs: 50 } });
+    // Transient (UNAVAILABLE), so retried until the policy gives up, then reported with its cause.
+    await expect(log.readStream('federation')).rejects.toThrow(/still failing after \d+ attempts.*UNAVAILABLE/);
+    await expect(log.append('federation', [{ type: 'T', data: 1 }])).rejects.toMatchObject({ name: 'EventStoreDbUnavailableError', message: expect.stringMatching(/UNAVAILABLE/) });
     await expect(firstValueFrom(log.subscribe())).rejects.toThrow(/UNAVAILABLE/);
     await log.close();
   });

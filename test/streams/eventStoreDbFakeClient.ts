@@ -34,6 +34,8 @@ interface FakeRecord {
   position: Position;
 }
 
+export type ScriptedFailure = { before: Error } | { after: Error };
+
 interface LiveSubscription {
   readable: Readable;
   filter: Filter | undefined;
@@ -52,6 +54,18 @@ export interface FakeEventStoreDb {
   failNewSubscriptions(error: Error | undefined): void;
   /** Makes the next successful append answer without a position (as some idempotent answers do). */
   omitNextAppendPosition(): void;
+  /**
+   * The next appends fail in this order, one step per call: `{ before }` refuses the call without
+   * writing (a NotLeaderError during an election), `{ after }` writes it and then reports the error
+   * (a deadline that passed while the write committed: the ambiguous case ids make safe).
+   */
+  scriptAppends(steps: ScriptedFailure[]): void;
+  /** The next stream reads fail with these errors, one per call. */
+  scriptReads(errors: Error[]): void;
+  /** Ends every live subscription as the server does when it closes the call (no error). */
+  endSubscriptions(): void;
+  /** Append calls received, failed ones included. */
+  appendCalls(): number;
   disposed(): boolean;
 }
 
@@ -65,6 +79,9 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
   let isDisposed = false;
   let opened = 0;
   let failWith: Error | undefined;
+  let appendScript: ScriptedFailure[] = [];
+  let readScript: Error[] = [];
+  let appendCallCount = 0;
 
   const record = (streamId: string, id: string, type: string, data: unknown, metadata: unknown): FakeRecord => {
     const events = streams.get(streamId) ?? [];
@@ -102,6 +119,19 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
     appendOptions: { expectedRevision?: AppendExpectedRevision } = {},
   ): Promise<AppendResult> => {
     await Promise.resolve();
+    appendCallCount += 1;
+    const step = appendScript.shift();
+    if (step !== undefined && 'before' in step) throw step.before;
+    const answer = appendOnce(streamName, input, appendOptions);
+    if (step !== undefined) throw step.after;
+    return answer;
+  };
+
+  const appendOnce = (
+    streamName: string,
+    input: EventData | EventData[],
+    appendOptions: { expectedRevision?: AppendExpectedRevision },
+  ): AppendResult => {
     const events = Array.isArray(input) ? input : [input];
     const expected = appendOptions.expectedRevision ?? 'any';
     const existing = streams.get(streamName) ?? [];
@@ -139,6 +169,8 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
     streamName: string,
     readOptions: { direction?: string; fromRevision?: ReadRevision; maxCount?: number | bigint } = {},
   ) => {
+    const scripted = readScript.shift();
+    if (scripted !== undefined) return streamingRead([], scripted);
     const events = streams.get(streamName);
     if (events === undefined) return streamingRead([], new StreamNotFoundError(undefined, streamName));
     const backwards = readOptions.direction === 'backwards';
@@ -201,6 +233,20 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
       omitPosition = true;
     },
     disposed: () => isDisposed,
+    scriptAppends: (steps) => {
+      appendScript = [...steps];
+    },
+    scriptReads: (errors) => {
+      readScript = [...errors];
+    },
+    endSubscriptions: () => {
+      for (const subscription of [...live]) {
+        // An ended call receives nothing more.
+        live.delete(subscription);
+        subscription.readable.push(null);
+      }
+    },
+    appendCalls: () => appendCallCount,
   };
 }
 
