@@ -117,7 +117,7 @@ describe('the guardian API over a seeded history', () => {
 
   it('GET /v1/peers reports this guardian and what it contributed', async () => {
     const { peers } = await body(await api.get('/v1/peers'), s.peersResponse);
-    expect(peers).toEqual([{ id: 0, connection: 'self', lastContributedSession: 1, items: 2 }]);
+    expect(peers).toEqual([{ id: 0, connection: 'self', lastContributedSession: 1, lastSignedSession: 1, items: 2 }]);
   });
 
   it('GET /v1/projections reports every projection caught up', async () => {

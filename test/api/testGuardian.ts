@@ -159,6 +159,7 @@ export async function startTestGuardian(): Promise<TestGuardian> {
     },
 
     currentSession: () => session,
+    links: () => [],
     scheduleShutdown(afterSession) {
       shutdownAfter = afterSession;
     },
