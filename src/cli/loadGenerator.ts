@@ -1,7 +1,9 @@
 /**
  * `fedlog load`: a real client of a guardian over HTTP. Each of `chains` independent users gets a
  * deposit (admin endpoint), claims it into a note, then spends its note into a fresh one again and
- * again (1-input transactions: the figure the throughput goal is about), and finally withdraws.
+ * again (1-input transactions: the figure the throughput goal is about); now and then a spend also
+ * withdraws a small part of the note, so the reserves fall and the fees accrue while the load runs,
+ * as a real federation's balance sheet moves; and when stopped each user withdraws what is left.
  * Now and then a user tries to double-spend: two conflicting spends at once (exactly one may be
  * accepted) or a replay of a spent note (must be refused). Any accepted double spend is counted as
  * a violation, and the report says so.
@@ -32,6 +34,8 @@ export interface LoadOptions {
   chains?: number;
   /** Share of spends followed by a double-spend attempt. */
   doubleSpendRatio?: number;
+  /** Share of spends that also withdraw a part (WITHDRAW_SHARE) of the note. Default 0.05. */
+  withdrawRatio?: number;
   /** Seeds who double-spends when; keys and nonces are random. */
   seed?: number;
   depositMsat?: bigint;
@@ -77,7 +81,9 @@ export interface LoadReport {
   /** Accepted 1-input transactions (claims, spends, withdrawals) per second. */
   acceptedPerSecond: number;
   deposits: number;
+  /** Accepted withdrawals: while running (withdrawalsWhileRunning) and each user's last one when stopped. */
   withdrawals: number;
+  withdrawalsWhileRunning: number;
   doubleSpendAttempts: number;
   doubleSpendsRefused: number;
   /** Must be 0: a conflicting spend that was accepted too. */
@@ -94,6 +100,10 @@ export interface LoadReport {
 }
 
 const WITHDRAW_FEE = 1_000n;
+/** A withdrawal while running takes this fraction of the note (1/100), while the note holds at least MIN_WITHDRAWING_NOTE. */
+const WITHDRAW_SHARE = 100n;
+const MIN_WITHDRAWING_NOTE = 100n * WITHDRAW_FEE;
+const WITHDRAW_DESTINATION = hexToBytes('0014' + '00'.repeat(20));
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -114,6 +124,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const base = options.url.replace(/\/+$/, '');
   const chains = options.chains ?? 256;
   const ratio = options.doubleSpendRatio ?? 0.02;
+  const withdrawRatio = options.withdrawRatio ?? 0.05;
   const random = seededRandom(options.seed ?? 1);
   const depositMsat = options.depositMsat ?? 1_000_000_000n;
   const backend: SchnorrBackend = fastestBackend();
@@ -123,7 +134,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
   const latencies: number[] = [];
-  const report = { submitted: 0, accepted: 0, deposits: 0, withdrawals: 0, doubleSpendAttempts: 0, doubleSpendsRefused: 0, doubleSpendsAccepted: 0, queueFull: 0, errors: 0 };
+  const report = { submitted: 0, accepted: 0, deposits: 0, withdrawals: 0, withdrawalsWhileRunning: 0, doubleSpendAttempts: 0, doubleSpendsRefused: 0, doubleSpendsAccepted: 0, queueFull: 0, errors: 0 };
   let firstError: string | undefined;
   const fail = (error: unknown) => {
     report.errors++;
@@ -307,16 +318,25 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     index: number;
     amount: bigint;
   }
-  /** The next move of a user holding `note`: a plain spend, or (now and then) a double-spend attempt. */
-  type Step = { spend: Built; double?: { rival: Built; replay: Built } };
+  /**
+   * The next move of a user holding `note`: a plain spend, a spend that also withdraws part of the
+   * note (`next` is then the new note's amount), or now and then a double-spend attempt.
+   */
+  type Step = { spend: Built; next: bigint; withdraws?: true; double?: { rival: Built; replay: Built } };
   type Built = { hex: string; txid: string };
   const stepFor = (note: Note, owner: Uint8Array, secret: Uint8Array): Step => {
+    if (note.amount >= MIN_WITHDRAWING_NOTE && random() < withdrawRatio) {
+      const amount = note.amount / WITHDRAW_SHARE;
+      const next = note.amount - amount - WITHDRAW_FEE;
+      const spend = build([spendNote(hexToBytes(note.txid), note.index)], [issueNote(next, owner), withdraw(WITHDRAW_DESTINATION, amount)], secret);
+      return { spend, next, withdraws: true };
+    }
     const spend = build([spendNote(hexToBytes(note.txid), note.index)], [issueNote(note.amount, owner)], secret);
-    if (random() >= ratio) return { spend };
+    if (random() >= ratio) return { spend, next: note.amount };
     // Two conflicting spends of one note at once (at most one may be accepted), then a replay of that note.
     const rival = build([spendNote(hexToBytes(note.txid), note.index)], [issueNote(note.amount - 1n, owner)], secret);
     const replay = build([spendNote(hexToBytes(note.txid), note.index)], [issueNote(1n, owner)], secret);
-    return { spend, double: { rival, replay } };
+    return { spend, next: note.amount, double: { rival, replay } };
   };
 
   interface User {
@@ -336,11 +356,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   };
   const signAhead = (u: User, count: number) => {
     const last = u.planned.at(-1);
-    let note: Note = last === undefined ? { txid: u.claim.txid, index: 0, amount: depositMsat } : { txid: last.step.spend.txid, index: 0, amount: last.note.amount };
+    let note: Note = last === undefined ? { txid: u.claim.txid, index: 0, amount: depositMsat } : { txid: last.step.spend.txid, index: 0, amount: last.step.next };
     for (let i = 0; i < count; i++) {
       const step = stepFor(note, u.owner, u.secret);
       u.planned.push({ note, step });
-      note = { txid: step.spend.txid, index: 0, amount: note.amount };
+      note = { txid: step.spend.txid, index: 0, amount: step.next };
     }
   };
   let stepsUsed = 0;
@@ -367,7 +387,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     if (u.planned.length > 0) return;
     presigns.push(() => {
       if (stop.signal.aborted || u.planned.length > 0) return;
-      const following = { txid: step.spend.txid, index: 0, amount: note.amount };
+      const following = { txid: step.spend.txid, index: 0, amount: step.next };
       u.planned.push({ note: following, step: stepFor(following, u.owner, u.secret), meanwhile: true });
     });
     // A timer, not setImmediate: it runs after this turn's immediates, which send the batches.
@@ -417,9 +437,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         if (stop.signal.aborted) return;
         throw new Error(`user ${index}: a plain spend of its own note was not accepted`);
       }
-      note = { txid: spend.txid, index: 0, amount: note.amount };
+      if (step.withdraws === true) {
+        report.withdrawals++;
+        report.withdrawalsWhileRunning++;
+      }
+      note = { txid: spend.txid, index: 0, amount: step.next };
     }
-    const out = build([spendNote(hexToBytes(note.txid), note.index)], [withdraw(hexToBytes('0014' + '00'.repeat(20)), note.amount - WITHDRAW_FEE)], u.secret);
+    const out = build([spendNote(hexToBytes(note.txid), note.index)], [withdraw(WITHDRAW_DESTINATION, note.amount - WITHDRAW_FEE)], u.secret);
     if (await transact(out, false)) report.withdrawals++;
   };
 
@@ -507,7 +531,7 @@ export function printLoadReport(report: LoadReport, print: (line: string) => voi
   const n = (v: number) => v.toLocaleString('en-US', { maximumFractionDigits: 1 });
   print(`load: ${n(report.accepted)} accepted in ${n(report.durationSeconds)} s = ${n(report.acceptedPerSecond)} tx/s (submitted ${n(report.submitted)}, queue full ${n(report.queueFull)})`);
   print(`  latency submit->accepted: p50 ${n(report.latencyMs.p50)} ms, p90 ${n(report.latencyMs.p90)} ms, p99 ${n(report.latencyMs.p99)} ms, max ${n(report.latencyMs.max)} ms`);
-  print(`  deposits ${report.deposits}, withdrawals ${report.withdrawals}, double-spend attempts ${report.doubleSpendAttempts}: refused ${report.doubleSpendsRefused}, ACCEPTED ${report.doubleSpendsAccepted}`);
+  print(`  deposits ${report.deposits}, withdrawals ${report.withdrawals} (${report.withdrawalsWhileRunning} while running), double-spend attempts ${report.doubleSpendAttempts}: refused ${report.doubleSpendsRefused}, ACCEPTED ${report.doubleSpendsAccepted}`);
   if (report.signedAhead > 0) print(`  signed ahead, before the clock started: ${n(report.signedAhead)} transactions in ${n(report.signAheadSeconds)} s, ${n(report.signedAheadStepsUsed)} steps used (not in the tx/s figure's window)`);
   if (report.errors > 0) print(`  errors ${report.errors}; first: ${report.firstError ?? ''}`);
 }
