@@ -33,6 +33,11 @@ export interface InitOptions {
   checkpointMinEvents?: number;
   /** Port of guardian 0's P2P listener; the API is on base + 1, guardian i on base + 2i (default 8173). */
   basePort?: number;
+  /**
+   * An EventStoreDB connection string (`esdb://...`): every guardian's log lives in that cluster,
+   * under a stream prefix of its own (`fed-<first 8 hex of guardian 0's key>/guardian-<i>/`). Default: SQLite in each data directory.
+   */
+  log?: string;
   /** One per guardian, required when peers >= 4 (see makeFederationCertificates). */
   certificates?: readonly GuardianCertificate[];
 }
@@ -60,6 +65,7 @@ export async function makeFederationCertificates(peers: number, host: string | r
 export function initFederation(options: InitOptions): InitResult {
   const n = options.peers;
   if (!isSupportedFederationSize(n)) throw new InitError(`--peers ${n}: a federation has 1 guardian, or 4 or more (2 and 3 tolerate no faulty guardian)`);
+  if (options.log !== undefined && !/^esdb(\+discover)?:\/\//.test(options.log)) throw new InitError(`--log ${options.log}: expected an esdb:// connection string`);
   const withTls = n >= 4;
   const certificates = options.certificates ?? [];
   if (withTls && certificates.length !== n) throw new InitError(`a federation of ${n} needs ${n} TLS certificates (makeFederationCertificates), got ${certificates.length}`);
@@ -80,6 +86,10 @@ export function initFederation(options: InitOptions): InitResult {
     p2pUrl: `${urlHost(hosts[i]!)}:${ports[i]!.p2p}`,
     ...(withTls ? { certFingerprint: certificates[i]!.fingerprint } : {}),
   }));
+  // Guardian 0's fresh key names the federation, so two federations can share one cluster too.
+  const federationTag = `fed-${peers[0]!.pubkey.slice(0, 8)}`;
+  const logOf = (i: number): GuardianConfigInput['log'] =>
+    options.log === undefined ? { kind: 'sqlite' } : { kind: 'eventstoredb', url: options.log, streamPrefix: `${federationTag}/guardian-${i}/` };
   const configFiles: string[] = [];
   const adminTokens: string[] = [];
   secrets.forEach((secret, i) => {
@@ -103,7 +113,7 @@ export function initFederation(options: InitOptions): InitResult {
       p2p: { host: bind, port: ports[i]!.p2p },
       ...(withTls ? { tls: { certPath: CERT_FILE, keyPath: KEY_FILE } } : {}),
       adminToken,
-      log: { kind: 'sqlite' },
+      log: logOf(i),
       queueCapacity: 20_000,
     };
     mkdirSync(dirs[i]!, { recursive: true });

@@ -55,7 +55,8 @@ program
   .option('--round-delay-ms <ms>', 'broadcast round delay (4 or more guardians)', nonNegativeInteger, 50)
   .option('--rounds-per-session <n>', 'broadcast rounds before a session is signed (4 or more guardians)', positiveInteger, 3600)
   .option('--base-port <port>', "guardian 0's P2P port; its API is on base + 1, guardian i on base + 2i", positiveInteger, 8173)
-  .action(async (options: { peers: number; out: string; host: string; bind?: string; sessionSeconds: number; roundDelayMs: number; roundsPerSession: number; basePort: number }) => {
+  .option('--log <esdb-url>', 'keep every guardian\'s log in this EventStoreDB cluster (esdb://...), each under its own stream prefix; default: SQLite in each data directory')
+  .action(async (options: { peers: number; out: string; host: string; bind?: string; sessionSeconds: number; roundDelayMs: number; roundsPerSession: number; basePort: number; log?: string }) => {
     const certificates = await makeFederationCertificates(options.peers, options.host);
     const result = initFederation({ ...options, certificates });
     for (const [i, file] of result.configFiles.entries()) console.log(`guardian ${i}: ${file}  (admin token ${result.adminTokens[i]})`);

@@ -86,7 +86,18 @@ export const guardianConfigSchema = z.strictObject({
   adminToken: z.string().min(16, 'adminToken must be at least 16 characters'),
   log: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1).optional() }),
-    z.strictObject({ kind: z.literal('eventstoredb'), url: z.string().min(1) }),
+    z.strictObject({
+      kind: z.literal('eventstoredb'),
+      /** The node or cluster, e.g. `esdb://node1:2113,node2:2113,node3:2113?tls=false`. */
+      url: z.string().regex(/^esdb(\+discover)?:\/\//, 'expected an esdb:// (or esdb+discover://) connection string'),
+      /**
+       * Prefix of every stream of this guardian's log (`fed-1a2b3c4d/guardian-0/`), so that the
+       * guardians of a federation, and other federations, share one cluster without reading each
+       * other's events. Ends with '/', so that no guardian's prefix starts another's. Absent: the
+       * log owns the cluster's unprefixed streams.
+       */
+      streamPrefix: z.string().regex(/^[^$\s/][^\s]*\/$/, "expected a prefix ending with '/' (not starting with '$' or '/')").optional(),
+    }),
   ]).default({ kind: 'sqlite' }),
   /** Most transactions waiting to be ordered; beyond it submissions get 503 + Retry-After. */
   queueCapacity: z.number().int().min(1).default(20_000),

@@ -103,7 +103,9 @@ export class FederationMismatchError extends ConfigError {
 }
 
 export function logLocation(config: GuardianConfig): EventLogLocation {
-  return config.log.kind === 'eventstoredb' ? { kind: 'eventstoredb', url: config.log.url } : { kind: 'sqlite', path: sqliteLogPath(config) };
+  if (config.log.kind === 'sqlite') return { kind: 'sqlite', path: sqliteLogPath(config) };
+  const { url, streamPrefix } = config.log;
+  return streamPrefix === undefined ? { kind: 'eventstoredb', url } : { kind: 'eventstoredb', url, streamPrefix };
 }
 
 /** Records FederationConfigured on first start; on later starts refuses a config whose consensus hash differs. */

@@ -9,7 +9,7 @@ import { createSqliteEventLog, type SqliteEventLogOptions } from './sqliteEventL
 export type EventLogLocation =
   | { kind: 'sqlite'; path: string; commitOn?: SqliteEventLogOptions['commitOn'] }
   | { kind: 'memory' }
-  | { kind: 'eventstoredb'; url: string };
+  | { kind: 'eventstoredb'; url: string; streamPrefix?: string };
 
 /**
  * The one way the engine opens its log: the raw adapter for `location`, wrapped in the schema
@@ -30,7 +30,7 @@ export async function openRawEventLog(location: EventLogLocation): Promise<Event
       return createMemoryEventLog();
     case 'eventstoredb': {
       const { createEventStoreDbLog } = await import('./eventStoreDb.ts');
-      return createEventStoreDbLog(location.url);
+      return createEventStoreDbLog(location.url, location.streamPrefix === undefined ? {} : { streamPrefix: location.streamPrefix });
     }
   }
 }

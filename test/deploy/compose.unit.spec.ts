@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { consensusConfig, loadGuardianConfig, transportIdentity, type GuardianConfig } from '../../src/consensus/config.ts';
+import { logLocation } from '../../src/consensus/guardian.ts';
 import { certificateFingerprint } from '../../src/consensus/transport/certificates.ts';
+import { createEventStoreDbLog } from '../../src/streams/eventStoreDb.ts';
 
 /**
  * No Docker engine runs where these tests run, so the deployment files are checked by a real YAML
@@ -104,9 +106,12 @@ describe('docker-compose.yml: the federation of four', () => {
     }
   });
 
-  it('starts every guardian only after init completed, with `fedlog run` on the config in its own volume', () => {
+  it('starts every guardian only after init completed and the cluster is healthy, with `fedlog run` on the config in its own volume', () => {
     for (const [i, guardian] of guardians.entries()) {
-      expect(guardian.depends_on).toEqual({ init: { condition: 'service_completed_successfully' } });
+      expect(guardian.depends_on).toEqual({
+        init: { condition: 'service_completed_successfully' },
+        ...Object.fromEntries(nodeNames.map((node) => [node, { condition: 'service_healthy' }])),
+      });
       expect(guardian.command).toEqual(['run', '--config', '/data/config.json']);
       expect(guardian.volumes).toEqual([`guardian-${i}-data:/data`]);
       expect(guardian.hostname).toBe(`guardian-${i}`);
@@ -160,7 +165,31 @@ describe('docker-compose.yml: the federation of four', () => {
         expect(config.federation.peers.map((p) => p.p2pUrl)).toEqual([0, 1, 2, 3].map((i) => `guardian-${i}:${8173 + 2 * i}`));
         expect(config.federation.peers.map((p) => p.apiUrl)).toEqual([0, 1, 2, 3].map((i) => `http://guardian-${i}:${8174 + 2 * i}`));
       }
-      for (const guardian of guardians) expect(guardian.networks).toEqual(['federation']);
+      for (const guardian of guardians) expect(guardian.networks).toEqual(['federation', 'esdb']);
+    });
+
+    it('puts every guardian\'s log in the three-node cluster, each under a stream prefix of its own', async () => {
+      const esdbNetwork = Object.keys(esdbNodes[0]![1].networks as Record<string, unknown>)[0]!;
+      const prefixes = configs.map((config, i) => {
+        // What `fedlog run` opens: startGuardian's own choice of log for this config.
+        const location = logLocation(config);
+        if (location.kind !== 'eventstoredb') throw new Error(`guardian ${i} would log to ${location.kind}, not the cluster`);
+        const [scheme, rest] = location.url.split('://') as [string, string];
+        const [hosts, query] = rest.split('?') as [string, string | undefined];
+        expect(scheme).toBe('esdb');
+        // Every node of the cluster is a seed, by the name compose resolves on the network both join.
+        expect(hosts.split(',').sort()).toEqual(nodeNames.map((node) => `${node}:${NODE_PORT}`).sort());
+        expect(new URLSearchParams(query).get('tls')).toBe('false');
+        expect(guardians[i]!.networks).toContain(esdbNetwork);
+        expect(location.streamPrefix).toMatch(new RegExp(`^fed-[0-9a-f]{8}/guardian-${i}/$`));
+        return location.streamPrefix!;
+      });
+      // One federation tag, four prefixes of which none starts another (the adapter filters by prefix).
+      expect(new Set(prefixes.map((prefix) => prefix.split('/')[0])).size).toBe(1);
+      for (const a of prefixes) for (const b of prefixes) if (a !== b) expect(b.startsWith(a)).toBe(false);
+      // The real client accepts the connection string (it parses it here and connects on first use).
+      const first = logLocation(configs[0]!);
+      if (first.kind === 'eventstoredb') await createEventStoreDbLog(first.url, { streamPrefix: first.streamPrefix! }).close();
     });
 
     it("pins every guardian's real certificate, and each guardian presents its own (its key in its own volume)", () => {
@@ -170,6 +199,22 @@ describe('docker-compose.yml: the federation of four', () => {
         expect(transportIdentity(config).peers.map((p) => p.host)).toEqual([0, 1, 2, 3].filter((i) => i !== config.peer).map((i) => `guardian-${i}`));
       }
     });
+  });
+});
+
+const composeBinary = ['/usr/bin/docker-compose', '/usr/local/bin/docker-compose'].find((file) => existsSync(file));
+if (composeBinary === undefined) console.log('[compose] docker-compose (v1) is not installed: the file was checked by the YAML parser only (apt-get install docker-compose to render it too)');
+
+describe.skipIf(composeBinary === undefined)('docker-compose.yml as docker-compose renders it', () => {
+  it('renders (docker-compose config), and the rendered guardians still join the cluster and init still names it', () => {
+    const rendered = parse(execFileSync(composeBinary!, ['-f', join(repoRoot, 'docker-compose.yml'), 'config'], { cwd: repoRoot, encoding: 'utf8' })) as Compose;
+    for (let i = 0; i < 4; i++) {
+      const guardian = rendered.services[`guardian-${i}`]!;
+      const networks = Array.isArray(guardian.networks) ? guardian.networks : Object.keys(guardian.networks ?? {});
+      expect(networks.sort()).toEqual(['esdb', 'federation']);
+      expect(Object.keys(guardian.depends_on ?? {}).sort()).toEqual(['init', 'node1', 'node2', 'node3']);
+    }
+    expect(rendered.services.init!.command!.join(' ')).toContain('--log esdb://node1:2113,node2:2113,node3:2113?tls=false');
   });
 });
 
