@@ -159,7 +159,7 @@ export async function startTestGuardian(): Promise<TestGuardian> {
     },
 
     currentSession: () => session,
-    links: () => [],
+    links: () => [] as ReturnType<GuardianHandle['links']>,
     scheduleShutdown(afterSession) {
       shutdownAfter = afterSession;
     },

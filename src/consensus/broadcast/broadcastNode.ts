@@ -19,7 +19,7 @@ import { createDag } from './dag/dag.ts';
 import { createReconstruction, type ReconstructedUnit, type ReconstructionOutput } from './dag/reconstruction.ts';
 import { unitStructureRejection, validateUnit } from './dag/validation.ts';
 import { createFetchAhead } from './dissemination/fetchAhead.ts';
-import { decodeWire, encodeWire, readEnvelope, WIRE_VERSION, type BroadcastMessage } from './dissemination/messages.ts';
+import { decodeWire, encodeWire, isAlertVariant, readEnvelope, WIRE_VERSION, type BroadcastMessage } from './dissemination/messages.ts';
 import { createPeerBudget } from './dissemination/peerBudget.ts';
 import { createRequests } from './dissemination/requests.ts';
 import { createResponder } from './dissemination/responder.ts';
@@ -179,10 +179,12 @@ export function startBroadcastNode(options: BroadcastNodeOptions): BroadcastNode
 
   function onMessage(from: number, bytes: Uint8Array): void {
     if (stopped) return;
-    // Checked before any decoding: a peer cannot make us parse a frame larger than any honest message.
-    if (bytes.length > config.maxMessageBytes) return reject(from, 'oversized', `${bytes.length} bytes`);
+    // Checked before decoding more than the envelope: a peer cannot make us parse a frame larger
+    // than any honest message of its kind (an alert lists the forker's legit units, so it may be larger).
+    if (bytes.length > config.maxAlertBytes) return reject(from, 'oversized', `${bytes.length} bytes`);
     const envelope = readEnvelope(bytes);
     if (!envelope.ok) return reject(from, 'undecodable', `${envelope.error.kind} at byte ${envelope.error.offset}`);
+    if (bytes.length > config.maxMessageBytes && !isAlertVariant(envelope.value.variant)) return reject(from, 'oversized', `${bytes.length} bytes`);
     if (envelope.value.version !== WIRE_VERSION) return reject(from, 'wrongVersion', `version ${envelope.value.version}`);
     if (envelope.value.session !== config.session) return otherSession(from, envelope.value.session);
     const decoded = decodeWire(bytes);

@@ -22,6 +22,12 @@ export interface BroadcastConfig {
   /** Frames larger than this are dropped undecoded (default: room for n + 2 largest units). */
   maxMessageBytes: number;
   /**
+   * The frame limit of alert messages, which carry the forker's legit units (one per round it
+   * made): a fork found late in a session needs far more than maxMessageBytes. Default 16 MiB;
+   * the peer transport must carry frames this large.
+   */
+  maxAlertBytes: number;
+  /**
    * A unit more than this many rounds above the newest round of our DAG is dropped without a request:
    * its parents would cost a request each. A lagging node fetches its way up instead.
    */
@@ -51,6 +57,7 @@ export function broadcastConfig(base: Pick<BroadcastConfig, 'n' | 'peer' | 'sess
     rebroadcastMs: Math.max(200, 10 * roundDelayMs),
     maxDataBytes,
     maxMessageBytes: maxMessageBytes(n, maxDataBytes),
+    maxAlertBytes: 16 * 1024 * 1024,
     maxRoundsAhead,
     maxRequestsPerPeer,
     // f byzantine peers at their cap still leave room for two honest peers' worth.

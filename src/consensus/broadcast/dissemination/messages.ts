@@ -72,14 +72,19 @@ export function decodeWire(bytes: Uint8Array): DecodeResult<WireMessage> {
  * Only the envelope's version and session (a few bytes), so a message of another session or version
  * is dropped without decoding its body.
  */
-export function readEnvelope(bytes: Uint8Array): DecodeResult<{ version: number; session: bigint }> {
+export function readEnvelope(bytes: Uint8Array): DecodeResult<{ version: number; session: bigint; variant: number }> {
   try {
     const reader = new Reader(bytes);
-    return { ok: true, value: { version: u8.decode(reader), session: u64.decode(reader) } };
+    return { ok: true, value: { version: u8.decode(reader), session: u64.decode(reader), variant: reader.bigSizeNumber() } };
   } catch (thrown) {
     if (thrown instanceof DecodeFailure) return { ok: false, error: thrown.error };
     throw thrown;
   }
+}
+
+/** Alerts carry the forker's legit units (up to a session's rounds of them): their frames get a limit of their own. */
+export function isAlertVariant(variant: number): boolean {
+  return variant >= messageVariants.alert[0];
 }
 
 /**

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
+import { broadcastConfig, maxRound } from '../../../../src/consensus/broadcast/config.ts';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, decodeWire, encodeMessage, encodeWire, maxMessageBytes, maxUnitBytes, MAX_UNIT_DATA_BYTES, readEnvelope, WIRE_VERSION, type BroadcastMessage } from '../../../../src/consensus/broadcast/dissemination/messages.ts';
+import { decodeMessage, decodeWire, encodeMessage, encodeWire, maxMessageBytes, isAlertVariant, maxUnitBytes, MAX_UNIT_DATA_BYTES, readEnvelope, WIRE_VERSION, type BroadcastMessage } from '../../../../src/consensus/broadcast/dissemination/messages.ts';
 import { encodeUnit } from '../../../../src/consensus/broadcast/unit.ts';
 import { combinedHash } from '../../../../src/consensus/broadcast/unit.ts';
 
@@ -56,7 +57,7 @@ describe('broadcast wire messages', () => {
     expect(bytes[0]).toBe(WIRE_VERSION);
     // BigSize of 2^40: 0xff and 8 bytes.
     expect(bytes[1]).toBe(0xff);
-    expect(readEnvelope(bytes)).toEqual({ ok: true, value: { version: WIRE_VERSION, session: 2n ** 40n } });
+    expect(readEnvelope(bytes)).toEqual({ ok: true, value: { version: WIRE_VERSION, session: 2n ** 40n, variant: 1 } });
     // The envelope is read even when the body is garbage.
     const garbled = bytes.slice();
     garbled[10] = 0x63; // an unknown message kind
@@ -65,6 +66,18 @@ describe('broadcast wire messages', () => {
     const decoded = decodeWire(bytes);
     expect(decoded.ok && decoded.value.message).toEqual({ kind: 'coordRequest', value: { creator: 1, round: 300 } });
     expect(readEnvelope(new Uint8Array([1])).ok).toBe(false);
+  });
+
+  it('names the message kind in the envelope, so an alert (which lists the forker\'s units) gets its own frame limit', () => {
+    const alertSignature = encodeWire(3n, { kind: 'alertSignature', value: { alertHash: new Uint8Array(32), signature: new Uint8Array(64) } });
+    const envelope = readEnvelope(alertSignature);
+    expect(envelope.ok && isAlertVariant(envelope.value.variant)).toBe(true);
+    const unitRequest = readEnvelope(encodeWire(3n, { kind: 'coordRequest', value: { creator: 0, round: 1 } }));
+    expect(unitRequest.ok && isAlertVariant(unitRequest.value.variant)).toBe(false);
+    const config = broadcastConfig({ n: 4, peer: 0, session: 3n });
+    // A fork found late in a session: one legit unit per round, far beyond n + 2 units.
+    expect(config.maxAlertBytes).toBeGreaterThan((maxRound(config) + 1) * 1_000);
+    expect(config.maxAlertBytes).toBeGreaterThan(config.maxMessageBytes);
   });
 
   it('sizes the frame limit for n + 2 units of the largest data DESIGN.md allows', () => {
