@@ -41,6 +41,13 @@ async function freeBase(ports: number): Promise<number> {
   throw new Error('no free ports');
 }
 
+/** Every load process connects from loopback: the per-client connection cap must fit all of them. */
+function allowLoopbackClients(configFile: string): void {
+  const raw = JSON.parse(readFileSync(configFile, 'utf8')) as { api: Record<string, unknown> };
+  raw.api.maxConnectionsPerClient = 8192;
+  writeFileSync(configFile, JSON.stringify(raw, null, 2));
+}
+
 function startGuardian(configFile: string): Promise<{ child: ChildProcess; exited: Promise<unknown> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', main, 'run', '--config', configFile, '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -101,6 +108,7 @@ async function federationRun(dir: string, seconds: number, chains: number): Prom
   // Sessions of about 30 s at 50 ms rounds: several complete within the window.
   const { configFiles, adminTokens } = initFederation({ peers: 4, out: dir, basePort: base, certificates, roundDelayMs: ROUND_DELAY_MS, roundsPerSession: 600 });
   const urls = configFiles.map((_, i) => `http://127.0.0.1:${base + 2 * i + 1}`);
+  configFiles.forEach(allowLoopbackClients);
   const guardians = await Promise.all(configFiles.map(startGuardian));
   try {
     const reports = await loads(
@@ -127,8 +135,8 @@ async function federationRun(dir: string, seconds: number, chains: number): Prom
 async function singleRun(dir: string, seconds: number, chains: number): Promise<BenchRow[]> {
   const base = await freeBase(2);
   const { configFiles, adminTokens } = initFederation({ peers: 1, out: dir, sessionSeconds: 10, basePort: base });
+  allowLoopbackClients(configFiles[0]!);
   const raw = JSON.parse(readFileSync(configFiles[0]!, 'utf8')) as { api: { port: number } };
-  writeFileSync(configFiles[0]!, JSON.stringify(raw, null, 2));
   const url = `http://127.0.0.1:${raw.api.port}`;
   const guardian = await startGuardian(configFiles[0]!);
   try {
