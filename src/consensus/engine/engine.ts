@@ -30,7 +30,7 @@ import { createSignatureCollection, type SignatureCollection } from './signature
 import type { SignatureChecker } from './signatureChecks.ts';
 import { singleGuardianOrdering } from './singleGuardianOrdering.ts';
 import { createSubmissions, type SubmitOutcome } from './submissions.ts';
-import type { SubmissionQueue } from './submissionQueue.ts';
+import type { Submission, SubmissionQueue } from './submissionQueue.ts';
 
 export type { SubmitOutcome, TxStatus };
 
@@ -59,7 +59,7 @@ export interface EngineOptions {
   /** Rounds before a session's header is signed (DESIGN.md; n = 1 ends its rounds by the session timer). */
   roundsPerSession?: number;
   queueCapacity: number;
-  /** Most items per unit of the n = 1 ordering (one append, one fsync). Default 1024. */
+  /** Most items per commit (one append, one fsync), and per unit of the n = 1 ordering. Default 1024. */
   maxBatch?: number;
   /**
    * Longest stretch of item processing without yielding to the event loop, ms (default 8), so the
@@ -106,6 +106,15 @@ export class ConsensusFailure extends Error {
   override readonly name = 'ConsensusFailure';
 }
 
+/** Items processed from ordered units and not yet appended: the events, the ledger they lead to, and whom to tell. */
+interface Uncommitted {
+  events: EventToAppend[];
+  outcomes: TxStatus[];
+  leaves: Uint8Array[];
+  own: Submission[];
+  state: LedgerState;
+}
+
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export async function startEngine(options: EngineOptions): Promise<Engine> {
@@ -114,6 +123,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const now = options.now ?? Date.now;
   const roundsPerSession = options.roundsPerSession ?? 3600;
   const maxBatchMs = options.maxBatchMs ?? 8;
+  const maxCommitEvents = options.maxBatch ?? 1024;
   const checkpointMinEvents = BigInt(options.checkpointPolicy?.minEvents ?? 0);
   let lastCheckpointAt = options.checkpointPolicy?.lastPosition ?? 0n;
   const peerLabel = { peer_id: String(self) };
@@ -172,10 +182,20 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
       let replayCursor = sessionOrdering.replaysRecordedItems ? 0 : open.recorded.length;
       let signatures: SignatureCollection | undefined;
       let lastRound = 0;
+      // Units ordered back to back are committed together: one append (one fsync) for all of them.
+      let pending = uncommitted();
+      const commitPending = async () => {
+        await commitUnits(session, pending);
+        pending = uncommitted();
+      };
       for (;;) {
         const event = await sessionOrdering.next(stopController.signal);
-        if (event === undefined) return false;
+        if (event === undefined) {
+          await commitPending();
+          return false;
+        }
         if (event.kind === 'signedOutcome') {
+          await commitPending();
           completed = await completeSignedOutcome(session, event.outcome);
           if (completed) return true;
           continue;
@@ -184,9 +204,11 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         lastRound = Math.max(lastRound, unit.round);
         if (signatures === undefined) {
           if (unit.round < roundsPerSession) {
-            if (unit.data.kind === 'batch') replayCursor = await processUnit(session, unit, unit.data.items, replayCursor);
+            if (unit.data.kind === 'batch') replayCursor = await processUnit(session, unit, unit.data.items, replayCursor, pending);
+            if ((sessionOrdering.ready?.() ?? 0) === 0 || pending.events.length >= maxCommitEvents) await commitPending();
             continue;
           }
+          await commitPending();
           signatures = signHeader(session, sessionOrdering);
         }
         if (unit.data.kind === 'signature') signatures.offer(unit.creator, unit.data.signature);
@@ -205,17 +227,14 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   // ---- items -------------------------------------------------------------------------------
 
   /**
-   * Processes one ordered unit's items and appends their events in one append (the commit point).
-   * Items the session recorded before a restart come first when the ordering replays: each must be
-   * the identical item, else the log and the ordering disagree and the guardian halts.
+   * Processes one ordered unit's items into `pending`, whose append is the commit point. Items the
+   * session recorded before a restart come first when the ordering replays: each must be the
+   * identical item, else the log and the ordering disagree and the guardian halts.
    */
-  const processUnit = async (session: number, unit: OrderedUnit, items: readonly ConsensusItem[], replayCursor: number): Promise<number> => {
+  const processUnit = async (session: number, unit: OrderedUnit, items: readonly ConsensusItem[], replayCursor: number, pending: Uncommitted): Promise<number> => {
     const { creator } = unit;
-    const events: EventToAppend[] = [];
-    const outcomes: TxStatus[] = [];
-    const leaves: Uint8Array[] = [];
-    const own: NonNullable<ReturnType<typeof submissions.submission>>[] = [];
-    let next = state;
+    const { events, outcomes, leaves, own } = pending;
+    const unitStarts = events.length;
     let sliceEnds = performance.now() + maxBatchMs;
     for (const item of items) {
       if (performance.now() >= sliceEnds) {
@@ -234,11 +253,11 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         replayCursor++;
         continue;
       }
-      const processed = processItem(next, item, creator, admitted?.verified ?? [], admitted?.encodedTransaction ?? encodedTransactionOf(encoded));
+      const processed = processItem(pending.state, item, creator, admitted?.verified ?? [], admitted?.encodedTransaction ?? encodedTransactionOf(encoded));
       const txid = admitted?.txid ?? (processed.txid === undefined || item.kind !== 'transaction' ? undefined : hexOf(processed.txid));
       const key = admitted?.key ?? txid ?? itemHashHex;
       if (processed.ok) {
-        next = processed.state;
+        pending.state = processed.state;
         const index = merkle.count + leaves.length;
         leaves.push(itemHash);
         events.push(newEvent('ItemAccepted', { session, index, peer: creator, item: hexOf(encoded), itemHash: itemHashHex, ...(txid === undefined ? {} : { txid }), netAssets: processed.audit.netAssets.toString() }));
@@ -248,16 +267,22 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         outcomes.push({ txid: key, status: 'rejected', session, reason: processed.reason });
       }
     }
-    if (events.length > 0) {
-      // A unit whose items were all recorded before a restart was recorded as ordered then, too.
-      if (unit.recorded !== undefined) events.unshift(newEvent('UnitOrdered', { session, creator, round: unit.round, hash: unit.recorded.hash, data: hexOf(unit.recorded.data) }));
-      await commit(session, events, next, leaves, outcomes);
+    // A unit whose items were all recorded before a restart was recorded as ordered then, too.
+    if (events.length > unitStarts && unit.recorded !== undefined) {
+      events.splice(unitStarts, 0, newEvent('UnitOrdered', { session, creator, round: unit.round, hash: unit.recorded.hash, data: hexOf(unit.recorded.data) }));
     }
-    submissions.queue.settled(own);
-    const committed = performance.now();
-    for (const submission of own) metrics?.orderingLatency.observe((committed - submission.submittedAt) / 1000);
-    metrics?.queueDepth.set(submissions.queue.size);
     return replayCursor;
+  };
+
+  const uncommitted = (): Uncommitted => ({ events: [], outcomes: [], leaves: [], own: [], state });
+
+  /** Appends what `pending` holds in one append; only then do the write model and the waiters move. */
+  const commitUnits = async (session: number, pending: Uncommitted) => {
+    if (pending.events.length > 0) await commit(session, pending.events, pending.state, pending.leaves, pending.outcomes);
+    submissions.queue.settled(pending.own);
+    const committed = performance.now();
+    for (const submission of pending.own) metrics?.orderingLatency.observe((committed - submission.submittedAt) / 1000);
+    metrics?.queueDepth.set(submissions.queue.size);
   };
 
   /** The ledger step of one item; an exception inside the domain (an audit failure) halts the guardian. */

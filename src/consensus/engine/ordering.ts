@@ -28,6 +28,11 @@ export interface SessionOrdering {
    * must be identical. Otherwise units continue after what the session recorded.
    */
   readonly replaysRecordedItems: boolean;
+  /**
+   * How many events `next` would return without waiting (optional): while more are ready, the
+   * engine keeps processing before it commits, so units ordered together share one append.
+   */
+  ready?(): number;
   /** The next event, or undefined once `signal` aborted (the engine stops). */
   next(signal: AbortSignal): Promise<OrderingEvent | undefined>;
   /** This guardian's signature of header(i), to be ordered in one of its next units. */

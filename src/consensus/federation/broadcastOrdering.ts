@@ -157,6 +157,7 @@ export function broadcastOrdering(options: BroadcastOrderingOptions): BroadcastO
 
       return {
         replaysRecordedItems: true,
+        ready: () => queue.length,
         async next(signal) {
           for (;;) {
             if (failure !== undefined) throw failure;

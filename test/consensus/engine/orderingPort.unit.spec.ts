@@ -58,6 +58,23 @@ describe('the engine over an ordering port (n = 4)', () => {
     expect(sealed!.source).toBe('local');
   });
 
+  it('commits units ordered back to back in one append (one fsync), and each unit alone when it waits', async () => {
+    const base = await federationLog();
+    const appends: number[] = [];
+    const log: EventLog = {
+      ...base,
+      async append(stream, events, options) {
+        if (stream.startsWith('session-')) appends.push(events.filter((e) => e.type === 'ItemAccepted').length);
+        return base.append(stream, events, options);
+      },
+    };
+    const { ordering } = scriptedOrdering((session) => (session > 0 ? [] : depositUnits()));
+    const engine = await engineOfPeer0(log, ordering);
+    await waitFor(async () => ofType(await sessionEvents(base, 0), 'ItemAccepted').length === 3);
+    await engine.stop();
+    expect(appends).toEqual([3]);
+  });
+
   it('never completes on invalid or unknown signatures, however many', async () => {
     const log = await federationLog();
     const wrongHeader = header(0, []);

@@ -47,6 +47,7 @@ export function scriptedOrdering(script: (session: number) => OrderingEvent[], o
       let wake: (() => void) | undefined;
       return {
         replaysRecordedItems: options.replays ?? false,
+        ready: () => queue.length,
         async next(signal) {
           while (queue.length === 0) {
             if (signal.aborted) return undefined;
