@@ -6,9 +6,11 @@ WORKDIR /app
 RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
-# Runtime dependencies only: the entrypoint runs the TypeScript sources through tsx, a runtime dependency.
-RUN npm ci --omit=dev --no-audit --no-fund
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+# npm ci runs `prepare`, which compiles src/ to dist/ for the worker threads (the TypeScript compiler is a
+# dev dependency); then only the runtime dependencies are kept. The entrypoint runs the sources through tsx.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
@@ -17,6 +19,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
+COPY --from=build /app/dist ./dist
 # One data directory per guardian (config, SQLite log if used, snapshots), owned by the unprivileged user.
 # /federation/guardian-<i>: where docker-compose.yml's init service mounts the four guardians' volumes
 # (a fresh volume takes the ownership of the directory it is first mounted on).

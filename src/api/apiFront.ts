@@ -1,7 +1,8 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Observable } from 'rxjs';
-import { newWorker } from '../runtime/threads/workerExecArgv.mjs';
+import { compiledWorkerUrl } from '../runtime/threads/compiledWorker.ts';
+import { newWorker } from '../runtime/threads/workerExecArgv.ts';
 import type { Api } from './app.ts';
 
 /**
@@ -77,8 +78,6 @@ type FrontMessage =
   | { type: 'served'; urls: string[]; seconds: number[] }
   | { type: 'closed' };
 
-const FRONT_URL = new URL('./apiFrontThread.mjs', import.meta.url);
-
 async function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -107,7 +106,7 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
     await closeUpstream();
     throw new RangeError(`the API front thread's priority must be a nice value, an integer from -20 to 19 (got ${options.priority})`);
   }
-  const worker = newWorker(FRONT_URL, {
+  const worker = newWorker(compiledWorkerUrl('api/apiFrontThread.mjs'), {
     workerData: {
       host: options.host,
       port: options.port,

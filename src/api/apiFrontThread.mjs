@@ -24,7 +24,8 @@ import { Agent, createServer, request } from 'node:http';
 import { hrtime } from 'node:process';
 import { clearInterval, setInterval } from 'node:timers';
 import { parentPort, workerData } from 'node:worker_threads';
-import { setThreadPriority } from '../runtime/threads/threadPriority.mjs';
+// Loaded from dist/ (compiledWorker.ts), where threadPriority.ts is compiled to .js.
+import { setThreadPriority } from '../runtime/threads/threadPriority.js';
 
 if (!parentPort) throw new Error('apiFrontThread.mjs must run as a worker thread');
 const port = parentPort;

@@ -3,7 +3,8 @@ import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts'
 import type { EventLog, Position, RecordedEventText } from '../streams/eventLog.ts';
 import { standardProjections } from './standardProjections.ts';
 import { RelayWriter, relayedLog } from './replayRelay.ts';
-import { newWorker } from '../runtime/threads/workerExecArgv.mjs';
+import { newWorker } from '../runtime/threads/workerExecArgv.ts';
+import { compiledWorkerUrl } from '../runtime/threads/compiledWorker.ts';
 import type { ReplayOptions, ReplayProblem, ReplayReport } from './replay.ts';
 import { estimateEventCount, replayShareHere, replayVariant, type ShareResult } from './replayShare.ts';
 import { concludeDeferred, headScans, ownHashesChecked, type SnapshotScan } from './replaySnapshotScan.ts';
@@ -102,7 +103,7 @@ export interface ReplayWorker {
 }
 
 function startReplayWorker(parallel: ReplayWorkerData, signal: AbortSignal | undefined): ReplayWorker {
-  const worker = newWorker(new URL('./replayWorker.mjs', import.meta.url), {
+  const worker = newWorker(compiledWorkerUrl('projections/replayWorker.js'), {
     workerData: parallel,
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
   });

@@ -1,5 +1,5 @@
 import type { CommitAppend, CommitOutcome } from './sqliteCommit.mjs';
-import { newWorker } from '../runtime/threads/workerExecArgv.mjs';
+import { newWorker } from '../runtime/threads/workerExecArgv.ts';
 
 /**
  * The main thread's side of the sqlite log's writer thread (sqliteWriter.mjs). better-sqlite3 is

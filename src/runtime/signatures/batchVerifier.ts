@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { SchnorrBackend, SignatureCheck } from '../../domain/signatureBackend.ts';
-import { packChecks } from './checkBuffer.mjs';
+import { packChecks } from './checkBuffer.ts';
 import { fastestBackend, type FallbackReporter } from './fastest.ts';
-import { NATIVE_SECP_NAME, TINY_SECP_NAME } from './libsecpSchnorr.mjs';
-import { newWorker } from '../threads/workerExecArgv.mjs';
+import { NATIVE_SECP_NAME, TINY_SECP_NAME } from './libsecpSchnorr.ts';
+import { compiledWorkerUrl } from '../threads/compiledWorker.ts';
+import { newWorker } from '../threads/workerExecArgv.ts';
 
 /**
  * Batches smaller than this are verified on the calling thread. Measured on the 2-core reference
@@ -80,7 +81,6 @@ interface PoolWorker {
 
 type WorkerMessage = { ready: true; backend: string; fallbackReason?: string } | { id: number; results: ArrayBuffer };
 
-const WORKER_URL = new URL('./verifyWorker.mjs', import.meta.url);
 const WORKER_BACKENDS = new Set(['noble', TINY_SECP_NAME, NATIVE_SECP_NAME]);
 // A few chunks per worker so a worker slowed by other load on the machine does not hold the batch back.
 const CHUNKS_PER_WORKER = 4;
@@ -105,7 +105,7 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
   let fallbackReported = false;
 
   function spawn(): PoolWorker {
-    const entry: PoolWorker = { worker: newWorker(WORKER_URL, { workerData: { backend: backend.name, ...(options.workerPriority === undefined ? {} : { priority: options.workerPriority }) } }) };
+    const entry: PoolWorker = { worker: newWorker(compiledWorkerUrl('runtime/signatures/verifyWorker.js'), { workerData: { backend: backend.name, ...(options.workerPriority === undefined ? {} : { priority: options.workerPriority }) } }) };
     entry.worker.on('message', (message: WorkerMessage) => {
       if ('ready' in message) {
         if (message.fallbackReason !== undefined && !fallbackReported) {

@@ -1,7 +1,7 @@
 import type { SchnorrBackend } from '../../domain/signatureBackend.ts';
 import { nobleBackend } from '../../domain/signatures/noble.ts';
 import { loadNativeBackend, loadWasmBackend, type BackendLoad } from './libsecp.ts';
-import { firstLoaded } from './libsecpSchnorr.mjs';
+import { firstLoaded } from './libsecpSchnorr.ts';
 
 export type FallbackReporter = (reason: string) => void;
 

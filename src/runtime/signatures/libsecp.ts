@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { nobleBackend } from '../../domain/signatures/noble.ts';
-import { nativeLoad, wasmLoad, type BackendLoad, type BcryptoSchnorr, type TinySecp } from './libsecpSchnorr.mjs';
+import { nativeLoad, wasmLoad, type BackendLoad, type BcryptoSchnorr, type TinySecp } from './libsecpSchnorr.ts';
 
 export type { BackendLoad };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { packChecks, unpackChecks } from '../../../src/runtime/signatures/checkBuffer.mjs';
+import { packChecks, unpackChecks } from '../../../src/runtime/signatures/checkBuffer.ts';
 
 const bytes = (length: number, fill: number) => new Uint8Array(length).fill(fill);
 

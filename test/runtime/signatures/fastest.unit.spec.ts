@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { nobleBackend } from '../../../src/domain/signatures/noble.ts';
 import { fastestBackend, pickBackend } from '../../../src/runtime/signatures/fastest.ts';
 import { loadNativeBackend, loadWasmBackend, type BackendLoad } from '../../../src/runtime/signatures/libsecp.ts';
-import type { BcryptoSchnorr } from '../../../src/runtime/signatures/libsecpSchnorr.mjs';
+import type { BcryptoSchnorr } from '../../../src/runtime/signatures/libsecpSchnorr.ts';
 
 const bcryptoSchnorr = createRequire(import.meta.url)('bcrypto/lib/native/schnorr') as BcryptoSchnorr;
 const unavailable = (reason: string) => (): BackendLoad => ({ ok: false, reason });

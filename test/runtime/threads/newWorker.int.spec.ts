@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { newWorker } from '../../../src/runtime/threads/workerExecArgv.mjs';
+import { compiledWorkerUrl, WorkerNotBuiltError } from '../../../src/runtime/threads/compiledWorker.ts';
+import { newWorker, workerExecArgv } from '../../../src/runtime/threads/workerExecArgv.ts';
 
 describe('newWorker', () => {
   it('starts a worker when the process was given options a worker refuses (V8 and process-wide flags), without them', async () => {
@@ -19,5 +20,23 @@ describe('newWorker', () => {
 
   it('still throws for anything else wrong with a worker', () => {
     expect(() => newWorker('worker.mjs', {}, [])).toThrow(expect.objectContaining({ code: 'ERR_WORKER_PATH' }));
+  });
+
+  it('starts workers without the options that load tsx, keeping every other option', () => {
+    expect(workerExecArgv(['--require', '/app/node_modules/tsx/dist/preflight.cjs', '--import', 'file:///app/node_modules/tsx/dist/loader.mjs'])).toEqual([]);
+    expect(workerExecArgv(['--import', 'tsx', '--max-old-space-size=4096'])).toEqual(['--max-old-space-size=4096']);
+    expect(workerExecArgv(['--import=tsx', '--import', './other.mjs', '--enable-source-maps'])).toEqual(['--import', './other.mjs', '--enable-source-maps']);
+    expect(workerExecArgv(['--import', './mytsxthing.mjs', '-r', 'dotenv/config'])).toEqual(['--import', './mytsxthing.mjs', '-r', 'dotenv/config']);
+  });
+});
+
+describe('compiledWorkerUrl', () => {
+  it('finds a worker entry compiled into dist/ from its path under src/', () => {
+    expect(compiledWorkerUrl('projections/replayWorker.js').pathname).toMatch(/\/dist\/projections\/replayWorker\.js$/);
+  });
+
+  it('names the missing build instead of letting the worker fail to load', () => {
+    expect(() => compiledWorkerUrl('projections/noSuchWorker.js')).toThrow(WorkerNotBuiltError);
+    expect(() => compiledWorkerUrl('projections/noSuchWorker.js')).toThrow(/npm run build/);
   });
 });

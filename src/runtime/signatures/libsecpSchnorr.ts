@@ -1,33 +1,44 @@
-// @ts-check
 /**
  * BIP-340 over libsecp256k1, in either of two builds: native (the copy bundled and compiled by the
  * optional dependency bcrypto, about 5x the WASM build) or WASM (tiny-secp256k1, about 5x noble). A
- * reference implementation answers the cases libsecp256k1's bindings cannot. Plain JavaScript so that
- * the verification worker threads (Node 20 workers cannot load .ts) run exactly the same rules as the
- * main thread.
+ * reference implementation answers the cases libsecp256k1's bindings cannot. The verification worker
+ * threads run exactly these rules too.
  */
 
 import { Buffer } from 'node:buffer';
+import type { SchnorrBackend } from '../../domain/signatureBackend.ts';
 
-export const NATIVE_SECP_NAME = 'libsecp256k1';
-export const TINY_SECP_NAME = 'tiny-secp256k1';
+/** The part of tiny-secp256k1's API the BIP-340 adapter uses. */
+export interface TinySecp {
+  xOnlyPointFromScalar(d: Uint8Array): Uint8Array;
+  signSchnorr(h: Uint8Array, d: Uint8Array, e?: Uint8Array): Uint8Array;
+  verifySchnorr(h: Uint8Array, Q: Uint8Array, signature: Uint8Array): boolean;
+}
+
+/** The part of bcrypto's native schnorr module (bcrypto/lib/native/schnorr) the adapter uses; it takes Buffers only. */
+export interface BcryptoSchnorr {
+  publicKeyCreate(key: Buffer): Buffer;
+  sign(msg: Buffer, key: Buffer, aux: Buffer): Buffer;
+  verify(msg: Buffer, sig: Buffer, key: Buffer): boolean;
+}
+
+export type BackendLoad = { ok: true; backend: SchnorrBackend } | { ok: false; reason: string };
+
+export const NATIVE_SECP_NAME = 'libsecp256k1' as const;
+export const TINY_SECP_NAME = 'tiny-secp256k1' as const;
 
 const ZERO_AUX = new Uint8Array(32);
 
-/**
- * @typedef {object} LibsecpCalls the three libsecp256k1 calls, each on 32-byte messages only
- * @property {(secretKey: Uint8Array) => Uint8Array} publicKey
- * @property {(message: Uint8Array, secretKey: Uint8Array, auxRand: Uint8Array) => Uint8Array} sign
- * @property {(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean} verify may throw
- */
+/** The three libsecp256k1 calls, each on 32-byte messages only. */
+interface LibsecpCalls {
+  publicKey(secretKey: Uint8Array): Uint8Array;
+  sign(message: Uint8Array, secretKey: Uint8Array, auxRand: Uint8Array): Uint8Array;
+  /** May throw. */
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+}
 
-/**
- * @param {string} name
- * @param {LibsecpCalls} calls
- * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
- * @returns {import('../../domain/signatureBackend.ts').SchnorrBackend}
- */
-function libsecpBackend(name, calls, reference) {
+/** `reference`: a backend whose `verify` never throws. */
+function libsecpBackend(name: string, calls: LibsecpCalls, reference: SchnorrBackend): SchnorrBackend {
   return {
     name,
     publicKey: (secretKey) => calls.publicKey(secretKey),
@@ -53,12 +64,8 @@ function libsecpBackend(name, calls, reference) {
   };
 }
 
-/**
- * @param {import('./libsecpSchnorr.d.mts').TinySecp} secp the loaded tiny-secp256k1 module
- * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
- * @returns {import('../../domain/signatureBackend.ts').SchnorrBackend}
- */
-export function tinySecpSchnorr(secp, reference) {
+/** `secp`: the loaded tiny-secp256k1 module; `reference`: a backend whose `verify` never throws. */
+export function tinySecpSchnorr(secp: TinySecp, reference: SchnorrBackend): SchnorrBackend {
   return libsecpBackend(
     TINY_SECP_NAME,
     {
@@ -70,15 +77,11 @@ export function tinySecpSchnorr(secp, reference) {
   );
 }
 
-/** bcrypto asserts Buffer arguments; a Buffer view of a Uint8Array copies nothing. @param {Uint8Array} bytes */
-const asBuffer = (bytes) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+/** bcrypto asserts Buffer arguments; a Buffer view of a Uint8Array copies nothing. */
+const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 
-/**
- * @param {import('./libsecpSchnorr.d.mts').BcryptoSchnorr} schnorr bcrypto's native schnorr module (bcrypto/lib/native/schnorr)
- * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} reference a backend whose `verify` never throws
- * @returns {import('../../domain/signatureBackend.ts').SchnorrBackend}
- */
-export function nativeSecpSchnorr(schnorr, reference) {
+/** `schnorr`: bcrypto's native schnorr module (bcrypto/lib/native/schnorr); `reference`: a backend whose `verify` never throws. */
+export function nativeSecpSchnorr(schnorr: BcryptoSchnorr, reference: SchnorrBackend): SchnorrBackend {
   return libsecpBackend(
     NATIVE_SECP_NAME,
     {
@@ -91,19 +94,12 @@ export function nativeSecpSchnorr(schnorr, reference) {
 }
 
 /**
- * @typedef {{ ok: true, backend: import('../../domain/signatureBackend.ts').SchnorrBackend } | { ok: false, reason: string }} BackendLoad
- */
-
-/**
  * A backend, if it builds and passes the self-test; otherwise why not. Never throws: a package
  * that is missing or did not build, no WebAssembly, a module that does not compute BIP-340 are
  * reasons, so the caller can fall back.
- * @param {string} label
- * @param {() => import('../../domain/signatureBackend.ts').SchnorrBackend} build
- * @returns {BackendLoad}
  */
-function checkedLoad(label, build) {
-  let backend;
+function checkedLoad(label: string, build: () => SchnorrBackend): BackendLoad {
+  let backend: SchnorrBackend;
   try {
     backend = build();
   } catch (error) {
@@ -113,30 +109,18 @@ function checkedLoad(label, build) {
   return failure === undefined ? { ok: true, backend } : { ok: false, reason: `${label} ${failure}` };
 }
 
-/**
- * @param {() => import('./libsecpSchnorr.d.mts').BcryptoSchnorr} loadModule loads bcrypto/lib/native/schnorr
- * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} reference
- * @returns {BackendLoad}
- */
-export const nativeLoad = (loadModule, reference) => checkedLoad('native libsecp256k1 (bcrypto)', () => nativeSecpSchnorr(loadModule(), reference));
+/** `loadModule` loads bcrypto/lib/native/schnorr. */
+export const nativeLoad = (loadModule: () => BcryptoSchnorr, reference: SchnorrBackend): BackendLoad => checkedLoad('native libsecp256k1 (bcrypto)', () => nativeSecpSchnorr(loadModule(), reference));
 
-/**
- * @param {() => import('./libsecpSchnorr.d.mts').TinySecp} loadModule loads tiny-secp256k1
- * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} reference
- * @returns {BackendLoad}
- */
-export const wasmLoad = (loadModule, reference) => checkedLoad('tiny-secp256k1', () => tinySecpSchnorr(loadModule(), reference));
+/** `loadModule` loads tiny-secp256k1. */
+export const wasmLoad = (loadModule: () => TinySecp, reference: SchnorrBackend): BackendLoad => checkedLoad('tiny-secp256k1', () => tinySecpSchnorr(loadModule(), reference));
 
 /**
  * The first of `loads` that loads, in order of preference, and the reasons of those skipped
  * before it; `last` (which cannot fail) when none does.
- * @param {readonly (() => BackendLoad)[]} loads
- * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} last
- * @returns {{ backend: import('../../domain/signatureBackend.ts').SchnorrBackend, skipped: string[] }}
  */
-export function firstLoaded(loads, last) {
-  /** @type {string[]} */
-  const skipped = [];
+export function firstLoaded(loads: readonly (() => BackendLoad)[], last: SchnorrBackend): { backend: SchnorrBackend; skipped: string[] } {
+  const skipped: string[] = [];
   for (const load of loads) {
     const result = load();
     if (result.ok) return { backend: result.backend, skipped };
@@ -154,24 +138,18 @@ const SELF_TEST = {
     'e907831f80848d1069a5371b402410364bdf1c5f8307b0084c55f1ce2dca821525f66a4a85ea8b71e482a74f382d2ce5ebeee8fdb2172f477df4900d310536c0',
 };
 
-/** @param {string} hex */
-function fromHex(hex) {
+function fromHex(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
 }
 
-/** @param {Uint8Array} a @param {Uint8Array} b */
-function equalBytes(a, b) {
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/**
- * Why a backend must not be used, or undefined when it signs and verifies BIP-340 vector 0.
- * @param {import('../../domain/signatureBackend.ts').SchnorrBackend} backend
- * @returns {string | undefined}
- */
-export function selfTestFailure(backend) {
+/** Why a backend must not be used, or undefined when it signs and verifies BIP-340 vector 0. */
+export function selfTestFailure(backend: SchnorrBackend): string | undefined {
   try {
     const secretKey = fromHex(SELF_TEST.secretKey);
     const message = fromHex(SELF_TEST.message);
@@ -179,7 +157,7 @@ export function selfTestFailure(backend) {
     if (!equalBytes(backend.publicKey(secretKey), fromHex(SELF_TEST.publicKey))) return 'self-test: wrong public key';
     if (!equalBytes(backend.sign(message, secretKey, new Uint8Array(32)), signature)) return 'self-test: wrong signature';
     if (!backend.verify(signature, message, fromHex(SELF_TEST.publicKey))) return 'self-test: valid signature rejected';
-    signature[63] = /** @type {number} */ (signature[63]) ^ 1;
+    signature[63] = signature[63]! ^ 1;
     if (backend.verify(signature, message, fromHex(SELF_TEST.publicKey))) return 'self-test: corrupted signature accepted';
     return undefined;
   } catch (error) {

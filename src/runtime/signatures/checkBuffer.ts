@@ -1,18 +1,14 @@
-// @ts-check
+import type { SignatureCheck } from '../../domain/signatureBackend.ts';
+
 /**
  * Signature checks packed into one ArrayBuffer, so a chunk of a batch crosses to a worker thread as a
- * single transferable message instead of one structured clone per signature. Plain JavaScript:
- * the worker (Node 20 cannot load .ts) unpacks with the same code the main thread packs with.
+ * single transferable message instead of one structured clone per signature.
  *
  * Layout: u32 count, then count x (u32 signature length, u32 message length, u32 key length) in
  * platform byte order (both ends are the same process), then every check's bytes in that order.
  */
 
-/**
- * @param {readonly import('../../domain/signatureBackend.ts').SignatureCheck[]} checks
- * @returns {ArrayBuffer}
- */
-export function packChecks(checks) {
+export function packChecks(checks: readonly SignatureCheck[]): ArrayBuffer {
   const headerBytes = 4 * (1 + 3 * checks.length);
   let dataBytes = 0;
   for (const c of checks) dataBytes += c.signature.length + c.message.length + c.publicKey.length;
@@ -33,19 +29,13 @@ export function packChecks(checks) {
   return buffer;
 }
 
-/**
- * Views into `buffer` (no copies): the checks must not outlive the buffer's owner.
- * @param {ArrayBuffer} buffer
- * @returns {import('../../domain/signatureBackend.ts').SignatureCheck[]}
- */
-export function unpackChecks(buffer) {
+/** Views into `buffer` (no copies): the checks must not outlive the buffer's owner. */
+export function unpackChecks(buffer: ArrayBuffer): SignatureCheck[] {
   const count = new Uint32Array(buffer, 0, 1)[0] ?? 0;
   const header = new Uint32Array(buffer, 0, 1 + 3 * count);
-  /** @type {import('../../domain/signatureBackend.ts').SignatureCheck[]} */
-  const checks = [];
+  const checks: SignatureCheck[] = [];
   let offset = 4 * (1 + 3 * count);
-  /** @param {number} length */
-  const take = (length) => {
+  const take = (length: number) => {
     const view = new Uint8Array(buffer, offset, length);
     offset += length;
     return view;

@@ -1,3 +1,0 @@
-import type { SchnorrBackend } from '../signatureBackend.ts';
-
-export declare const nobleBackend: SchnorrBackend;
