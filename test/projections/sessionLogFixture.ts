@@ -17,6 +17,7 @@ import { fastestBackend } from '../../src/runtime/signatures/fastest.ts';
 import { buildTransaction, type Input, type Output } from '../../src/domain/transaction.ts';
 import type { EventLog, EventToAppend, Position } from '../../src/streams/eventLog.ts';
 import { newEvent, streams, type FederationConfigured } from '../../src/streams/events.ts';
+import { federationConsensusHash } from '../../src/streams/federationConfiguredCheck.ts';
 import { seededRandom } from '../../src/domain/seededRandom.ts';
 import { join } from 'node:path';
 import { startProjections, type ProjectionHost } from '../../src/projections/projectionHost.ts';
@@ -69,7 +70,7 @@ function secret(label: string): Uint8Array {
 
 export function federationFor(keychain: Keychain): FederationConfigured {
   const pubkey = bytesToHex(keychain.publicKey);
-  return {
+  const fields = {
     peers: [{ id: 0, pubkey, apiUrl: 'http://127.0.0.1:8174' }],
     threshold: 1,
     sessionSeconds: 60,
@@ -78,8 +79,9 @@ export function federationFor(keychain: Keychain): FederationConfigured {
     modules: { wallet: { withdrawFeeMsat: '1000' }, mint: {} },
     checkpointRetention: 1,
     keys: { '0': pubkey },
-    consensusHash: bytesToHex(sha256(new TextEncoder().encode(`fixture federation ${pubkey}`))),
   };
+  // The real hash of these fields: replay and verify check it (issue 16).
+  return { ...fields, consensusHash: federationConsensusHash(fields) };
 }
 
 interface Note {
