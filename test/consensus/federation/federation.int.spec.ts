@@ -27,6 +27,9 @@ describe('a federation of four over the broadcast ordering (in-memory links, see
         expect(Object.keys(completed.signatures).length).toBeGreaterThanOrEqual(3);
       }
       expect(accepted.map((e) => (e.data as { peer: number }).peer).sort()).toEqual([0, 1, 2]);
+      // dag-<i> is a backup of an open session only: gone once the session completed.
+      expect(await guardian.log.readStream(streams.dag(0))).toEqual([]);
+      expect((await guardian.log.readStream(streams.session(0))).some((e) => e.type === 'UnitOrdered')).toBe(true);
     }
   }, 60_000);
 });
