@@ -24,6 +24,7 @@ import { isEvent, newEvent, streams, type FederationConfigured } from '../stream
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
 import { ConfigError, consensusConfig, federationKeys, sqliteLogPath, transportIdentity, type GuardianConfig } from './config.ts';
 import { startFederationMember, type FederationMember } from './federation/federationMember.ts';
+import { checkStoredLog } from './startupChecks.ts';
 import { startTransport, type Transport } from './transport/tlsTransport.ts';
 import type { LinkState } from './transport/peerLink.ts';
 import { codecRegistry } from '../domain/module.ts';
@@ -161,6 +162,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
   const metrics: ConsensusMetrics = createMetrics();
   try {
     federation = await ensureFederation(log, consensusConfig(config));
+    await checkStoredLog(log, { location, recorded: federation, configured: consensusConfig(config) });
     const backend = fastestBackend((reason) => logger.warn({ reason }, 'signatures: native libsecp256k1 unavailable, using a slower backend'));
     const keychain = createKeychain({ federation: federationKeys(config), secretKey: hexToBytes(config.secretKey), backend });
     const workers = options.signatureWorkers ?? availableParallelism();
