@@ -5,13 +5,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { loadGuardianConfig } from '../consensus/config.ts';
+import { consensusConfig, loadGuardianConfig } from '../consensus/config.ts';
 import { logLocation } from '../consensus/guardian.ts';
-import { estimateEventCount, replay, type ReplayReport } from '../projections/replay.ts';
+import { estimateEventCount, replay, type ReplayProblem, type ReplayReport } from '../projections/replay.ts';
 import { standardProjections } from '../projections/standardProjections.ts';
 import type { EventLog } from '../streams/eventLog.ts';
-import { isEvent, streams } from '../streams/events.ts';
+import { isEvent, streams, type FederationConfigured } from '../streams/events.ts';
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
+import { sqliteIntegrityProblems } from '../streams/sqliteIntegrity.ts';
 
 export type ReplayThreads = '1' | '2' | 'auto';
 
@@ -46,12 +47,24 @@ async function newestCommonCheckpoint(log: EventLog): Promise<number | undefined
   return common;
 }
 
-/** The log of a guardian data directory: its config's, or a bare log.sqlite (also used by `fedlog verify --data`). */
-export function locate(data: string): { location: EventLogLocation; guardian: number } {
+/**
+ * SQLite's full integrity check of a log file (a replay reads by position, never through the
+ * events index a guardian reads its streams by), as replay problems naming the file.
+ */
+export function fileProblems(location: EventLogLocation): ReplayProblem[] {
+  if (location.kind !== 'sqlite' || location.path === ':memory:') return [];
+  return sqliteIntegrityProblems(location.path, 'full').map((line) => ({ kind: 'file', detail: `${location.path}: ${line}` }));
+}
+
+/**
+ * The log of a guardian data directory: its config's, or a bare log.sqlite (also used by `fedlog
+ * verify --data`); with a config, the FederationConfigured it gives, to name what an edit of the log changed.
+ */
+export function locate(data: string): { location: EventLogLocation; guardian: number; configured?: FederationConfigured } {
   const configFile = join(data, 'config.json');
   if (existsSync(configFile)) {
     const config = loadGuardianConfig(configFile);
-    return { location: logLocation(config), guardian: config.peer };
+    return { location: logLocation(config), guardian: config.peer, configured: consensusConfig(config) };
   }
   const file = join(data, 'log.sqlite');
   if (!existsSync(file)) throw new Error(`no config.json or log.sqlite in ${data}`);
@@ -60,7 +73,8 @@ export function locate(data: string): { location: EventLogLocation; guardian: nu
 
 export async function runReplay(options: ReplayCommandOptions): Promise<boolean> {
   const print = options.print ?? ((line: string) => console.log(line));
-  const { location, guardian } = locate(options.data);
+  const { location, guardian, configured } = locate(options.data);
+  const damaged = fileProblems(location);
   const log = await openEventLog(location, { guardian });
   let report: ReplayReport;
   // CPU of every thread of this process over the replay (process.cpuUsage is process-wide): on a
@@ -85,6 +99,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<boolean>
     const showBar = !options.json && process.stderr.isTTY;
     if (showBar) bar.start(total, 0, { rate: 0 });
     report = await replay(log, {
+      ...(configured === undefined ? {} : { configured }),
       ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
       ...(estimate === undefined ? {} : { total: estimate }),
       ...(threads === '2' || (threads === 'auto' && total >= PARALLEL_FROM) ? { parallel: { location, guardian } } : {}),
@@ -100,6 +115,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<boolean>
   } finally {
     await log.close();
   }
+  if (damaged.length > 0) report = { ...report, problems: [...damaged, ...report.problems], ok: false };
   if (options.json) {
     print(JSON.stringify({ ...report, from: report.from.toString(), cpuMs }));
     return report.ok;

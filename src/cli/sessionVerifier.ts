@@ -4,7 +4,10 @@
  *   1. header(i) recomputed from the items equals the header the source states;
  *   2. at least threshold(n) distinct federation peers signed the recomputed header (checkSignedOutcome's rule);
  *   3. (from session 0 only) the items, re-processed by the domain ledger with real transaction
- *      signature checks, are all accepted and never take net assets below zero.
+ *      signature checks, are all accepted and never take net assets below zero;
+ *   4. (a log only) what the guardian derived beside the items is what they give: each item's
+ *      itemHash and txid, its netAssets (while the recomputed ledger has not diverged), and each
+ *      SignatureRecorded's `valid` against the recomputed header.
  * Every deviation is a Finding; nothing here throws for what the data says, only for bugs.
  *
  * Transaction signatures are checked speculatively to use the batch verifier: the session is first
@@ -23,6 +26,7 @@ import { codecRegistry } from '../domain/module.ts';
 import { createModules, type ModulesConfig } from '../domain/modules/consensusModules.ts';
 import { acceptedItemHashOfEncoded } from '../domain/sessionOutcome.ts';
 import { concludeSignedOutcomeCheck, planSignedOutcomeCheck } from '../domain/signedOutcomeCheck.ts';
+import { planRecordedSignatures, storedItemProblems } from '../projections/storedDataChecks.ts';
 import type { SchnorrBackend, SignatureCheck } from '../domain/signatureBackend.ts';
 import type { BatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import type { SignedOutcomeRecord } from './signedOutcomeSource.ts';
@@ -33,7 +37,11 @@ export type Finding =
   | { kind: 'header'; session: number; detail: string; stated?: string; computed?: string }
   | { kind: 'signatures'; session: number; detail: string; valid: number; threshold: number }
   | { kind: 'item'; session: number; index: number; detail: string }
-  | { kind: 'audit'; session: number; index: number; detail: string; netAssets: string };
+  | { kind: 'audit'; session: number; index: number; detail: string; netAssets: string }
+  /** A field the guardian derived and recorded (itemHash, txid, netAssets, SignatureRecorded) is not what it is derived from. */
+  | { kind: 'stored'; session: number; index?: number; detail: string }
+  /** The source's FederationConfigured does not hold, or its file is damaged. */
+  | { kind: 'federation' | 'file'; detail: string };
 
 /** The same shape as GET /v1/audit/history's sheets, so the two can be compared line by line. */
 export interface BalanceSheet {
@@ -78,6 +86,8 @@ export interface SessionVerifier {
 interface SessionRun {
   state: LedgerState;
   findings: Finding[];
+  /** Stored net assets that differ from the recomputed ones. */
+  stored: Finding[];
   /** Transaction signature checks the ledger asked for, in order. */
   checks: SignatureCheck[];
 }
@@ -91,8 +101,10 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
   const codecs = codecRegistry(ledger.rules.modules);
   let state = ledger.initialState;
   let expected = options.from ?? 0;
+  /** Once the recomputed ledger rejected an item, later stored net assets can no longer be judged. */
+  let diverged = false;
 
-  function run(session: number, items: ReadonlyArray<{ item: ConsensusItem; peer: number; index: number }>, verify: VerifySignature | 'record'): SessionRun {
+  function run(session: number, items: ReadonlyArray<{ item: ConsensusItem; peer: number; index: number }>, verify: VerifySignature | 'record', netAssets?: readonly string[]): SessionRun {
     const checks: SignatureCheck[] = [];
     active =
       verify === 'record'
@@ -102,12 +114,18 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
           }
         : verify;
     const findings: Finding[] = [];
+    const stored: Finding[] = [];
     let current = state;
     try {
       for (const { item, peer, index } of items) {
         try {
           const outcome = ledger.processItem(current, item, peer);
-          if (outcome.ok) current = outcome.state;
+          if (outcome.ok) {
+            current = outcome.state;
+            const recorded = netAssets?.[index];
+            const computed = outcome.audit.netAssets.toString();
+            if (recorded !== undefined && recorded !== computed && !diverged && findings.length === 0) stored.push({ kind: 'stored', session, index, detail: `stored netAssets ${recorded} msat, but the ledger's are ${computed}` });
+          }
           // The federation signed it as accepted: a rejection means its guardians ran other rules.
           else findings.push({ kind: 'item', session, index, detail: `rejected by the ledger: ${outcome.reason}${outcome.txid === undefined ? '' : ` (txid ${bytesToHex(outcome.txid)})`}` });
         } catch (error) {
@@ -118,7 +136,7 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
     } finally {
       active = backend.verify;
     }
-    return { state: current, findings, checks };
+    return { state: current, findings, stored, checks };
   }
 
   function sheet(session: number, itemCount: number, audit: AuditSummary): BalanceSheet {
@@ -142,6 +160,7 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
 
       let headerOk = true;
       const leaves: Uint8Array[] = [];
+      const leafBytes: Uint8Array[] = [];
       const items: Array<{ item: ConsensusItem; peer: number; index: number }> = [];
       for (const [index, { item: itemHex, peer, index: stated }] of record.items.entries()) {
         if (stated !== undefined && stated !== index) {
@@ -149,6 +168,7 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
           findings.push({ kind: 'header', session, detail: `item ${index} is recorded with index ${stated}` });
         }
         const bytes = new Uint8Array(Buffer.from(itemHex, 'hex'));
+        leafBytes.push(bytes);
         leaves.push(acceptedItemHashOfEncoded(bytes, peer));
         if (!keys.has(peer)) findings.push({ kind: 'item', session, index, detail: `carried by peer ${peer}, who is not in the federation` });
         const decoded = decodeConsensusItem(bytes, codecs);
@@ -166,28 +186,40 @@ export function createSessionVerifier(options: SessionVerifierOptions): SessionV
         findings.push({ kind: 'header', session, detail: `itemCount ${record.itemCount}, but ${record.items.length} items` });
       }
 
+      // What the log derived beside each item, recomputed from it (reported after what the federation signed).
+      const stored: Finding[] = [];
+      record.stored?.items.forEach((fields, index) => {
+        for (const detail of storedItemProblems(fields, leafBytes[index]!, leaves[index]!)) stored.push({ kind: 'stored', session, index, detail });
+      });
+
       // Signatures must cover the header of the items themselves: a valid signature over a stated header that does not match proves nothing about them.
       const plan = planSignedOutcomeCheck({ header: computed, signatures: record.signatures, keys, tag });
-      const checks = plan.checks;
+      const recorded = planRecordedSignatures(record.stored?.signatures ?? [], computed, keys, tag);
+      const checks = [...plan.checks, ...recorded.checks];
 
       const start = state;
-      let sessionRun = options.balanceSheets ? run(session, items, 'record') : undefined;
+      const netAssets = record.stored?.items.map((fields) => fields.netAssets);
+      let sessionRun = options.balanceSheets ? run(session, items, 'record', netAssets) : undefined;
       const txChecks = sessionRun?.checks ?? [];
       const signal = options.signal;
       const valid = await batchVerifier.verifyBatch([...checks, ...txChecks], signal === undefined ? {} : { signal });
-      const signatures = concludeSignedOutcomeCheck(plan, valid.slice(0, checks.length));
+      const signatures = concludeSignedOutcomeCheck(plan, valid.slice(0, plan.checks.length));
       if (!signatures.met) {
         findings.push({ kind: 'signatures', session, detail: `${signatures.valid.length} valid federation signatures of ${signatures.present} present, threshold is ${signatures.threshold}`, valid: signatures.valid.length, threshold: signatures.threshold });
       }
+      for (const detail of recorded.conclude(valid.slice(plan.checks.length, checks.length))) stored.push({ kind: 'stored', session, detail });
       if (sessionRun !== undefined && valid.slice(checks.length).some((ok) => !ok)) {
         // Some transaction signature is invalid: find out exactly which items the real rules reject.
         state = start;
-        sessionRun = run(session, items, backend.verify);
+        sessionRun = run(session, items, backend.verify, netAssets);
       }
       if (sessionRun !== undefined) {
         state = sessionRun.state;
         findings.push(...sessionRun.findings);
+        stored.push(...sessionRun.stored);
+        if (sessionRun.findings.length > 0) diverged = true;
       }
+      findings.push(...stored);
       return {
         session,
         items: record.items.length,

@@ -8,11 +8,11 @@ import { z } from 'zod';
 import { hexToBytes } from '../domain/hashing.ts';
 import type { FederationKeys } from '../domain/federation.ts';
 import type { ModulesConfigJson } from '../domain/modules/consensusModules.ts';
-import { readSignedSessionOutcome } from '../projections/signedOutcomes.ts';
+import { storedFederationProblems, type RecordedSignature } from '../projections/storedDataChecks.ts';
 import type { EventLog } from '../streams/eventLog.ts';
 import { isEvent, streams } from '../streams/events.ts';
 import { openEventLog } from '../streams/openEventLog.ts';
-import { locate as locateLog } from './replayCommand.ts';
+import { fileProblems, locate as locateLog } from './replayCommand.ts';
 
 /** The federation as a source describes it (to be checked against pinned keys when the auditor has them). */
 export interface SourceFederation {
@@ -33,6 +33,14 @@ export interface SignedOutcomeRecord {
   /** In session order; `index` from the log only. */
   items: Array<{ index?: number; peer: number; item: string }>;
   signatures: Record<string, string>;
+  /** From the log only: what the guardian derived and recorded beside the items, to be recomputed (one entry per item, in order). */
+  stored?: { items: Array<{ itemHash: string; txid?: string; netAssets: string }>; signatures: RecordedSignature[] };
+}
+
+/** Something wrong with the stored source itself rather than with a session: its FederationConfigured or its file. */
+export interface StorageProblem {
+  kind: 'federation' | 'file';
+  detail: string;
 }
 
 export interface SignedOutcomeSource {
@@ -43,6 +51,8 @@ export interface SignedOutcomeSource {
   sessionCount(): Promise<number>;
   /** The signed outcomes of sessions from..last (inclusive, all complete), in order. */
   outcomes(from: number, last: number, signal?: AbortSignal): AsyncIterable<SignedOutcomeRecord>;
+  /** A log only: its FederationConfigured against its own hash, and its file's integrity. */
+  storageProblems?(): Promise<StorageProblem[]>;
   close(): Promise<void>;
 }
 
@@ -60,19 +70,23 @@ function keysFromRecord(record: Record<string, string>): FederationKeys {
 
 export async function openDataSource(dir: string): Promise<SignedOutcomeSource> {
   let log: EventLog;
-  let location: ReturnType<typeof locateLog>['location'];
+  let found: ReturnType<typeof locateLog>;
   try {
-    const found = locateLog(dir);
-    location = found.location;
-    log = await openEventLog(location, { guardian: found.guardian });
+    found = locateLog(dir);
+    log = await openEventLog(found.location, { guardian: found.guardian });
   } catch (error) {
     throw new SourceError(`cannot open the log of ${dir}: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const { location, configured } = found;
   return {
     description: { kind: 'data', dir, log: location.kind === 'sqlite' ? location.path : location.kind === 'eventstoredb' ? location.url : 'memory' },
     federation: () => federationOfLog(log),
     sessionCount: () => completedSessionsOfLog(log),
     outcomes: (from, last, signal) => logOutcomes(log, from, last, signal),
+    storageProblems: async () => [
+      ...(await storedFederationProblems(log, configured)).map((detail) => ({ kind: 'federation' as const, detail })),
+      ...fileProblems(location).map(({ detail }) => ({ kind: 'file' as const, detail })),
+    ],
     close: () => log.close(),
   };
 }
@@ -84,6 +98,7 @@ export function logSource(log: EventLog, description: Record<string, string> = {
     federation: () => federationOfLog(log),
     sessionCount: () => completedSessionsOfLog(log),
     outcomes: (from, last, signal) => logOutcomes(log, from, last, signal),
+    storageProblems: async () => (await storedFederationProblems(log)).map((detail) => ({ kind: 'federation' as const, detail })),
     close: async () => {},
   };
 }
@@ -123,10 +138,31 @@ async function completedSessionsOfLog(log: EventLog): Promise<number> {
 async function* logOutcomes(log: EventLog, from: number, last: number, signal?: AbortSignal): AsyncIterable<SignedOutcomeRecord> {
   for (let session = from; session <= last; session++) {
     signal?.throwIfAborted();
-    const record = await readSignedSessionOutcome(log, session);
+    const record = await readStoredOutcome(log, session);
     if (record === undefined) throw new SourceError(`session ${session} is not complete in the log`);
-    yield { session, header: record.header, itemCount: record.itemCount, items: record.items.map(({ index, peer, item }) => ({ index, peer, item })), signatures: record.signatures };
+    yield record;
   }
+}
+
+/**
+ * A completed session as its stream holds it: the items in the order stored (a reordered store
+ * shows as misnumbered items, not silently sorted), the signatures of SessionCompleted, and what
+ * the guardian derived beside them (item hashes, txids, net assets, SignatureRecorded) to recompute.
+ */
+async function readStoredOutcome(log: EventLog, session: number): Promise<SignedOutcomeRecord | undefined> {
+  const items: SignedOutcomeRecord['items'] = [];
+  const stored: NonNullable<SignedOutcomeRecord['stored']> = { items: [], signatures: [] };
+  let completed: { header: string; itemCount: number; signatures: Record<string, string> } | undefined;
+  for (const event of await log.readStream(streams.session(session))) {
+    if (isEvent(event, 'ItemAccepted')) {
+      const { index, peer, item, itemHash, txid, netAssets } = event.data;
+      items.push({ index, peer, item });
+      stored.items.push(txid === undefined ? { itemHash, netAssets } : { itemHash, txid, netAssets });
+    } else if (isEvent(event, 'SignatureRecorded')) stored.signatures.push(event.data);
+    else if (isEvent(event, 'SessionCompleted')) completed = event.data;
+  }
+  if (completed === undefined) return undefined;
+  return { session, header: completed.header, itemCount: completed.itemCount, items, signatures: completed.signatures, stored };
 }
 
 // ---------------------------------------------------------------------------------------------

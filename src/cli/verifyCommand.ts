@@ -2,7 +2,9 @@
  * `fedlog verify`: the auditor's command. Reads signed session outcomes from a guardian's API or
  * data directory, checks every header and signature set against the federation keys (pinned with
  * --keys, or taken from the source with a warning), re-processes the items through the domain
- * ledger with real signature checks, and reports one balance sheet per session.
+ * ledger with real signature checks, and reports one balance sheet per session. A data directory's
+ * log is also checked itself: its file (SQLite's integrity check), its FederationConfigured against
+ * its own consensus hash, and every field it derived (sessionVerifier.ts).
  *
  * Exit codes: 0 everything verifies, 1 any finding, 2 usage or I/O errors (nothing was concluded).
  */
@@ -166,6 +168,8 @@ async function verifyFrom(source: SignedOutcomeSource, options: VerifyOptions, p
   const findings: Finding[] = [];
 
   const claimed = await source.federation();
+  // A log's own FederationConfigured and file are checked before anything is read from them (issue 16).
+  for (const problem of (await source.storageProblems?.()) ?? []) findings.push(problem);
   const pinned = options.keys === undefined ? undefined : readKeysFile(options.keys);
   if (pinned === undefined) warn('warning: federation keys were taken from the source itself; pin them with --keys <file> so the guardian cannot vouch for its own keys');
   else for (const detail of keyMismatches(pinned, claimed.keys)) findings.push({ kind: 'keys', detail });

@@ -1,9 +1,11 @@
 import type { EventLog, Position } from '../streams/eventLog.ts';
+import type { FederationConfigured } from '../streams/events.ts';
 import type { BatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import type { AnyProjection } from './projection.ts';
 import type { RelayWriter } from './replayRelay.ts';
 import { parallelReplay, type ReplayWorkerData } from './replayParallel.ts';
 import { replayShareHere } from './replayShare.ts';
+import { storedFederationProblems } from './storedDataChecks.ts';
 import type { SnapshotScan } from './replaySnapshotScan.ts';
 
 export { estimateEventCount } from './replayShare.ts';
@@ -15,7 +17,10 @@ export { planSegments } from './replaySegments.ts';
  *   - every session header: header(i) recomputed from the ItemAccepted items of session-<i>;
  *   - every SessionCompleted signature set: at least threshold valid signatures from distinct
  *     federation peers (keys from FederationConfigured) over the stored header;
- *   - every stored snapshot: its state hash against the rebuilt state at its position.
+ *   - every stored snapshot: its state hash against the rebuilt state at its position;
+ *   - FederationConfigured against its own consensusHash, and every derived field of a session
+ *     (itemHash, txid, index, itemCount, SignatureRecorded) against what it is derived from
+ *     (storedDataChecks.ts; net assets are checked by the ledger's fold).
  * Transaction signatures inside items are not re-verified (see ledger.ts): the header check covers
  * their bytes, and a threshold of guardians signed the header.
  */
@@ -28,6 +33,8 @@ export interface ReplayProgress {
 }
 
 export interface ReplayOptions {
+  /** The guardian config's FederationConfigured, when there is one: an edited field of the log's is then named. */
+  configured?: FederationConfigured;
   /** Start every projection from its checkpoint taken at this session (one without such a checkpoint starts from 0). */
   fromCheckpoint?: number;
   onProgress?: (progress: ReplayProgress) => void;
@@ -83,7 +90,11 @@ export type ReplayProblem =
   | { kind: 'signature'; session: number; detail: string }
   | { kind: 'snapshot'; projection: string; session: number; position: string; detail: string; stored?: string; computed?: string }
   | { kind: 'projection'; projection: string; position: string; detail: string }
-  | { kind: 'checkpoint'; projection: string; detail: string };
+  | { kind: 'checkpoint'; projection: string; detail: string }
+  /** FederationConfigured does not hold (its consensusHash, keys, threshold). */
+  | { kind: 'federation'; detail: string }
+  /** The log's file is damaged (SQLite's integrity check; added by `fedlog replay`). */
+  | { kind: 'file'; detail: string };
 
 export interface ReplayReport {
   /** Events read. */
@@ -107,8 +118,9 @@ export interface ReplayReport {
 }
 
 export async function replay(log: EventLog, options: ReplayOptions = {}): Promise<ReplayReport> {
-  if (options.parallel !== undefined && options.projections === undefined && options.parallel.location.kind !== 'memory') return parallelReplay(log, options, options.parallel);
-  return replayHere(log, options);
+  const federation = (await storedFederationProblems(log, options.configured)).map((detail) => ({ kind: 'federation' as const, detail }));
+  const report = options.parallel !== undefined && options.projections === undefined && options.parallel.location.kind !== 'memory' ? await parallelReplay(log, options, options.parallel) : await replayHere(log, options);
+  return federation.length === 0 ? report : { ...report, problems: [...federation, ...report.problems], ok: false };
 }
 
 async function replayHere(log: EventLog, options: ReplayOptions): Promise<ReplayReport> {

@@ -5,7 +5,7 @@ import { createBatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
 import { pagesOf } from '../streams/pagedRead.ts';
-import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../streams/events.ts';
+import { isEvent, streams, type FederationConfigured, type ItemAccepted, type SignatureRecorded, type SnapshotTaken } from '../streams/events.ts';
 import { acceptedItemBytes } from './acceptedItemBytes.ts';
 import { createMerkleAccumulator, type MerkleAccumulator } from '../domain/merkleAccumulator.ts';
 import { nativeAcceptedItemHash, nativeHashPair } from './nativeSha256.ts';
@@ -17,6 +17,7 @@ import { inPlaceLedgerProjection } from './ledger.ts';
 import { inPlaceAuditProjection } from './audit.ts';
 import { inPlaceTransactionsProjection } from './transactions.ts';
 import { replayPendingItemsProjection } from './pendingItems.ts';
+import { planRecordedSignatures, storedItemProblems, type RecordedSignature, type RecordedSignaturesPlan } from './storedDataChecks.ts';
 import type { ReplayOptions, ReplayProblem, ReplayReport } from './replay.ts';
 import { scanSnapshots } from './replaySnapshotScan.ts';
 
@@ -104,6 +105,8 @@ interface OpenSession {
   leaves: MerkleAccumulator;
   /** False when replay started after the session's first item (from a checkpoint): its header cannot be recomputed. */
   complete: boolean;
+  /** Its SignatureRecorded events, checked against the recomputed header once it completes. */
+  recorded: RecordedSignature[];
 }
 
 /** A completed session's signatures, verified in one batch with every other session's at the end. */
@@ -112,6 +115,8 @@ interface PendingSignatures {
   plan: SignedOutcomePlan;
   /** Where its checks start in the batch. */
   first: number;
+  /** Its SignatureRecorded events' checks, right after the plan's in the batch. */
+  recorded: RecordedSignaturesPlan;
 }
 
 /** The hash of an entry's state, computed once per state. */
@@ -252,31 +257,45 @@ export async function replayShareHere(log: EventLog, options: ReplayOptions): Pr
     return false;
   };
 
-  const onItem = (session: number, index: number, item: Uint8Array, peer: number) => {
-    if (!isMine(session)) return;
+  const openSession = (session: number, firstItem: boolean): OpenSession => {
     let open = sessions.get(session);
     if (open === undefined) {
-      open = { leaves: createMerkleAccumulator(nativeHashPair), complete: index === 0 || wholeFromFirst };
+      open = { leaves: createMerkleAccumulator(nativeHashPair), complete: firstItem || wholeFromFirst, recorded: [] };
       sessions.set(session, open);
     }
+    return open;
+  };
+
+  const onItem = (data: ItemAccepted, item: Uint8Array) => {
+    const { session, index, peer } = data;
+    if (!isMine(session)) return;
+    const open = openSession(session, index === 0);
+    const leaf = nativeAcceptedItemHash(item, peer);
+    // Derived fields are served (the API's items) and relied on (a restart's merkle leaves): recomputed, whatever the session.
+    for (const detail of storedItemProblems(data, item, leaf)) problems.push({ kind: 'header', session, detail: `item ${index}: ${detail}` });
     if (!open.complete) return;
     if (index !== open.leaves.count) {
       problems.push({ kind: 'header', session, detail: `item index ${index} where ${open.leaves.count} was expected` });
       open.complete = false;
       return;
     }
-    open.leaves.add(nativeAcceptedItemHash(item, peer));
+    open.leaves.add(leaf);
+  };
+
+  const onSignatureRecorded = (data: SignatureRecorded) => {
+    if (isMine(data.session)) openSession(data.session, false).recorded.push(data);
   };
 
   const onCompleted = (data: { session: number; header: string; itemCount: number; signatures: Record<string, string> }) => {
     if (!isMine(data.session)) return;
-    const open = sessions.get(data.session) ?? { leaves: createMerkleAccumulator(nativeHashPair), complete: wholeFromFirst };
+    const open = sessions.get(data.session) ?? { leaves: createMerkleAccumulator(nativeHashPair), complete: wholeFromFirst, recorded: [] };
     sessions.delete(data.session);
     if (!open.complete) return;
     verifiedSessions++;
     verified.push(data.session);
     const accepted = open.leaves.count;
-    const computed = bytesToHex(open.leaves.header(data.session));
+    const header = open.leaves.header(data.session);
+    const computed = bytesToHex(header);
     if (computed !== data.header) problems.push({ kind: 'header', session: data.session, detail: 'stored header differs from the header of the accepted items', stored: data.header, computed });
     else if (data.itemCount !== accepted) problems.push({ kind: 'header', session: data.session, detail: `itemCount ${data.itemCount}, but ${accepted} items were accepted` });
     if (keys === undefined || tag === undefined) {
@@ -284,8 +303,10 @@ export async function replayShareHere(log: EventLog, options: ReplayOptions): Pr
       return;
     }
     const plan = planSignedOutcomeCheck({ header: hexToBytes(data.header), signatures: data.signatures, keys, tag });
-    pendingSignatures.push({ session: data.session, plan, first: signatureChecks.length });
+    const recorded = planRecordedSignatures(open.recorded, header, keys, tag);
+    pendingSignatures.push({ session: data.session, plan, first: signatureChecks.length, recorded });
     for (const check of plan.checks) signatureChecks.push(check);
+    for (const check of recorded.checks) signatureChecks.push(check);
   };
 
   let events = 0;
@@ -334,7 +355,8 @@ export async function replayShareHere(log: EventLog, options: ReplayOptions): Pr
     }
     if (!verifySessions) {
       // A worker's share: the main share checks the sessions.
-    } else if (item !== undefined && isEvent(event, 'ItemAccepted')) onItem(event.data.session, event.data.index, item, event.data.peer);
+    } else if (item !== undefined && isEvent(event, 'ItemAccepted')) onItem(event.data, item);
+    else if (isEvent(event, 'SignatureRecorded')) onSignatureRecorded(event.data);
     else if (isEvent(event, 'SessionCompleted')) onCompleted(event.data);
     reportProgress();
   };
@@ -423,9 +445,11 @@ export async function replayShareHere(log: EventLog, options: ReplayOptions): Pr
       // Worker threads pay off only for many signatures (a long multi-guardian history); a few are checked inline.
       const mode = signatureChecks.length < WORKERS_FROM ? 'inline' : 'auto';
       const answers = verifier === undefined ? [] : await verifier.verifyBatch(signatureChecks, options.signal === undefined ? { mode } : { mode, signal: options.signal });
-      for (const { session, plan, first } of pendingSignatures) {
+      for (const { session, plan, first, recorded } of pendingSignatures) {
         const check = concludeSignedOutcomeCheck(plan, answers.slice(first, first + plan.checks.length));
         if (!check.met) problems.push({ kind: 'signature', session, detail: `${check.valid.length} valid federation signatures, threshold is ${check.threshold}` });
+        const recordedFirst = first + plan.checks.length;
+        for (const detail of recorded.conclude(answers.slice(recordedFirst, recordedFirst + recorded.checks.length))) problems.push({ kind: 'signature', session, detail });
       }
     } finally {
       if (verifier !== undefined && options.batchVerifier === undefined) await verifier.close();
