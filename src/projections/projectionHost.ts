@@ -246,6 +246,10 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
         ...(failure instanceof ProjectionFailedError && failure.projection === e.projection.name
           ? { failed: { position: failure.position.toString(), reason: failure.cause instanceof Error ? failure.cause.message : String(failure.cause) } }
           : {}),
+        // The log's subscription failed (e.g. a cluster that stayed unreachable): every projection stopped following.
+        ...(failure !== undefined && !(failure instanceof ProjectionFailedError)
+          ? { failed: { position: e.position.toString(), reason: `the log subscription failed: ${failure instanceof Error ? failure.message : String(failure)}` } }
+          : {}),
       }));
     },
 

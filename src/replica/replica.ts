@@ -15,6 +15,7 @@ import { createModules, modulesConfigFromJson } from '../domain/modules/consensu
 import { completedSessionCount } from '../consensus/engine/openSession.ts';
 import { ledgerProjection, ledgerSeed } from '../projections/ledger.ts';
 import { startProjections, type ProjectionHost } from '../projections/projectionHost.ts';
+import { registerProjectionMetrics } from '../projections/projectionMetrics.ts';
 import { fastestBackend } from '../runtime/signatures/fastest.ts';
 import { START, type EventLog, type Position } from '../streams/eventLog.ts';
 import { isEvent, newEvent, streams, type FederationConfigured } from '../streams/events.ts';
@@ -105,6 +106,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
 
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    registerProjectionMetrics(registry, () => projections);
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= closeAll());
     const app = createReplicaApp({ source: feed.url, log, projections, registry, federation: pinned, status: follower.status, sessionCompleted$: follower.sessionCompleted$, stop });
