@@ -14,7 +14,6 @@ export * from './audit.ts';
 export * from './ledger.ts';
 export * from './canonicalJson.ts';
 export * from './persistentMap.ts';
-export * from './mutableMap.ts';
 export * from './modules/consensusModules.ts';
 export type { SchnorrBackend, SignatureCheck } from './signatureBackend.ts';
 export { nobleBackend } from './signatures/noble.ts';

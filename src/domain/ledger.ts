@@ -62,20 +62,6 @@ export function initialLedgerState(rules: LedgerRules): LedgerState {
 }
 
 /**
- * `state` with its accepted txids and every module's maps replaced by `convert(map)` (modules
- * without `withMaps` keep theirs): replay folds the ledger over maps changed in place
- * (mutableMap.ts), whose past states it never reads again.
- */
-export function ledgerWithMaps(rules: LedgerRules, state: LedgerState, convert: <V>(map: PersistentMap<V>) => PersistentMap<V>): LedgerState {
-  const modules = new Map<number, unknown>();
-  for (const [id, moduleState] of state.modules) {
-    const module = rules.modules.get(id);
-    modules.set(id, module?.withMaps === undefined ? moduleState : module.withMaps(moduleState, convert));
-  }
-  return { acceptedTxids: convert(state.acceptedTxids), modules };
-}
-
-/**
  * Processes one ordered item. A rejection leaves `state` untouched (the caller keeps it). Throws
  * AuditFailure, before anything can be recorded, if accepting the item would make net assets negative.
  *

@@ -4,10 +4,13 @@
  * new module implements this interface and is added to the registry; the engine does not change.
  *
  * Every function is pure: it returns a new module state or a rejection, and never mutates `state`.
+ * A module state is a plain object whose maps are PersistentMap fields, read and updated only
+ * through that interface; an updated map is returned in the new state, never kept or reused from
+ * an older one (a fold that reads only its newest state, replay's ledger, may hand a module maps
+ * that change in place).
  */
 import type { Codec } from './encoding.ts';
 import type { PeerId } from './federation.ts';
-import type { PersistentMap } from './persistentMap.ts';
 
 export interface ModuleCodecs<Item, In, Out> {
   item: Codec<Item>;
@@ -68,14 +71,6 @@ export interface Module<S, Item, In, Out> {
   toJson(state: S): JsonValue;
   /** Throws on malformed JSON; the ledger turns that into a typed result. */
   fromJson(json: unknown): S;
-  /**
-   * Optional: `state` with each of its maps replaced by `convert(map)`, nothing else changed (see
-   * ledgerWithMaps: replay folds the ledger over maps changed in place, MutableMap). The functions
-   * above then change those maps as they update them, so only the newest state of such a fold is
-   * valid; replay reads no other. Without it, a module's maps stay as they are, which is as correct
-   * and slower.
-   */
-  withMaps?(state: S, convert: <V>(map: PersistentMap<V>) => PersistentMap<V>): S;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -454,6 +454,11 @@ const EMPTY_DIGEST_KEYED = new TrieMap<never>(undefined, 0, 0, true);
  * more text, as in "txid:index"): cheaper hashing and an ordered walk (see digestKeyHash). Other
  * keys still work in such a map, only slower.
  */
+/** Whether `value` is a map made by this file (a field of a module state, for instance). */
+export function isPersistentMap(value: unknown): value is PersistentMap<unknown> {
+  return value instanceof TrieMap;
+}
+
 export function emptyPersistentMap<V>(keys: MapKeys = 'text'): PersistentMap<V> {
   return (keys === 'digest' ? EMPTY_DIGEST_KEYED : EMPTY) as PersistentMap<V>;
 }

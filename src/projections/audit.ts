@@ -83,6 +83,8 @@ export const auditProjection: Projection<AuditState> = {
       history: parsed.history.map((h) => ({ session: h.session, itemCount: h.itemCount, audit: auditSummaryFromJson(h.audit) })),
     };
   },
+  // Over a ledger folded in place: one fold with `ledger`'s newestOnly (same initial state, so the page folds are shared).
+  newestOnly: () => ({ ...auditProjection, initial: { ledger: inPlaceLedgerState, history: [] } }),
 };
 
 function historyJson(history: readonly AuditSheet[]) {
@@ -123,5 +125,5 @@ export function auditHistory(state: AuditState, { from = 0, to = Number.MAX_SAFE
   return out;
 }
 
-/** `audit` over a ledger folded in place (inPlaceLedgerState): for a replay share, which reads only its newest state. */
-export const inPlaceAuditProjection: Projection<AuditState> = { ...auditProjection, initial: { ledger: inPlaceLedgerState, history: [] } };
+/** Transitional (replayShare.ts until the replay folder takes newestOnly): auditProjection.newestOnly(). */
+export const inPlaceAuditProjection: Projection<AuditState> = auditProjection.newestOnly!();

@@ -5,9 +5,9 @@ import { decodeConsensusItem, type ConsensusItem } from '../domain/consensusItem
 import { DecodeFailure, Reader } from '../domain/encoding.ts';
 import { codecRegistry, type ModuleRegistry } from '../domain/module.ts';
 import type { Input } from '../domain/transaction.ts';
-import { applyItem, initialLedgerState, ledgerWithMaps, LEDGER_JSON_VERSION, ledgerModulesToJson, ledgerRules, ledgerStateFromJson, ledgerStateToJson, type LedgerRules, type LedgerState, type VerifySignature, type WorkingLedgerState } from '../domain/ledger.ts';
-import { hexKey, withTransientEdits, type PersistentMap } from '../domain/persistentMap.ts';
-import { mutableCopy } from '../domain/mutableMap.ts';
+import { applyItem, initialLedgerState, LEDGER_JSON_VERSION, ledgerModulesToJson, ledgerRules, ledgerStateFromJson, ledgerStateToJson, type LedgerRules, type LedgerState, type VerifySignature, type WorkingLedgerState } from '../domain/ledger.ts';
+import { hexKey, isPersistentMap, withTransientEdits, type PersistentMap } from '../domain/persistentMap.ts';
+import { mutableCopy } from './mutableMap.ts';
 import { createModules, modulesConfigFromJson, modulesConfigJsonSchema, modulesConfigToJson, type ModulesConfig } from '../domain/modules/consensusModules.ts';
 import { isEvent, type FederationConfigured, type ItemAccepted } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
@@ -206,11 +206,24 @@ function configure(state: LedgerProjectionState, event: RecordedEvent & { type: 
   const config: LedgerConfig = { peerCount: event.data.peers.length, modules: modulesConfigFromJson(event.data.modules) };
   const rules = rulesFor(config);
   if (state.inPlace === true) {
-    const ledger = ledgerWithMaps(rules, initialLedgerState(rules), mutableCopy);
+    const ledger = withMutableMaps(initialLedgerState(rules));
     return { config, rules, ledger, audit: computeAudit(rules.modules, ledger.modules), inPlace: true };
   }
   const ledger = initialLedgerState(rules);
   return { config, rules, ledger, audit: computeAudit(rules.modules, ledger.modules) };
+}
+
+/**
+ * `state` with its accepted txids and every PersistentMap field of each module's state (module.ts:
+ * a plain object whose maps are such fields) copied into a MutableMap, which changes in place.
+ */
+function withMutableMaps(state: LedgerState): LedgerState {
+  const modules = new Map<number, unknown>();
+  for (const [id, moduleState] of state.modules) {
+    if (typeof moduleState !== 'object' || moduleState === null) modules.set(id, moduleState);
+    else modules.set(id, Object.fromEntries(Object.entries(moduleState).map(([key, value]) => [key, isPersistentMap(value) ? mutableCopy(value) : value])));
+  }
+  return { acceptedTxids: mutableCopy(state.acceptedTxids), modules };
 }
 
 // The net assets recorded with the previous item, and the figure it was checked against: most
@@ -537,10 +550,8 @@ export const ledgerProjection: Projection<LedgerProjectionState> = {
   toSnapshot: ledgerStateSnapshot,
   fromSnapshot: ledgerStateFromSnapshot,
   stateHash: (state) => ledgerSnapshotText(state).digest(),
+  newestOnly: () => ({ ...ledgerProjection, initial: inPlaceLedgerState }),
 };
-
-/** `ledger` folded in place (inPlaceLedgerState): for a replay share, which reads only its newest state. */
-export const inPlaceLedgerProjection: Projection<LedgerProjectionState> = { ...ledgerProjection, initial: inPlaceLedgerState };
 
 /**
  * What the engine needs to resume validating: the ledger state and the configuration it was built
@@ -550,3 +561,6 @@ export function ledgerSeed(state: LedgerProjectionState): { ledger: LedgerState;
   if (state.config === undefined || state.ledger === undefined) return undefined;
   return { ledger: state.ledger, config: state.config, audit: state.audit, ...(state.lastItem === undefined ? {} : { lastItem: state.lastItem }) };
 }
+
+/** Transitional (replayShare.ts until the replay folder takes newestOnly): ledgerProjection.newestOnly(). */
+export const inPlaceLedgerProjection: Projection<LedgerProjectionState> = ledgerProjection.newestOnly!();

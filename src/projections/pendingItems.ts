@@ -70,13 +70,11 @@ function itemFromBytes(event: AcceptedEvent): PendingItem {
   return new PendingItemFromBytes(session, index, peer, acceptedItemBytes(event), itemHash, txid);
 }
 
-export const pendingItemsProjection: Projection<PendingItemsState> = pendingItemsWith(itemOf);
-
 /**
- * `pendingItems` for replay, which folds every item of the log and hashes pending items only at
- * stored snapshots: the same states and hashes, items kept as bytes (PendingItemFromBytes).
+ * Its newestOnly fold is pure too: it keeps items as bytes (PendingItemFromBytes) for replay, which
+ * folds every item of the log and makes their hex only at stored snapshots.
  */
-export const replayPendingItemsProjection: Projection<PendingItemsState> = pendingItemsWith(itemFromBytes);
+export const pendingItemsProjection: Projection<PendingItemsState> = { ...pendingItemsWith(itemOf), newestOnly: () => pendingItemsWith(itemFromBytes) };
 
 function pendingItemsWith(pendingItem: (event: AcceptedEvent) => PendingItem): Projection<PendingItemsState> {
   return {
@@ -175,3 +173,6 @@ export function pendingItems(state: PendingItemsState): PendingItem[] {
 export function pendingItemsOfSession(state: PendingItemsState, session: number): PendingItem[] {
   return pendingItems(state).filter((p) => p.session === session);
 }
+
+/** Transitional (replayShare.ts until the replay folder takes newestOnly): pendingItemsProjection.newestOnly(). */
+export const replayPendingItemsProjection: Projection<PendingItemsState> = pendingItemsProjection.newestOnly!();

@@ -15,7 +15,10 @@ export interface Projection<S> {
   readonly name: string;
   readonly version: number;
   readonly initial: S;
-  /** Pure: never mutates `state`. Events come from the schema-checked log; unknown types are ignored. */
+  /**
+   * Pure: never mutates `state` (except in the fold `newestOnly` gives). Events come from the
+   * schema-checked log; unknown types are ignored.
+   */
   evolve(state: S, event: RecordedEvent): S;
   /**
    * Optional: the fold of `events` (ascending positions) over `state`, equal to calling `evolve` for
@@ -33,6 +36,13 @@ export interface Projection<S> {
    * objects (replay hashes every rebuilt state; large maps cost more to build than to hash).
    */
   stateHash?(state: S): string;
+  /**
+   * Optional: the same projection for a reader of only the newest state (replay, which hashes a
+   * state once the fold reaches a stored snapshot's position). Its `evolve` and `evolveBatch` may
+   * change the state they are given in place, so no state may be read once a later one exists; the
+   * states it gives snapshot and hash exactly as this projection's. Each call gives a fold of its own.
+   */
+  newestOnly?(): Projection<S>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -10,7 +10,7 @@
  * each upper node once instead of once per insert; `persistent()` ends it and returns the map.
  * (The domain's map has no such mode, and path copying was most of the transactions fold.)
  */
-import { MutableMap } from '../domain/mutableMap.ts';
+import { MutableMap } from './mutableMap.ts';
 
 export const KEY_LENGTH = 64;
 

@@ -145,15 +145,15 @@ export const transactionsProjection: Projection<TransactionsState> = {
     }
     return { accepted: accepted.persistent(), newest, rejected: rejected(parsed.rejected), rejectedOlder: rejected(parsed.rejectedOlder) };
   },
+  newestOnly: () => inPlaceTransactionsProjection(),
 };
 
 /**
- * `transactions` for a fold that reads only its newest state (a replay worker's share): its
- * accepted and rejected maps are changed in place (inPlaceSortedHexMap), so every state of the
- * fold shares them (a full generation of rejections is then followed by a persistent one). A new
- * projection per fold, each with maps of its own.
+ * `transactions` for a fold that reads only its newest state (newestOnly): its accepted and
+ * rejected maps are changed in place (inPlaceSortedHexMap), so every state of the fold shares them
+ * (a full generation of rejections is then followed by a persistent one).
  */
-export function inPlaceTransactionsProjection(): Projection<TransactionsState> {
+function inPlaceTransactionsProjection(): Projection<TransactionsState> {
   return { ...transactionsProjection, initial: { accepted: inPlaceSortedHexMap(), newest: undefined, rejected: inPlaceSortedHexMap(), rejectedOlder: emptySortedHexMap() } };
 }
 
@@ -245,3 +245,6 @@ export function lookupTransaction(state: TransactionsState, txid: string): Trans
 export function acceptedTransactionCount(state: TransactionsState): number {
   return state.accepted.size;
 }
+
+/** Transitional (replayShare.ts until the replay folder takes newestOnly). */
+export { inPlaceTransactionsProjection };

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { auditProjection, inPlaceAuditProjection, type AuditState } from '../../src/projections/audit.ts';
-import { evolveLedgerPage, frameAcceptedItem, inPlaceLedgerProjection, ledgerProjection, LedgerDivergenceError, type LedgerProjectionState } from '../../src/projections/ledger.ts';
+import { auditProjection, type AuditState } from '../../src/projections/audit.ts';
+import { evolveLedgerPage, frameAcceptedItem, ledgerProjection, LedgerDivergenceError, type LedgerProjectionState } from '../../src/projections/ledger.ts';
 import { decodeConsensusItem, encodedTransactionOf } from '../../src/domain/consensusItem.ts';
 import { createModules, defaultModuleCodecs } from '../../src/domain/modules/consensusModules.ts';
 import { decodeModuleBody } from '../../src/domain/transaction.ts';
@@ -43,6 +43,8 @@ describe('ledger and audit evolveBatch', () => {
       fc.property(fc.array(fc.nat(), { maxLength: 12 }), (cuts) => {
         let ledger: LedgerProjectionState = ledgerProjection.initial;
         let audit: AuditState = auditProjection.initial;
+        const inPlaceLedgerProjection = ledgerProjection.newestOnly!();
+        const inPlaceAuditProjection = auditProjection.newestOnly!();
         let ledgerInPlace: LedgerProjectionState = inPlaceLedgerProjection.initial;
         let auditInPlace: AuditState = inPlaceAuditProjection.initial;
         for (const page of pages(events, cuts)) {

@@ -4,9 +4,9 @@ import { canonicalJson } from '../../src/domain/canonicalJson.ts';
 import { createHash } from 'node:crypto';
 import { fastCanonicalJson, projectionStateHash, sharedSnapshotPart, stateHash, type JsonValue } from '../../src/projections/projection.ts';
 import { snapshotEventId } from '../../src/projections/checkpointStore.ts';
-import { inPlaceTransactionsProjection, lookupTransaction, REJECTED_GENERATION, transactionsProjection, type TransactionsState } from '../../src/projections/transactions.ts';
+import { lookupTransaction, REJECTED_GENERATION, transactionsProjection, type TransactionsState } from '../../src/projections/transactions.ts';
 import { evolveAll } from '../../src/projections/projection.ts';
-import { pendingItems, pendingItemsProjection, replayPendingItemsProjection } from '../../src/projections/pendingItems.ts';
+import { pendingItems, pendingItemsProjection } from '../../src/projections/pendingItems.ts';
 import { listSessions, sessionCount, sessionsProjection, sessionStatus } from '../../src/projections/sessions.ts';
 import { listPeers, peersProjection } from '../../src/projections/peers.ts';
 import type { RecordedEvent } from '../../src/streams/eventLog.ts';
@@ -64,7 +64,7 @@ describe('transactions', () => {
 
   it('folded in place (as replay folds it), hashes and answers as the persistent fold at the end of every batch', () => {
     const events = Array.from({ length: 120 }, (_, i) => (i % 7 === 3 ? rejected(1, txid(i % 11), `r${i}`) : accepted(1 + (i >> 5), i, txid((i * 37) % 101))));
-    const inPlace = inPlaceTransactionsProjection();
+    const inPlace = transactionsProjection.newestOnly!();
     let persistent = transactionsProjection.initial;
     let folded = inPlace.initial;
     for (let at = 0; at < events.length; at += 13) {
@@ -75,7 +75,7 @@ describe('transactions', () => {
       for (let n = 0; n < 120; n++) expect(lookupTransaction(folded, txid(n))).toEqual(lookupTransaction(persistent, txid(n)));
     }
     // Each in-place fold has a map of its own.
-    expect(inPlaceTransactionsProjection().initial.accepted.size).toBe(0);
+    expect(transactionsProjection.newestOnly!().initial.accepted.size).toBe(0);
     expect(() => inPlace.evolve(folded, accepted(9, 0, 'not a txid'))).toThrow(/lowercase hex/);
   });
 
@@ -88,7 +88,7 @@ describe('transactions', () => {
     expect(lookupTransaction(state, txid(total - REJECTED_GENERATION)).status).toBe('rejected');
     expect(lookupTransaction(state, txid(0)).status).toBe('unknown');
     // Folded in place in batches, the generations turn over the same way.
-    const inPlace = inPlaceTransactionsProjection();
+    const inPlace = transactionsProjection.newestOnly!();
     let folded = inPlace.initial;
     for (let at = 0; at < total; at += 4096) folded = evolveAll(inPlace, folded, events.slice(at, at + 4096));
     expect(inPlace.stateHash!(folded)).toBe(transactionsProjection.stateHash!(state));
@@ -118,6 +118,7 @@ describe('pendingItems', () => {
       event('ItemAccepted', { session: 1, index: 1, peer: 0, item: item(4), itemHash: 'dd'.repeat(32), netAssets: '5' }),
     ];
     let standard = pendingItemsProjection.initial;
+    const replayPendingItemsProjection = pendingItemsProjection.newestOnly!();
     let replayed = replayPendingItemsProjection.initial;
     for (const [at, page] of [events.slice(0, 2), events.slice(2, 4), events.slice(4)].entries()) {
       standard = evolveAll(pendingItemsProjection, standard, page);

@@ -138,7 +138,6 @@ export function mintModule(): Module<MintState, never, SpendNote, IssueNote> {
       for (const [key, note] of state.notes.sortedEntries()) notes[key] = { amount: note.amount.toString(), owner: bytesToHex(note.owner) };
       return { notes, outstandingMsat: state.outstandingMsat.toString() };
     },
-    withMaps: (state, convert) => ({ notes: convert(state.notes), outstandingMsat: state.outstandingMsat }),
     fromJson(json) {
       const parsed = mintJsonSchema.parse(json);
       return {

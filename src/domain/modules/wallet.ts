@@ -142,7 +142,6 @@ export function walletModule(config: WalletConfig = defaultWalletConfig): Module
       // Keys in sorted order, as every snapshot part (see auditSummaryToJson).
       return { claimedMsat: state.claimedMsat.toString(), deposits, pending, withdrawnMsat: state.withdrawnMsat.toString() };
     },
-    withMaps: (state, convert) => ({ ...state, deposits: convert(state.deposits), pending: convert(state.pending) }),
     fromJson(json) {
       const parsed = walletJsonSchema.parse(json);
       return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MutableMap, mutableCopy } from '../../src/domain/mutableMap.ts';
+import { MutableMap, mutableCopy } from '../../src/projections/mutableMap.ts';
 import { emptyPersistentMap, type PersistentMap } from '../../src/domain/persistentMap.ts';
 
 describe('MutableMap', () => {

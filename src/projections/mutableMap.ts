@@ -11,7 +11,7 @@
  * Int32Array of hashes, the keys and values in arrays beside it, at most half full. Deleting
  * shifts the following entries of the run back (no tombstones).
  */
-import { digestKeyHash, type PersistentMap } from './persistentMap.ts';
+import { digestKeyHash, type PersistentMap } from '../domain/persistentMap.ts';
 
 /** digestKeyHash as an int32, as the Int32Array of hashes holds it. */
 const keyHash = (key: string): number => digestKeyHash(key) | 0;
