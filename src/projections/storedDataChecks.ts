@@ -5,14 +5,13 @@
  * served (the API's items) and relied on (a restart takes the open session's item hashes as its
  * merkle leaves), so an edited one must not pass replay, verify or a start. Used by all three.
  */
-import { DecodeFailure, Reader } from '../domain/encoding.ts';
+import { hash } from 'node:crypto';
 import type { FederationKeys } from '../domain/federation.ts';
 import { hexToBytes, signedDigest } from '../domain/hashing.ts';
 import type { SignatureCheck } from '../domain/signatureBackend.ts';
 import type { EventLog } from '../streams/eventLog.ts';
 import { isEvent, streams, type FederationConfigured } from '../streams/events.ts';
 import { federationConfiguredProblems } from '../streams/federationConfiguredCheck.ts';
-import { nativeSha256 } from './nativeSha256.ts';
 
 /**
  * The log's FederationConfigured checked against its own hash (federationConfiguredProblems);
@@ -26,30 +25,46 @@ export async function storedFederationProblems(log: EventLog, configured?: Feder
 
 const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 
+/** Where the BigSize reader of `txidOfItem` stands (module state: no tuple allocated per read). */
+let cursor = 0;
+
+/** The BigSize at `cursor`, advancing past it; -1 when the bytes end first. Minimality is the item decoder's concern. */
+function bigSizeAt(bytes: Uint8Array): number {
+  const first = bytes[cursor];
+  if (first === undefined) return -1;
+  const width = first < 0xfd ? 1 : first === 0xfd ? 3 : first === 0xfe ? 5 : 9;
+  if (width === 9 || cursor + width > bytes.length) return -1;
+  let value = first;
+  if (width === 3) value = (bytes[cursor + 1]! << 8) | bytes[cursor + 2]!;
+  else if (width === 5) value = bytes[cursor + 1]! * 0x1000000 + ((bytes[cursor + 2]! << 16) | (bytes[cursor + 3]! << 8) | bytes[cursor + 4]!);
+  cursor += width;
+  return value;
+}
+
 /**
- * The txid of a transaction item from its consensus bytes: sha256 of the transaction's encoding up
- * to and including its nonce (DESIGN.md: enc(inputs) || enc(outputs) || nonce), without decoding
- * module bodies. Undefined for a module item, or bytes not framed as an item.
+ * The txid (hex) of a transaction item from its consensus bytes: sha256 of the transaction's
+ * encoding up to and including its nonce (DESIGN.md: enc(inputs) || enc(outputs) || nonce),
+ * found by walking the length prefixes, without decoding module bodies (replay does this for every
+ * transaction it reads, beside the ledger's own decoding). Undefined for a module item, or bytes
+ * not framed as a transaction item.
  */
-export function txidOfItem(itemBytes: Uint8Array, hash: (data: Uint8Array) => Uint8Array = nativeSha256): Uint8Array | undefined {
-  try {
-    const reader = new Reader(itemBytes);
-    if (reader.bigSizeNumber() !== 0) return undefined;
-    reader.lengthPrefix();
-    const start = reader.offset;
-    for (let part = 0; part < 2; part++) {
-      const count = reader.lengthPrefix();
-      for (let i = 0; i < count; i++) {
-        reader.bigSizeNumber(0xffff);
-        reader.raw(reader.lengthPrefix());
-      }
+export function txidOfItem(itemBytes: Uint8Array): string | undefined {
+  cursor = 0;
+  if (bigSizeAt(itemBytes) !== 0 || bigSizeAt(itemBytes) < 0) return undefined;
+  const start = cursor;
+  for (let part = 0; part < 2; part++) {
+    const count = bigSizeAt(itemBytes);
+    if (count < 0) return undefined;
+    for (let i = 0; i < count; i++) {
+      const module = bigSizeAt(itemBytes);
+      const length = module < 0 ? -1 : bigSizeAt(itemBytes);
+      if (length < 0 || cursor + length > itemBytes.length) return undefined;
+      cursor += length;
     }
-    reader.raw(8);
-    return hash(itemBytes.subarray(start, reader.offset));
-  } catch (thrown) {
-    if (thrown instanceof DecodeFailure) return undefined;
-    throw thrown;
   }
+  cursor += 8;
+  if (cursor > itemBytes.length) return undefined;
+  return hash('sha256', itemBytes.subarray(start, cursor), 'hex');
 }
 
 /** What an ItemAccepted states beside its item. */
@@ -63,18 +78,30 @@ export interface StoredItemFields {
  * sha256(enc(AcceptedItem)) of the item's bytes and peer, which the caller computes anyway (the
  * header's merkle leaf).
  */
-export function storedItemProblems(stored: StoredItemFields, itemBytes: Uint8Array, leaf: Uint8Array): string[] {
-  const problems: string[] = [];
-  const leafHex = hexOf(leaf);
-  if (leafHex !== stored.itemHash) problems.push(`stored itemHash ${stored.itemHash} is not the hash of its item and peer (${leafHex})`);
+export function storedItemProblems(stored: StoredItemFields, itemBytes: Uint8Array, leaf: Uint8Array): readonly string[] {
   const txid = txidOfItem(itemBytes);
+  if (txid === stored.txid && equalsHex(leaf, stored.itemHash)) return NONE;
+  const leafHex = hexOf(leaf);
+  const problems: string[] = [];
+  if (leafHex !== stored.itemHash) problems.push(`stored itemHash ${stored.itemHash} is not the hash of its item and peer (${leafHex})`);
   if (txid === undefined) {
     if (stored.txid !== undefined) problems.push(`stored txid ${stored.txid} on an item that is not a transaction`);
-  } else {
-    const computed = hexOf(txid);
-    if (stored.txid !== computed) problems.push(stored.txid === undefined ? `no stored txid for a transaction (its txid is ${computed})` : `stored txid ${stored.txid} is not the transaction's txid (${computed})`);
-  }
+  } else if (stored.txid !== txid) problems.push(stored.txid === undefined ? `no stored txid for a transaction (its txid is ${txid})` : `stored txid ${stored.txid} is not the transaction's txid (${txid})`);
   return problems;
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+const HEX_DIGITS = [...'0123456789abcdef'].map((digit) => digit.charCodeAt(0));
+
+/** bytes === hex, without making the hex of `bytes` (replay compares a leaf for every item it reads). */
+function equalsHex(bytes: Uint8Array, hex: string): boolean {
+  if (hex.length !== 2 * bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (hex.charCodeAt(2 * i) !== HEX_DIGITS[byte >> 4] || hex.charCodeAt(2 * i + 1) !== HEX_DIGITS[byte & 15]) return false;
+  }
+  return true;
 }
 
 /** A SignatureRecorded's fields. */
