@@ -23,7 +23,7 @@ import { loadTest } from 'loadtest';
 import { initFederation } from '../../src/cli/initCommand.ts';
 import type { LoadReport, SubmitMode } from '../../src/cli/loadGenerator.ts';
 import { loadGuardianConfig, sqliteLogPath } from '../../src/consensus/config.ts';
-import { replay } from '../../src/projections/replay.ts';
+import { replay } from '../../src/projections/replay/replay.ts';
 import { openEventLog } from '../../src/streams/openEventLog.ts';
 import { budgetMicros, replayFloor } from '../replayFloor.ts';
 import { machine, medianRow, repeat, type BenchRow, type BenchSuite } from '../report.ts';

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repeat, type BenchRow, type BenchSuite } from '../report.ts';
-import { replay } from '../../src/projections/replay.ts';
+import { replay } from '../../src/projections/replay/replay.ts';
 import { startProjections } from '../../src/projections/projectionHost.ts';
 import type { EventLog } from '../../src/streams/eventLog.ts';
 import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
@@ -51,8 +51,8 @@ async function generate(path: string, checkpoints: boolean): Promise<number> {
 }
 
 /** `path` given: two threads (`fedlog replay --threads 2`), a worker opening the same file. */
-async function replayRate(log: EventLog, path?: string, split?: 'ledger' | 'checkpoint'): Promise<number> {
-  const report = await replay(log, path === undefined ? {} : { parallel: { location: { kind: 'sqlite', path }, guardian: 0, ...(split === undefined ? {} : { split }) } });
+async function replayRate(log: EventLog, path?: string): Promise<number> {
+  const report = await replay(log, path === undefined ? {} : { parallel: { location: { kind: 'sqlite', path }, guardian: 0 } });
   if (!report.ok) throw new Error(`replay of an honest log found problems: ${JSON.stringify(report.problems.slice(0, 3))}`);
   return report.events / (report.durationMs / 1000);
 }
@@ -85,9 +85,6 @@ const suite: BenchSuite = {
       const checkpointed = open(checkpointedPath);
       rows.push(await repeat('replay', `replay from 0 with a checkpoint per session, one thread (${shape})`, 'events/s', RUNS, () => replayRate(checkpointed), 'every snapshot re-hashed and compared'));
       rows.push(await repeat('replay', `replay from 0 with a checkpoint per session, two threads (${shape})`, 'events/s', RUNS, () => replayRate(checkpointed, checkpointedPath), 'the calling thread reads every snapshot once and hands the ledger worker its hashes'));
-      rows.push(
-        await repeat('replay', `replay from 0 with a checkpoint per session, two threads, cut at a checkpoint (${shape})`, 'events/s', RUNS, () => replayRate(checkpointed, checkpointedPath, 'checkpoint'), 'split: checkpoint (the worker folds the ledger from the snapshots at the cut)'),
-      );
       rows.push(
         await repeat('replay', 'projection host start from newest checkpoint', 'ms', RUNS, async () => {
           const started = performance.now();

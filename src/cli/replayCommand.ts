@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { consensusConfig, loadGuardianConfig } from '../consensus/config.ts';
 import { logLocation } from '../consensus/guardian.ts';
-import { estimateEventCount, replay, type ReplayProblem, type ReplayReport } from '../projections/replay.ts';
+import { estimateEventCount, replay, type ReplayProblem, type ReplayReport } from '../projections/replay/replay.ts';
 import { standardProjections } from '../projections/standardProjections.ts';
 import type { EventLog } from '../streams/eventLog.ts';
 import { isEvent, streams, type FederationConfigured } from '../streams/events.ts';

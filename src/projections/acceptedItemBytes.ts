@@ -1,5 +1,4 @@
 import type { Position, RecordedEvent } from '../streams/eventLog.ts';
-import { RelayedItemAccepted } from './replayRelay.ts';
 
 /**
  * The consensus bytes of an ItemAccepted's `item` hex, decoded once per event: replay's header
@@ -18,9 +17,15 @@ const ringBytes = new Array<Uint8Array | undefined>(RING).fill(undefined);
 let ringStart = 0;
 let ringEnd = 0;
 
-export function acceptedItemBytes(event: RecordedEvent & { data: { item: string } }): Uint8Array {
-  // Relayed to a replay worker as bytes (replayRelay.ts).
-  if (event.data instanceof RelayedItemAccepted) return event.data.bytes;
+/**
+ * An ItemAccepted's data may carry its item's bytes, already decoded, under this key (replay's
+ * worker receives its events so): they are taken instead of decoding `item`.
+ */
+export const ITEM_BYTES = Symbol('the item as bytes');
+
+export function acceptedItemBytes(event: RecordedEvent & { data: { item: string; [ITEM_BYTES]?: Uint8Array } }): Uint8Array {
+  const carried = event.data[ITEM_BYTES];
+  if (carried !== undefined) return carried;
   const hex = event.data.item;
   const position = event.position;
   const kept = keptBytes(position, hex);

@@ -124,6 +124,3 @@ export function auditHistory(state: AuditState, { from = 0, to = Number.MAX_SAFE
   }
   return out;
 }
-
-/** Transitional (replayShare.ts until the replay folder takes newestOnly): auditProjection.newestOnly(). */
-export const inPlaceAuditProjection: Projection<AuditState> = auditProjection.newestOnly!();

@@ -561,6 +561,3 @@ export function ledgerSeed(state: LedgerProjectionState): { ledger: LedgerState;
   if (state.config === undefined || state.ledger === undefined) return undefined;
   return { ledger: state.ledger, config: state.config, audit: state.audit, ...(state.lastItem === undefined ? {} : { lastItem: state.lastItem }) };
 }
-
-/** Transitional (replayShare.ts until the replay folder takes newestOnly): ledgerProjection.newestOnly(). */
-export const inPlaceLedgerProjection: Projection<LedgerProjectionState> = ledgerProjection.newestOnly!();

@@ -173,6 +173,3 @@ export function pendingItems(state: PendingItemsState): PendingItem[] {
 export function pendingItemsOfSession(state: PendingItemsState, session: number): PendingItem[] {
   return pendingItems(state).filter((p) => p.session === session);
 }
-
-/** Transitional (replayShare.ts until the replay folder takes newestOnly): pendingItemsProjection.newestOnly(). */
-export const replayPendingItemsProjection: Projection<PendingItemsState> = pendingItemsProjection.newestOnly!();

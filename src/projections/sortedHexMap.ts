@@ -280,7 +280,7 @@ function isKey(key: string): boolean {
 /**
  * A SortedHexMap changed in place, and its own transient: `set` and `delete` change this map and
  * return it, `transient()` and `persistent()` return it too. For a fold that reads only its newest
- * state (replay's `transactions`, see inPlaceTransactionsProjection): every state of
+ * state (replay's `transactions`, see its newestOnly): every state of
  * such a fold shares the map. A MutableMap (a hash table keyed by the txid's first digits) instead
  * of a trie; sorted walks sort the keys. Keys are checked as the trie checks them.
  */

@@ -245,6 +245,3 @@ export function lookupTransaction(state: TransactionsState, txid: string): Trans
 export function acceptedTransactionCount(state: TransactionsState): number {
   return state.accepted.size;
 }
-
-/** Transitional (replayShare.ts until the replay folder takes newestOnly). */
-export { inPlaceTransactionsProjection };

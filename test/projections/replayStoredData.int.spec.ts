@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReplay, type ReplayThreads } from '../../src/cli/replayCommand.ts';
-import type { ReplayProblem } from '../../src/projections/replay.ts';
+import type { ReplayProblem } from '../../src/projections/replay/replay.ts';
 import { bytesToHex, sha256 } from '../../src/domain/hashing.ts';
 import { nobleBackend } from '../../src/domain/signatures/noble.ts';
 import { damageEventsIndex, editEvent, flipHex } from '../consensus/startupChecksFixture.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { projectionStateHash } from '../../src/projections/projection.ts';
 import { startProjections } from '../../src/projections/projectionHost.ts';
-import { replay } from '../../src/projections/replay.ts';
+import { replay } from '../../src/projections/replay/replay.ts';
 import { standardProjections } from '../../src/projections/standardProjections.ts';
 import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';

@@ -1,15 +1,28 @@
-import { START, type EventLog, type Position, type RecordedEventText } from '../streams/eventLog.ts';
-import { streams } from '../streams/events.ts';
-import { canonicalTextHash, type AnyProjection } from './projection.ts';
-import { checkSnapshot, checkSnapshotPrecisely, snapshotHeads, snapshotTextParts, type CheckedSnapshot, type SnapshotHead } from './storedSnapshots.ts';
-import type { ReplayProblem } from './replay.ts';
-import type { DeferredComparison, StoredSnapshot } from './replayShare.ts';
+import { START, type EventLog, type Position, type RecordedEventText } from '../../streams/eventLog.ts';
+import { streams } from '../../streams/events.ts';
+import { canonicalTextHash, type AnyProjection } from '../projection.ts';
+import { checkSnapshot, checkSnapshotPrecisely, snapshotHeads, snapshotTextParts, type CheckedSnapshot, type SnapshotHead } from '../storedSnapshots.ts';
+import type { ReplayProblem } from './replayReport.ts';
 
 /**
  * The stored snapshots a replay compares its rebuilt states with: found before the fold from the
  * checkpoint streams, reduced to their heads, and checked against their own hashes (as they are
  * read when their text is canonical, else by the share that compares them, or after the fold).
  */
+
+/** A SnapshotTaken found before the fold, reduced to what the comparison needs (states run to megabytes). */
+export interface StoredSnapshot extends CheckedSnapshot {
+  /** Its own hash is checked by the other thread's share: the comparison is handed back as a DeferredComparison. */
+  ownElsewhere?: true;
+}
+
+/** A comparison of a rebuilt state with a stored snapshot whose own hash the other share checks. */
+export interface DeferredComparison {
+  snapshot: StoredSnapshot;
+  projection: string;
+  /** The rebuilt state's hash. */
+  computed: string;
+}
 
 /** The stored snapshots of some projections, reduced to what replay compares (plain data: it crosses to a worker). */
 export interface SnapshotScan {
@@ -37,7 +50,7 @@ export async function ownHashesChecked(log: EventLog, scan: SnapshotScan, texts?
   return { ...scan, pending };
 }
 
-/** Stored snapshot texts (characters) a segmented replay keeps from its plan to its own-hash checks; beyond, they are read again. */
+/** Stored snapshot texts (characters) kept from the scan for the own-hash checks after the fold; beyond, they are read again. */
 export const TEXTS_KEPT = 256 * 1024 * 1024;
 
 /**

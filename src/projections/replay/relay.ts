@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
-import { bytesToHex } from '../domain/hashing.ts';
-import type { EventLog, Position, ReadStreamOptions, RecordedEvent } from '../streams/eventLog.ts';
-import { eventSchemas, type ItemAccepted } from '../streams/events.ts';
+import { bytesToHex } from '../../domain/hashing.ts';
+import type { EventLog, Position, ReadStreamOptions, RecordedEvent } from '../../streams/eventLog.ts';
+import { eventSchemas, type ItemAccepted } from '../../streams/events.ts';
+import { ITEM_BYTES } from '../acceptedItemBytes.ts';
 
 /**
  * A parallel replay reads the log once. The calling thread reads, validates and folds its share,
@@ -42,8 +43,8 @@ interface RelayAck {
   taken: number;
 }
 
-/** The `data` of a relayed ItemAccepted: the item as bytes (its hex is made only if asked for). */
-export class RelayedItemAccepted implements ItemAccepted {
+/** The `data` of a relayed ItemAccepted: the item as bytes (its hex is made only if asked for; acceptedItemBytes takes the bytes). */
+class RelayedItemAccepted implements ItemAccepted {
   constructor(
     readonly session: number,
     readonly index: number,
@@ -54,6 +55,9 @@ export class RelayedItemAccepted implements ItemAccepted {
   ) {}
   get item(): string {
     return bytesToHex(this.bytes);
+  }
+  get [ITEM_BYTES](): Uint8Array {
+    return this.bytes;
   }
   get itemHash(): string {
     throw new Error('a relayed ItemAccepted carries no itemHash (the calling thread checks the headers)');
