@@ -18,6 +18,7 @@ import { fastestBackend } from '../runtime/signatures/fastest.ts';
 import { ledgerProjection, ledgerSeed } from '../projections/ledger.ts';
 import { nativeSha256 } from '../projections/nativeSha256.ts';
 import { startProjections, type ProjectionHost } from '../projections/projectionHost.ts';
+import { registerProjectionMetrics } from '../projections/projectionMetrics.ts';
 import { lookupTransaction, transactionsProjection } from '../projections/transactions.ts';
 import { START, type EventLog, type Position } from '../streams/eventLog.ts';
 import { isEvent, newEvent, streams, type FederationConfigured } from '../streams/events.ts';
@@ -174,6 +175,8 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
     checker = workers > 0 ? batchingSignatureChecker(createBatchVerifier({ workers, backend, minChunk: 64, workerPriority: 10 })) : inlineSignatureChecker(backend);
     closers.push(() => checker.close());
     projections = await startProjections(log, { retention: config.checkpointRetention, head: () => appendedHead, onSnapshotSkipped: (name, skip) => logger.warn({ projection: name, skip }, 'checkpoint ignored') });
+    const host = projections;
+    registerProjectionMetrics(metrics.registry, () => host);
     closers.push(() => projections.stop());
     // The engine keeps its own write model and goes on; the read models stop where a projection threw.
     projections.changes$.subscribe({
