@@ -84,6 +84,8 @@ export function processItem(rules: LedgerRules, state: LedgerState, item: Consen
 export interface WorkingLedgerState {
   acceptedTxids: PersistentMap<true>;
   modules: Map<number, unknown>;
+  /** Kept by applyItem: each module's net figure and the state it was computed from (most items change one module). */
+  moduleNet?: Map<number, { state: unknown; msat: bigint }>;
 }
 
 export type AppliedItem = { ok: true; netAssets: bigint; txid?: Uint8Array } | { ok: false; reason: string; txid?: Uint8Array };
@@ -98,7 +100,7 @@ export type AppliedItem = { ok: true; netAssets: bigint; txid?: Uint8Array } | {
 export function applyItem(rules: LedgerRules, work: WorkingLedgerState, item: ConsensusItem, peer: PeerId, encodedTransaction?: Uint8Array): AppliedItem {
   const outcome = apply(rules, work, item, peer, encodedTransaction);
   if (!outcome.ok) return outcome;
-  const netAssets = netAssetsOf(rules.modules, work.modules);
+  const netAssets = netAssetsOf(rules.modules, work.modules, (work.moduleNet ??= new Map()));
   if (netAssets < 0n) assertSolvent(computeAudit(rules.modules, work.modules), solvencyContext(item, peer, outcome.txid));
   return outcome.txid === undefined ? { ok: true, netAssets } : { ok: true, netAssets, txid: outcome.txid };
 }
@@ -180,35 +182,25 @@ function rejected(reason: string, txid: Uint8Array): Applied {
 
 /**
  * Net assets as computeAudit sums them, without building the balance sheet: a fold needs only the
- * figure after each item. A module's figure is remembered with the state object it came from
- * (states are immutable; most items change one module).
+ * figure after each item. `known` holds each module's figure with the state object it came from
+ * (a module returns a new state object for every change).
  */
-function netAssetsOf(modules: ModuleRegistry, states: ReadonlyMap<number, unknown>): bigint {
+function netAssetsOf(modules: ModuleRegistry, states: ReadonlyMap<number, unknown>, known: Map<number, { state: unknown; msat: bigint }>): bigint {
   let net = 0n;
-  const ids = sortedModuleIds(modules);
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    const module = modules.get(id)!;
+  for (const id of sortedModuleIds(modules)) {
     const state = states.get(id);
-    const memo = auditMemo[i];
-    if (memo !== undefined && memo.module === module && memo.state === state) {
-      net += memo.msat;
+    const figure = known.get(id);
+    if (figure !== undefined && figure.state === state) {
+      net += figure.msat;
       continue;
     }
     let msat = 0n;
-    for (const line of module.audit(state)) msat += line.msat;
-    if (memo === undefined) auditMemo[i] = { module, state, msat };
-    else {
-      memo.module = module;
-      memo.state = state;
-      memo.msat = msat;
-    }
+    for (const line of modules.get(id)!.audit(state)) msat += line.msat;
+    known.set(id, { state, msat });
     net += msat;
   }
   return net;
 }
-
-const auditMemo: ({ module: unknown; state: unknown; msat: bigint } | undefined)[] = [];
 
 /** Processes the inputs in order into `modules` (a private copy); returns their sum and signers. */
 function processInputs(rules: LedgerRules, modules: Map<number, unknown>, tx: Transaction): { ok: true; inputSum: bigint; signers: Uint8Array[] } | { ok: false; reason: string } {
