@@ -18,13 +18,14 @@ import type { Api } from './app.ts';
  * little else to do, so a kept answer goes out at once.
  *
  * Which answers are kept: a GET of a cached route the front passed through once (`want`). When a
- * fold moves the projection a kept answer was computed from, the answer is computed again only if
- * the front served it since it was last computed (the front says so once per answer, `asked`);
- * otherwise it is forgotten, and the next GET of it is passed through and kept anew. So the work
- * follows the requests, not the folds: a page asked once is computed about once, however many folds
- * pass (issue 16: 64 kept pages recomputed at every fold multiplied the guardian's CPU), while a page
- * polled between folds stays on the front. A kept answer is at most one fold behind the app's; one
- * not served for `idleMs` is forgotten.
+ * fold moves the projection a kept answer was computed from, the answer is computed again only
+ * while it has credit: keeping it after a request, and serving it (the front says so once per
+ * answer, `asked`), give it `recomputesPerAsk` computations; without credit it is forgotten, and
+ * the next GET of it is passed through and kept anew. So the work follows the requests, not the
+ * folds: a page asked once is computed a bounded number of times however many folds pass (issue 16:
+ * 64 kept pages recomputed at every fold stalled a guardian under load), while a page polled every
+ * few folds stays on the front. A kept answer is at most one fold behind the app's; one not served
+ * for `idleMs` is forgotten.
  */
 
 export interface ApiFrontOptions {
@@ -47,6 +48,8 @@ export interface ApiFrontOptions {
   maxKept?: number;
   /** A kept URL not served for this long is forgotten. Default 30 s. */
   idleMs?: number;
+  /** Computations after folds that one request of a kept URL pays for (see above). Default 4. */
+  recomputesPerAsk?: number;
   /**
    * A nice value for the front thread (-20..19; lower runs first), so that on busy cores the
    * answers it keeps go out without waiting behind the guardian's own work. Raising priority (a
@@ -119,8 +122,9 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
       ...(options.priority === undefined ? {} : { priority: options.priority }),
     },
   });
-  /** `asked`: the front served this answer since it was computed (so it is worth computing again after a fold). */
-  const kept = new Map<string, { body: string; version: unknown; servedAt: number; asked: boolean }>();
+  const recomputesPerAsk = options.recomputesPerAsk ?? 4;
+  /** `credit`: computations after folds still paid for by requests of this URL. */
+  const kept = new Map<string, { body: string; version: unknown; servedAt: number; credit: number }>();
   let closing = false;
   let closed: (() => void) | undefined;
   let failed = false;
@@ -142,7 +146,8 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
       for (const [key, entry] of kept) if (oldest === undefined || entry.servedAt < kept.get(oldest)!.servedAt) oldest = key;
       forget(oldest!);
     }
-    kept.set(url, { body: answer.body, version: answer.version, servedAt: performance.now(), asked: false });
+    // It was just asked for (passed through): that pays for computations too, as a serving does.
+    kept.set(url, { body: answer.body, version: answer.version, servedAt: performance.now(), credit: recomputesPerAsk });
     worker.postMessage({ type: 'answer', url, body: answer.body, headers: answer.headers });
   };
   const forget = (url: string) => {
@@ -164,7 +169,7 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
           break;
         case 'asked': {
           const entry = kept.get(message.url);
-          if (entry !== undefined) entry.asked = true;
+          if (entry !== undefined) entry.credit = recomputesPerAsk;
           break;
         }
         case 'served': {
@@ -219,8 +224,8 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
   const refresh = () => {
     for (const [url, entry] of kept) {
       if (api.cachedVersion(url) === entry.version) continue;
-      // Not served since it was computed: computing it again would be work for nobody.
-      if (!entry.asked) {
+      // Not served for several computations: computing it again would be work for nobody.
+      if (entry.credit === 0) {
         forget(url);
         continue;
       }
@@ -230,7 +235,7 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
         continue;
       }
       entry.version = answer.version;
-      entry.asked = false;
+      entry.credit--;
       if (answer.body !== entry.body) {
         entry.body = answer.body;
         worker.postMessage({ type: 'answer', url, body: answer.body, headers: answer.headers });

@@ -18,6 +18,8 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Pro
   }
 }
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The front's default: computations after folds that one serving of a kept answer pays for. */
+const RECOMPUTES_PER_ASK = 4;
 
 describe('kept replies of the API front', () => {
   let guardian: TestGuardian;
@@ -67,11 +69,11 @@ describe('kept replies of the API front', () => {
     const pages = Array.from({ length: 32 }, (_, k) => `/v1/sessions?from=${k}&limit=1000`);
     for (const url of pages) await keptOnFront(url);
     computed.length = 0;
-    const folds = 10;
+    const folds = 20;
     for (let i = 0; i < folds; i++) await guardian.seal();
     await pause(100);
-    // At most once each (for the last ask before the folds), not once per fold.
-    expect(count(computed, pages)).toBeLessThanOrEqual(pages.length);
+    // At most RECOMPUTES_PER_ASK times each (for the last ask before the folds), not once per fold.
+    expect(count(computed, pages)).toBeLessThanOrEqual(RECOMPUTES_PER_ASK * pages.length);
   });
 
   it('answers a page asked again after the folds with the current sessions', async () => {
@@ -92,10 +94,9 @@ describe('kept replies of the API front', () => {
       await pause(50);
       const page = s.sessionsResponse.parse(await (await get(url)).json());
       expect(page.sessions.at(-1)?.session).toBe(guardian.currentSession() - 1);
-      // The front's report that it served the answer travels between threads before the next fold.
-      await pause(150);
+      await pause(50);
     }
-    // One round may lose that race on a starved machine; a page forgotten at every fold would reach the app every round.
-    expect(count(reachedApp, [url]) - reached).toBeLessThanOrEqual(1);
+    // A page forgotten at every fold would reach the app every round.
+    expect(count(reachedApp, [url])).toBe(reached);
   });
 });
