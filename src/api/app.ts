@@ -6,9 +6,11 @@ import { errorHandler, notFoundHandler } from './apiError.ts';
 import { createHttpMetrics } from './httpMetrics.ts';
 import { createItemViewer } from './itemView.ts';
 import { openApiDocument } from './openApi.ts';
+import { dashboardRoutes } from './dashboardRoutes.ts';
 import { createReadModels } from './readModels.ts';
 import { cachedAnswers, cachedRoutes, mountRoute, type CachedAnswer } from './route.ts';
 import { apiRoutes } from './routes.ts';
+import { createSessionActivity } from './sessionActivity.ts';
 
 /**
  * The guardian's HTTP API (DESIGN.md, "REST API"): guardian, analyst and admin endpoints under
@@ -77,6 +79,7 @@ export function createApi(guardian: GuardianHandle, options: ApiOptions): Api {
     },
     { maxWaitMs, maxPage },
   );
+  routes.push(...dashboardRoutes(createSessionActivity(guardian), maxPage));
   const document = openApiDocument(routes, {
     title: 'fedlog guardian API',
     version: '1',

@@ -40,13 +40,22 @@ describe('the dashboard in a browser', () => {
 
     await page.goto(api.url + '/');
     await expect.poll(() => page.textContent('#session-count')).toBe('2');
-    expect(await page.textContent('#net-assets')).toBe('1000');
+    // Amounts with thousands separators, and in sats beside msat.
+    expect(await page.textContent('#net-assets')).toBe('1,000');
+    expect(await page.textContent('#net-assets-btc')).toBe('1 sat');
     expect(await page.textContent('#open-session')).toBe('2');
-    expect(await page.locator('#sessions tbody tr').count()).toBe(2);
+    await expect.poll(() => page.locator('#sessions tbody tr').count()).toBe(2);
     expect(await page.locator('#history tbody tr').count()).toBe(2);
-    expect(await page.locator('#audit tbody tr').allTextContents()).toEqual(['walletreserves10000', 'mintoutstanding notes-9000']);
+    expect(await page.locator('#audit tbody tr').allTextContents()).toEqual(['walletreserves10,00010 sat', 'mintoutstanding notes-9,000-9 sat']);
     expect(await page.locator('#projections tbody tr').count()).toBeGreaterThanOrEqual(6);
+    expect(await page.textContent('#peers-connected')).toBe('alone');
     expect(await page.textContent('#status')).toMatch(/^updated /);
+    // The chart library came from the guardian itself, and the charts hold the two sessions.
+    expect(await page.evaluate('typeof Chart.getChart')).toBe('function');
+    expect(await page.evaluate("Chart.getChart('chart-session-counts').data.datasets.map((d) => d.data)")).toEqual([
+      [1, 1],
+      [0, 1],
+    ]);
 
     // It keeps polling: a new session shows up without a reload.
     await api.guardian.seal();
