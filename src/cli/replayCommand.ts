@@ -17,11 +17,8 @@ import { sqliteIntegrityProblems } from '../streams/sqliteIntegrity.ts';
 export type ReplayThreads = '1' | '2' | 'auto';
 
 /**
- * Where two threads start to pay: the worker first loads its code (about 0.1-0.3 s), and the
- * calling thread relays what it reads to it. Below this, one thread finishes sooner. Measured on
- * 2026-12-03 on prefixes of the bench's log (medians of 3-7 alternating runs each, one thread
- * against two): 30k events 779 against 840 ms, 45k 1,153 against 987, 60k 1,184 against 1,077,
- * 90k 1,884 against 1,563. Two threads use 20-40% more CPU in all at these sizes.
+ * Where two threads start to pay (measured on prefixes of the bench's log): the worker first loads
+ * its code, and the calling thread relays what it reads to it, so below this one thread finishes sooner.
  */
 export const PARALLEL_FROM = 40_000;
 

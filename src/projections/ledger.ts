@@ -25,7 +25,7 @@ import { canonicalHashWriter, EventFoldError, fastCanonicalJson, sharedSnapshotP
  * Replay does not re-verify transaction signatures: each was verified by the engine before the
  * item's ItemAccepted became durable, and the item bytes (signatures included) are covered by the
  * session header that a threshold of guardians signed, which `replay` re-verifies. Verifying again
- * would cost a Schnorr verification per input (tens of µs) and cap replay far below 150k events/s.
+ * would cost a Schnorr verification per input, many times the rest of an item's fold.
  * These rules must never be used to accept new items.
  */
 const alreadyVerified: VerifySignature = () => true;
@@ -57,7 +57,7 @@ export interface LedgerProjectionState {
  * The txids (map keys) one fold call accepted, linked to those of the calls before: the canonical
  * text of the ledger's txids (every accepted txid, sorted) is then made from the text made for an
  * earlier state plus the keys accepted since (see txidsText), instead of a walk of the whole map
- * (137k keys: 70-150 ms, its memory reads scattered) at every checkpoint. `previous` is cut once a
+ * (its memory reads scattered) at every checkpoint. `previous` is cut once a
  * text has been made for a later state: only a text for an older state needs it, and that one is
  * then made by a walk.
  */
@@ -89,7 +89,7 @@ export const initialLedgerProjectionState: LedgerProjectionState = { audit: EMPT
 /**
  * The initial state of a fold that nobody reads past states of (replay's ledger and audit): from
  * FederationConfigured on, its ledger's maps are hash tables changed in place (MutableMap) instead
- * of persistent tries, which cost the fold a third less or more. A page that fails has changed the maps up
+ * of persistent tries (no path copies). A page that fails has changed the maps up
  * to its failing event, so it cannot be folded again one event at a time from the state before it:
  * the failure names its event (EventFoldError), the fold is over, and the failure is remembered
  * for the same page from the same state (`audit` then fails at the same event as `ledger`).
@@ -473,8 +473,7 @@ const PREFIX_SORTED_UP_TO = 1 << 20;
 
 /**
  * `keys` (64 lowercase hex digits each) in code-unit order: sorted as numbers by their first 8
- * digits in a Float64Array (a native numeric sort, a third of the cost of comparing strings for 60k
- * keys), then each run of keys sharing those digits (rare) by comparing the strings.
+ * digits in a Float64Array (a native numeric sort, cheaper than comparing strings), then each run of keys sharing those digits (rare) by comparing the strings.
  */
 function sortedTxidKeys(keys: string[]): string[] {
   const n = keys.length;
