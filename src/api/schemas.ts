@@ -128,6 +128,18 @@ export const federationResponse = z.object({
   threshold: z.number().int(),
   consensusHash: hex,
   modules: z.object({ wallet: z.object({ withdrawFeeMsat: z.string().regex(/^(?:0|[1-9][0-9]*)$/) }) }).optional().describe('module settings auditors need to re-run the ledger'),
+  configuration: z
+    .object({
+      keys: z.record(z.string(), hex),
+      peers: z.array(z.object({ id: z.number().int(), pubkey: hex, apiUrl: z.string(), p2pUrl: z.string().optional(), certFingerprint: hex.optional() })),
+      threshold: z.number().int(),
+      sessionSeconds: z.number(),
+      roundDelayMs: z.number().int(),
+      roundsPerSession: z.number().int(),
+      modules: z.object({ wallet: z.object({ withdrawFeeMsat: z.string() }), mint: z.object({}) }),
+    })
+    .optional()
+    .describe('the recorded consensus configuration: sha256 of its canonical JSON is consensusHash (fedlog verify --url recomputes it)'),
 });
 
 export const txidResponse = z.object({ txid: hex });

@@ -10,7 +10,8 @@ import type { FederationKeys } from '../domain/federation.ts';
 import type { ModulesConfigJson } from '../domain/modules/consensusModules.ts';
 import { storedFederationProblems, type RecordedSignature } from '../projections/storedDataChecks.ts';
 import type { EventLog } from '../streams/eventLog.ts';
-import { isEvent, streams } from '../streams/events.ts';
+import { federationConfigured, isEvent, streams } from '../streams/events.ts';
+import type { ConsensusFields } from '../streams/federationConfiguredCheck.ts';
 import { openEventLog } from '../streams/openEventLog.ts';
 import { fileProblems, locate as locateLog } from './replayCommand.ts';
 
@@ -19,6 +20,8 @@ export interface SourceFederation {
   keys: FederationKeys;
   threshold?: number;
   consensusHash?: string;
+  /** The consensus configuration the source says its hash covers (a guardian's /v1/federation). */
+  configuration?: ConsensusFields;
   /** Module configuration, when the source publishes it (the log does, the API does not). */
   modules?: ModulesConfigJson;
 }
@@ -186,6 +189,7 @@ const federationResponse = z.object({
   threshold: z.number().int(),
   consensusHash: z.string(),
   modules: z.object({ wallet: z.object({ withdrawFeeMsat: z.string().regex(/^(0|[1-9][0-9]*)$/) }) }).optional(),
+  configuration: federationConfigured.pick({ keys: true, peers: true, threshold: true, sessionSeconds: true, roundDelayMs: true, roundsPerSession: true, modules: true }).optional(),
 });
 const countResponse = z.object({ count: z.number().int().min(0) });
 const signedResponse = z.object({
@@ -243,6 +247,7 @@ export function openUrlSource(baseUrl: string, options: UrlSourceOptions = {}): 
         threshold: answer.threshold,
         consensusHash: answer.consensusHash,
         ...(answer.modules === undefined ? {} : { modules: answer.modules }),
+        ...(answer.configuration === undefined ? {} : { configuration: answer.configuration }),
       };
     },
     sessionCount: async () => (await get('v1/sessions/count', countResponse)).count,

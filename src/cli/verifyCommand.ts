@@ -19,7 +19,8 @@ import { createBatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import { fastestBackend } from '../runtime/signatures/fastest.ts';
 import { guardianDataDir } from './guardianDataDir.ts';
 import { createSessionVerifier, type BalanceSheet, type Finding, type SessionVerification } from './sessionVerifier.ts';
-import { openDataSource, openUrlSource, SourceError, type SignedOutcomeSource } from './signedOutcomeSource.ts';
+import { openDataSource, openUrlSource, SourceError, type SignedOutcomeSource, type SourceFederation } from './signedOutcomeSource.ts';
+import { federationConsensusHash } from '../streams/federationConfiguredCheck.ts';
 
 export interface VerifyOptions {
   url?: string;
@@ -177,6 +178,10 @@ async function verifyFrom(source: SignedOutcomeSource, options: VerifyOptions, p
   const keys = pinned ?? claimed.keys;
   const needed = thresholdOf(keys.size);
   if (claimed.threshold !== undefined && claimed.threshold !== needed) findings.push({ kind: 'keys', detail: `the source states threshold ${claimed.threshold}, but ${keys.size} guardians need ${needed}` });
+  for (const detail of consensusHashProblems(claimed, keys)) findings.push({ kind: 'federation', detail });
+  if (claimed.consensusHash !== undefined && claimed.configuration === undefined && source.description.kind === 'url') {
+    warn('warning: the source does not publish its consensus configuration, so its consensus hash was not recomputed');
+  }
 
   let modules: VerifyReport['modules'];
   if (options.withdrawFee !== undefined) modules = { wallet: { withdrawFeeMsat: options.withdrawFee }, origin: 'option' };
@@ -253,6 +258,21 @@ async function verifyFrom(source: SignedOutcomeSource, options: VerifyOptions, p
   if (options.json) print(JSON.stringify(report));
   else printSummary(report, items, print);
   return { exitCode: report.ok ? 0 : 1, report };
+}
+
+/**
+ * The consensus hash a guardian states, recomputed from the configuration it publishes, and that
+ * configuration's keys against the keys signatures are checked with (DESIGN.md: verify checks it).
+ */
+function consensusHashProblems(claimed: SourceFederation, keys: FederationKeys): string[] {
+  const { configuration, consensusHash } = claimed;
+  if (configuration === undefined || consensusHash === undefined) return [];
+  const problems: string[] = [];
+  const recomputed = federationConsensusHash(configuration);
+  if (recomputed !== consensusHash) problems.push(`the source states consensus hash ${consensusHash}, but its published configuration hashes to ${recomputed}`);
+  const published = new Map(Object.entries(configuration.keys).map(([peer, key]) => [Number(peer), hexToBytes(key)]));
+  for (const detail of keyMismatches(keys, published)) problems.push(`the published configuration's keys: ${detail}`);
+  return problems;
 }
 
 function line(sheet: BalanceSheet | undefined, name: string): string {

@@ -9,10 +9,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { encodeFederationKeys, isSupportedFederationSize, threshold, type FederationKeys } from '../domain/federation.ts';
-import { bytesToHex, hexToBytes, sha256 } from '../domain/hashing.ts';
+import { isSupportedFederationSize, threshold, type FederationKeys } from '../domain/federation.ts';
+import { bytesToHex, hexToBytes } from '../domain/hashing.ts';
 import { nobleBackend } from '../domain/signatures/noble.ts';
 import type { FederationConfigured } from '../streams/events.ts';
+import { federationConsensusHash, type ConsensusFields } from '../streams/federationConfiguredCheck.ts';
 import type { TransportPeer } from './transport/tlsTransport.ts';
 
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 32 bytes of lowercase hex');
@@ -245,24 +246,10 @@ export function federationKeys(config: GuardianConfig): FederationKeys {
  * between starts without forking the federation, so they are recorded but not hashed.
  */
 export function consensusConfig(config: GuardianConfig): FederationConfigured {
-  const keys = federationKeys(config);
-  const keysHex: Record<string, string> = {};
-  for (const [id, key] of keys) keysHex[String(id)] = bytesToHex(key);
-  const fingerprints = certFingerprints(config);
-  const hashed = {
-    keys: keysHex,
-    // Absent (not empty) without pins: canonicalJson drops undefined, so a single guardian's hash,
-    // and the data directories recorded under it, stay what they were before certificates existed.
-    certFingerprints: fingerprints,
-    threshold: threshold(keys.size),
-    sessionSeconds: config.federation.sessionSeconds,
-    roundDelayMs: config.federation.roundDelayMs,
-    roundsPerSession: config.federation.roundsPerSession,
-    modules: config.federation.modules,
-    // The encoded FederationKeys pin the key order exactly as the signature tag does.
-    federationKeys: bytesToHex(encodeFederationKeys(keys)),
-  };
-  return {
+  const keys: Record<string, string> = {};
+  for (const [id, key] of federationKeys(config)) keys[String(id)] = bytesToHex(key);
+  const fields: ConsensusFields = {
+    keys,
     peers: config.federation.peers.map((p) => ({
       id: p.id,
       pubkey: p.pubkey,
@@ -270,30 +257,12 @@ export function consensusConfig(config: GuardianConfig): FederationConfigured {
       ...(p.p2pUrl === undefined ? {} : { p2pUrl: p.p2pUrl }),
       ...(p.certFingerprint === undefined ? {} : { certFingerprint: p.certFingerprint }),
     })),
-    threshold: hashed.threshold,
-    sessionSeconds: hashed.sessionSeconds,
-    roundDelayMs: hashed.roundDelayMs,
-    roundsPerSession: hashed.roundsPerSession,
+    threshold: threshold(Object.keys(keys).length),
+    sessionSeconds: config.federation.sessionSeconds,
+    roundDelayMs: config.federation.roundDelayMs,
+    roundsPerSession: config.federation.roundsPerSession,
     modules: { wallet: { withdrawFeeMsat: config.federation.modules.wallet.withdrawFeeMsat }, mint: {} },
-    checkpointRetention: config.checkpointRetention,
-    keys: keysHex,
-    consensusHash: bytesToHex(sha256(new TextEncoder().encode(canonicalJson(hashed)))),
   };
-}
-
-/** Peer id -> pinned fingerprint, when any member is pinned. */
-function certFingerprints(config: GuardianConfig): Record<string, string> | undefined {
-  const pinned = config.federation.peers.filter((p) => p.certFingerprint !== undefined);
-  if (pinned.length === 0) return undefined;
-  return Object.fromEntries(pinned.map((p) => [String(p.id), p.certFingerprint!]));
-}
-
-/** JSON with object keys sorted at every level: the same value always gives the same text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  // One definition of the hash, the one start, replay and verify recompute from a recorded event.
+  return { ...fields, checkpointRetention: config.checkpointRetention, consensusHash: federationConsensusHash(fields) };
 }

@@ -18,6 +18,7 @@ import { fastestBackend } from '../runtime/signatures/fastest.ts';
 import { ledgerProjection, ledgerSeed } from '../projections/ledger.ts';
 import { nativeSha256 } from '../projections/nativeSha256.ts';
 import { startProjections, type ProjectionHost } from '../projections/projectionHost.ts';
+import type { ConsensusFields } from '../streams/federationConfiguredCheck.ts';
 import { registerProjectionMetrics } from '../projections/projectionMetrics.ts';
 import { lookupTransaction, transactionsProjection } from '../projections/transactions.ts';
 import { START, type EventLog, type Position } from '../streams/eventLog.ts';
@@ -47,6 +48,8 @@ export interface GuardianHandle {
     consensusHash: string;
     /** Module settings an auditor needs to re-run the ledger (the wallet's withdraw fee). */
     modules?: { wallet: { withdrawFeeMsat: string } };
+    /** The recorded consensus configuration the hash covers, so an auditor can recompute it. */
+    configuration?: ConsensusFields;
   };
   submitTransaction(txHex: string): Promise<SubmitOutcome>;
   observeDeposit(d: { depositId: string; amount: bigint; recipient: string }): Promise<SubmitOutcome>;
@@ -276,6 +279,15 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
       threshold: federation.threshold,
       consensusHash: federation.consensusHash,
       modules: { wallet: { withdrawFeeMsat: federation.modules.wallet.withdrawFeeMsat } },
+      configuration: {
+        keys: federation.keys,
+        peers: federation.peers,
+        threshold: federation.threshold,
+        sessionSeconds: federation.sessionSeconds,
+        roundDelayMs: federation.roundDelayMs,
+        roundsPerSession: federation.roundsPerSession,
+        modules: federation.modules,
+      },
     }),
     submitTransaction: (txHex) => engine.submitTransaction(txHex),
     observeDeposit: (d) => engine.observeDeposit(d),

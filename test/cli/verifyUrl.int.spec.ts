@@ -96,6 +96,32 @@ describe('fedlog verify against a real guardian', () => {
     expect(overHttp.warnings.join('\n')).not.toMatch(/keys were taken/);
   });
 
+  it('recomputes the consensus hash from the configuration the guardian publishes, and finds a configuration that does not match it', async () => {
+    const honest = await verify({ url: running.apiUrl, to: 1 });
+    expect(honest.report!.findings).toEqual([]);
+    expect(honest.warnings.join('\n')).not.toMatch(/consensus configuration/);
+    // A guardian (or a proxy) claiming a withdraw fee of 0 under the federation's real consensus hash.
+    const server: Server = createServer((req, res) => {
+      fetch(running.apiUrl + (req.url ?? '/'))
+        .then(async (answer) => {
+          const text = await answer.text();
+          if (req.url !== '/v1/federation') return res.writeHead(answer.status, { 'content-type': 'application/json' }).end(text);
+          const federation = JSON.parse(text) as { configuration: { modules: { wallet: { withdrawFeeMsat: string } } } };
+          federation.configuration.modules.wallet.withdrawFeeMsat = '0';
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(federation));
+        })
+        .catch(() => res.writeHead(502).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const tampered = await verify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, to: 1 });
+      expect(tampered.exitCode).toBe(1);
+      expect(tampered.report!.findings).toContainEqual({ kind: 'federation', detail: expect.stringMatching(/published configuration hashes to/) as string });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('retries 5xx answers with backoff and still verifies', async () => {
     const proxy = await flakyProxy(running.apiUrl);
     try {
