@@ -12,7 +12,8 @@ Chart.defaults.font.size = 11;
 Chart.defaults.color = '#5a6470';
 Chart.defaults.animation = false;
 
-const tickNumber = { callback: (tick) => num(tick) };
+// Whole steps: counts (queue depth, disconnects) never read as 0.1 of a transaction.
+const tickNumber = { precision: 0, callback: (tick) => num(tick) };
 
 function baseOptions({ yTitle, xTitle, stacked = false, y2Title, categories = false }) {
   return {
