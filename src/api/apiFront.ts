@@ -48,7 +48,10 @@ export interface ApiFrontOptions {
   maxKept?: number;
   /** A kept URL not served for this long is forgotten. Default 30 s. */
   idleMs?: number;
-  /** Computations after folds that one request of a kept URL pays for (see above). Default 4. */
+  /**
+   * Computations after folds that one request of a kept URL pays for (see above). Default 1: more
+   * keeps a page polled less often than folds happen on the front, at that many computations per request.
+   */
   recomputesPerAsk?: number;
   /**
    * A nice value for the front thread (-20..19; lower runs first), so that on busy cores the
@@ -122,7 +125,7 @@ export async function startApiFront(api: Pick<Api, 'cachedPaths' | 'cachedAnswer
       ...(options.priority === undefined ? {} : { priority: options.priority }),
     },
   });
-  const recomputesPerAsk = options.recomputesPerAsk ?? 4;
+  const recomputesPerAsk = options.recomputesPerAsk ?? 1;
   /** `credit`: computations after folds still paid for by requests of this URL. */
   const kept = new Map<string, { body: string; version: unknown; servedAt: number; credit: number }>();
   let closing = false;

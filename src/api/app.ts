@@ -8,7 +8,7 @@ import { createItemViewer } from './itemView.ts';
 import { openApiDocument } from './openApi.ts';
 import { dashboardRoutes } from './dashboardRoutes.ts';
 import { createReadModels } from './readModels.ts';
-import { cachedAnswers, cachedRoutes, mountRoute, type CachedAnswer } from './route.ts';
+import { cachedAnswers, cachedRequests, mountRoute, type CachedAnswer } from './route.ts';
 import { apiRoutes } from './routes.ts';
 import { createSessionActivity } from './sessionActivity.ts';
 
@@ -86,7 +86,7 @@ export function createApi(guardian: GuardianHandle, options: ApiOptions): Api {
     description: 'One guardian of a fedlog federation: submit transactions, follow sessions, read the audit.',
   });
   for (const route of routes) mountRoute(app, route, route.admin === true ? [admin] : []);
-  const cachedRoute = cachedRoutes(routes);
+  const cachedRequest = cachedRequests(routes);
 
   app.use(notFoundHandler());
   app.use(errorHandler(options.onError ?? ((error) => console.error('fedlog api: unexpected failure', error))));
@@ -94,7 +94,10 @@ export function createApi(guardian: GuardianHandle, options: ApiOptions): Api {
     app,
     cachedPaths: routes.filter((route) => route.cached !== undefined && route.method === 'get').map((route) => route.path),
     cachedAnswer: cachedAnswers(routes),
-    cachedVersion: (url) => cachedRoute(url)?.cached!.version(),
+    cachedVersion(url) {
+      const request = cachedRequest(url);
+      return request?.route.cached!.version(request.query);
+    },
     recordServed(route, seconds) {
       for (const s of seconds) httpMetrics.record('GET', route, '200', s);
     },

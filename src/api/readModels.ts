@@ -25,6 +25,8 @@ export interface RawItem {
 export interface ReadModels {
   sessionCount(): number;
   sessions(from: number, limit: number): z.output<typeof s.sessionSummary>[];
+  /** Whether sessions from..from+limit-1 are all complete: such a page never changes again. */
+  sessionsPageComplete(from: number, limit: number): boolean;
   sessionStatus(session: number): Promise<z.output<typeof s.sessionStatusResponse>>;
   /** undefined until the session is complete. */
   signedSession(session: number): Promise<z.output<typeof s.signedSessionResponse> | undefined>;
@@ -63,6 +65,11 @@ export function createReadModels(guardian: GuardianHandle): ReadModels {
   return {
     sessionCount: () => sessionCount(sessions()),
     sessions: (from, limit) => listSessions(sessions(), { from, limit }).map(summary),
+    sessionsPageComplete(from, limit) {
+      const { completed } = sessions();
+      // Sorted and distinct: the first and last of the page in place means every one between is there.
+      return completed[from]?.session === from && completed[from + limit - 1]?.session === from + limit - 1;
+    },
 
     async sessionStatus(session) {
       const state = sessions();

@@ -13,8 +13,12 @@ import type { Reply } from './route.ts';
  * ones are bounded in number and in bytes: query strings are the client's choice.
  */
 export interface ReplyCache {
-  /** A 200 with `compute()`'s JSON for `key`, computed at most once per key and projection position. */
-  reply(key: string, compute: () => unknown): Reply;
+  /**
+   * A 200 with `compute()`'s JSON for `key`, computed at most once per key and version: by default
+   * the projection's position, or `at` for an answer known to depend on less (a page of sessions
+   * that are all complete never changes).
+   */
+  reply(key: string, compute: () => unknown, at?: unknown): Reply;
   /** The projection position answers are computed at now. */
   version(): unknown;
 }
@@ -43,8 +47,8 @@ export function createReplyCache(version: () => unknown, limits: ReplyCacheLimit
   });
   return {
     version,
-    reply(key, compute) {
-      const now = version();
+    reply(key, compute, at = version()) {
+      const now = at;
       let entry = kept.get(key);
       if (entry === undefined || entry.at !== now) {
         entry = { at: now, body: JSON.stringify(compute()) };

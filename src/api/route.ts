@@ -1,5 +1,6 @@
 import { parse as parseQueryString } from 'node:querystring';
 import type { Express, RequestHandler } from 'express';
+import { LRUCache } from 'lru-cache';
 import type { z } from 'zod';
 import { ApiError, invalidRequest } from './apiError.ts';
 
@@ -53,7 +54,7 @@ export interface Route<P extends z.ZodType = None, Q extends z.ZodType = None, B
    * Only for a path without parameters and a synchronous handler whose answer (a string body)
    * depends on nothing but the query and that projection's state.
    */
-  cached?: { version(): unknown };
+  cached?: { version(query: z.output<Q>): unknown };
   handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Reply> | Reply;
 }
 
@@ -125,18 +126,12 @@ const NEVER_ABORTED = new AbortController().signal;
  * strict routing), queries parsed as express's 'simple' parser does.
  */
 export function cachedAnswers(routes: readonly AnyRoute[]): (url: string) => CachedAnswer | undefined {
-  const routeOf = cachedRoutes(routes);
+  const requestOf = cachedRequests(routes);
   return (url) => {
-    const mark = url.indexOf('?');
-    const route = routeOf(url);
-    if (route === undefined) return undefined;
-    const version = route.cached!.version();
-    let query: unknown;
-    if (route.query !== undefined) {
-      const parsed = route.query.safeParse(parseQueryString(mark < 0 ? '' : url.slice(mark + 1)));
-      if (!parsed.success) return undefined;
-      query = parsed.data;
-    }
+    const request = requestOf(url);
+    if (request === undefined) return undefined;
+    const { route, query } = request;
+    const version = route.cached!.version(query);
     let reply: Reply | Promise<Reply>;
     try {
       reply = route.handle({ params: {}, query, body: undefined, signal: NEVER_ABORTED });
@@ -148,11 +143,28 @@ export function cachedAnswers(routes: readonly AnyRoute[]): (url: string) => Cac
   };
 }
 
-/** The routes marked `cached`, found by a GET's URL (path and query string) as the app matches it. */
-export function cachedRoutes(routes: readonly AnyRoute[]): (url: string) => AnyRoute | undefined {
+/**
+ * A GET's URL (path and query string) as the app matches it: its route marked `cached` and its
+ * parsed query; undefined for any other route or an invalid query. Parsed queries are remembered
+ * (bounded) since the API front asks for the version of every kept URL after each fold.
+ */
+export function cachedRequests(routes: readonly AnyRoute[]): (url: string) => { route: AnyRoute; query: unknown } | undefined {
   const byPath = new Map(routes.filter((r) => r.cached !== undefined && r.method === 'get').map((r) => [r.path, r]));
+  const parsedQueries = new LRUCache<string, { route: AnyRoute; query: unknown }>({ max: 1024 });
   return (url) => {
+    const known = parsedQueries.get(url);
+    if (known !== undefined) return known;
     const mark = url.indexOf('?');
-    return byPath.get(mark < 0 ? url : url.slice(0, mark));
+    const route = byPath.get(mark < 0 ? url : url.slice(0, mark));
+    if (route === undefined) return undefined;
+    let query: unknown;
+    if (route.query !== undefined) {
+      const parsed = route.query.safeParse(parseQueryString(mark < 0 ? '' : url.slice(mark + 1)));
+      if (!parsed.success) return undefined;
+      query = parsed.data;
+    }
+    const request = { route, query };
+    parsedQueries.set(url, request);
+    return request;
   };
 }

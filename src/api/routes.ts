@@ -81,6 +81,8 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
   const sessionsReplies = createReplyCache(() => guardian.projections.position('sessions'));
   const auditReplies = createReplyCache(() => guardian.projections.position('audit'));
   const pageOf = (limit: number | undefined) => Math.min(limit ?? defaultPage, options.maxPage);
+  /** A page of sessions that are all complete never changes: its answer is kept across folds. */
+  const sessionsVersion = (from: number, limit: number) => (reads.sessionsPageComplete(from, limit) ? 'complete' : sessionsReplies.version());
 
   return [
     defineRoute({
@@ -174,14 +176,14 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       method: 'get',
       path: '/v1/sessions',
       tag: 'analyst',
-      cached: sessionsReplies,
+      cached: { version: (query: z.output<typeof s.sessionsQuery>) => sessionsVersion(query.from ?? 0, pageOf(query.limit)) },
       summary: `Completed sessions, paged (?from=, ?limit= default ${defaultPage}, at most ${options.maxPage})`,
       query: s.sessionsQuery,
       responses: { 200: { description: 'a page of sessions', schema: s.sessionsResponse }, 400: badRequest },
       handle: ({ query }) => {
         const from = query.from ?? 0;
         const limit = pageOf(query.limit);
-        return sessionsReplies.reply(`${from}:${limit}`, () => ({ from, limit, sessions: reads.sessions(from, limit) }));
+        return sessionsReplies.reply(`${from}:${limit}`, () => ({ from, limit, sessions: reads.sessions(from, limit) }), sessionsVersion(from, limit));
       },
     }),
 

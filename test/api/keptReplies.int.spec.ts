@@ -19,7 +19,7 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Pro
 }
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The front's default: computations after folds that one serving of a kept answer pays for. */
-const RECOMPUTES_PER_ASK = 4;
+const RECOMPUTES_PER_ASK = 1;
 
 describe('kept replies of the API front', () => {
   let guardian: TestGuardian;
@@ -82,6 +82,19 @@ describe('kept replies of the API front', () => {
     expect(page.sessions).toHaveLength(guardian.currentSession());
     await keptOnFront(url);
     expect(await (await get(url)).text()).toBe(api.cachedAnswer(url)!.body);
+  });
+
+  it('keeps a page of sessions that are all complete across folds without computing it again (it cannot change)', async () => {
+    const url = '/v1/sessions?from=1&limit=2';
+    await keptOnFront(url);
+    computed.length = 0;
+    const reached = count(reachedApp, [url]);
+    const before = await (await get(url)).text();
+    for (let i = 0; i < 5; i++) await guardian.seal();
+    await pause(100);
+    expect(await (await get(url)).text()).toBe(before);
+    expect(count(computed, [url])).toBe(0);
+    expect(count(reachedApp, [url])).toBe(reached);
   });
 
   it('keeps a page that is asked for between folds current on the front, without asking the app', async () => {
