@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { bytes64, bytes8, decode, encode, vec, Writer, type Codec, type DecodeResult, type Reader } from './encoding.ts';
-import { bytesToHex, equalBytes, hexToBytes, sha256 } from './hashing.ts';
+import { bytesToHex, hexToBytes, sha256 } from './hashing.ts';
 import { NO_MODULE_CODECS, perRegistry, type ModuleCodecRegistry, type ModuleCodecs } from './module.ts';
 import type { SchnorrBackend } from './signatureBackend.ts';
 import { nobleBackend } from './signatures/noble.ts';
@@ -47,43 +47,16 @@ export function moduleBodyCodec(registry: ModuleCodecRegistry, part: keyof Modul
       const length = reader.lengthPrefix();
       const bodyStart = reader.offset;
       const body = reader.sub(length);
-      const codec = codecs[part];
-      const value: unknown = codec.decode(body);
+      // Checked here so that a malformed body fails the transaction's decoding; the ledger decodes it again.
+      codecs[part].decode(body);
       body.expectEnd();
-      const bytes = reader.bytes.slice(bodyStart, bodyStart + length);
-      rememberBody(bytes, codec, value);
-      return { module, body: bytes };
+      return { module, body: reader.bytes.slice(bodyStart, bodyStart + length) };
     },
   };
 }
 
-/**
- * The ledger decodes every input and output body that decoding the transaction has just decoded
- * (and checked). The last few results are kept, keyed by the body's identity, with a private copy
- * of its bytes: a body changed since it was decoded (its bytes differ from the copy) is decoded again.
- */
-const REMEMBERED = 16;
-const rememberedBodies: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(REMEMBERED).fill(undefined);
-const rememberedCopies: Uint8Array[] = [];
-const rememberedCodecs: unknown[] = [];
-const rememberedValues: unknown[] = [];
-let nextRemembered = 0;
-
-function rememberBody(body: Uint8Array, codec: unknown, value: unknown): void {
-  rememberedBodies[nextRemembered] = body;
-  rememberedCopies[nextRemembered] = body.slice();
-  rememberedCodecs[nextRemembered] = codec;
-  rememberedValues[nextRemembered] = value;
-  nextRemembered = (nextRemembered + 1) % REMEMBERED;
-}
-
-/** `decode(codec, body)`, answered from the transaction's own decoding when the body is unchanged since. */
+/** A module body decoded by its module's codec (the transaction's decoding checked it too: a body is a few dozen bytes). */
 export function decodeModuleBody<T>(codec: Codec<T>, body: Uint8Array): DecodeResult<T> {
-  for (let i = 0; i < REMEMBERED; i++) {
-    if (rememberedBodies[i] !== body || rememberedCodecs[i] !== codec) continue;
-    if (equalBytes(rememberedCopies[i]!, body)) return { ok: true, value: rememberedValues[i] as T };
-    break;
-  }
   return decode(codec, body);
 }
 
