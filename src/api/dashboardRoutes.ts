@@ -27,7 +27,7 @@ function dashboardAssets(): Map<string, string> {
   return assets;
 }
 
-const activityResponse = z.object({
+export const activityResponse = z.object({
   sessions: z.array(
     z.object({
       session: z.number().int(),
@@ -40,7 +40,7 @@ const activityResponse = z.object({
   open: z.object({ session: z.number().int(), itemCount: z.number().int().describe('items accepted so far'), startedAt: z.string().optional() }),
 });
 
-const sessionDetailResponse = z.object({
+export const sessionDetailResponse = z.object({
   session: z.number().int(),
   status: z.enum(['pending', 'complete']),
   header: z.string().optional(),

@@ -64,7 +64,7 @@ export interface SessionActivityReads {
 
 type Acceptance = NonNullable<TransactionsState['newest']>;
 
-export function createSessionActivity(guardian: GuardianHandle): SessionActivityReads {
+export function createSessionActivity(guardian: GuardianHandle, window = ACTIVITY_WINDOW): SessionActivityReads {
   const { projections } = guardian;
   const transactionsBySession = new Map<number, number>();
   // The newest acceptance counted so far: acceptances are immutable and linked newest first, so a
@@ -73,13 +73,13 @@ export function createSessionActivity(guardian: GuardianHandle): SessionActivity
   let floor: number | undefined;
 
   const countTransactions = (newestSession: number): void => {
-    floor ??= Math.max(0, newestSession - ACTIVITY_WINDOW + 1);
+    floor ??= Math.max(0, newestSession - window + 1);
     const newest = projections.state(transactionsProjection).newest;
     for (let a = newest; a !== undefined && a !== counted && a.session >= floor; a = a.previous) {
       transactionsBySession.set(a.session, (transactionsBySession.get(a.session) ?? 0) + 1);
     }
     counted = newest;
-    const keepFrom = newestSession - ACTIVITY_WINDOW + 1;
+    const keepFrom = newestSession - window + 1;
     if (keepFrom > floor) {
       for (const session of transactionsBySession.keys()) if (session < keepFrom) transactionsBySession.delete(session);
       floor = keepFrom;

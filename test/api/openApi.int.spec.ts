@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { activityResponse, sessionDetailResponse } from '../../src/api/dashboardRoutes.ts';
 import * as s from '../../src/api/schemas.ts';
 import { startApiServer, type ApiServer } from './apiServer.ts';
 
@@ -37,6 +38,9 @@ const endpoints: [string, string, z.ZodType | undefined, z.ZodType | undefined][
   ['get', '/metrics', undefined, undefined],
   ['get', '/openapi.json', undefined, undefined],
   ['get', '/', undefined, undefined],
+  ['get', '/dashboard/{file}', undefined, undefined],
+  ['get', '/v1/sessions/activity', undefined, activityResponse],
+  ['get', '/v1/sessions/{i}/summary', undefined, sessionDetailResponse],
 ];
 
 describe('/openapi.json', () => {
