@@ -55,8 +55,16 @@ export function itemRow(item) {
 
 /** A decoded item in full: its parts and their decoded bodies, for the transaction page. */
 export function itemDetail(item) {
+  // An input that spends an earlier transaction's output links to that transaction.
+  const spent = (value) => (typeof value?.txid === 'string' && /^[0-9a-f]{64}$/.test(value.txid) ? el('p', {}, 'spends output ', String(value.index ?? '?'), ' of ', el('a', { href: `#/tx/${value.txid}`, className: 'mono' }, shortHex(value.txid))) : undefined);
   const part = (title, p) =>
-    el('div', { className: 'part' }, el('h4', {}, title, ': ', partText(p)), el('pre', { className: 'mono wrap' }, JSON.stringify(p.value ?? { error: p.error, body: p.body }, null, 2)));
+    el(
+      'div',
+      { className: 'part' },
+      el('h4', {}, title, ': ', partText(p)),
+      spent(p.value),
+      el('pre', { className: 'mono wrap' }, JSON.stringify(p.value ?? { error: p.error, body: p.body }, null, 2)),
+    );
   if (item.kind !== 'transaction') return el('div', {}, item.moduleItem === undefined ? el('p', {}, item.error ?? 'undecodable') : part('module item', item.moduleItem));
   const tx = item.transaction;
   return el(
