@@ -21,19 +21,26 @@ interface Leaf<V> {
   readonly key: string;
   readonly value: V;
 }
-// Branches and collisions carry the edit token (see withTransientEdits) they were created under;
-// only a node carrying the current token may be changed in place.
+/** An edit token (see withTransientEdits): nodes stamped with an open edit may be changed in place by updates under it. */
+interface Edit {
+  open: boolean;
+}
+/** The edit of every map made outside withTransientEdits: never open, so every update copies its path. */
+const NO_EDIT: Edit = { open: false };
+
+// Branches and collisions carry the edit they were created under; only a node carrying the
+// updating map's own edit, while it is open, may be changed in place.
 interface Branch<V> {
   readonly kind: 1;
   bitmap: number;
   children: TrieNode<V>[];
-  readonly edit: number;
+  readonly edit: Edit;
 }
 interface Collision<V> {
   readonly kind: 2;
   readonly hash: number;
   leaves: Leaf<V>[];
-  readonly edit: number;
+  readonly edit: Edit;
 }
 type TrieNode<V> = Leaf<V> | Branch<V> | Collision<V>;
 
@@ -171,43 +178,39 @@ function lookup<V>(node: TrieNode<V> | undefined, hash: number, key: string): Le
   return undefined;
 }
 
-/**
- * Transient edits (Clojure's edit tokens). Outside `withTransientEdits` the current token is 0 and
- * every update copies its path. Inside, updates copy a node the first time they touch it, stamping
- * the copy with the call's token, and change nodes already carrying that token in place: a fold of
- * thousands of updates then copies each path once instead of once per update. Nodes created before
- * the call carry older tokens and are never changed; once the call returns its token is retired, so
- * every node is immutable again.
- */
-let currentEdit = 0;
-let nextEdit = 1;
+/** An open transient edit, as `withTransientEdits` hands it to its callback. */
+export interface TransientEdit {
+  /** `map` with the same entries under this edit: its updates (and those of the versions they make) change in place what this edit copied. */
+  of<V>(map: PersistentMap<V>): PersistentMap<V>;
+}
 
 /**
- * Runs `fn` with transient edits: the maps `fn` starts from (and all earlier versions) stay intact,
- * but a map version produced inside `fn` may be changed by a later update inside `fn` — only the
- * versions `fn` returns (the last of each chain of updates) are valid afterwards. Use it only where
- * the intermediate versions are never observed (a fold).
+ * Transient edits (Clojure's edit tokens): runs `fn` with an edit of its own. A map `edit.of` gave
+ * copies a node the first time an update touches it, stamping the copy with the edit, and changes
+ * nodes already carrying it in place: a fold of thousands of updates then copies each path once
+ * instead of once per update. The maps `fn` starts from (and all earlier versions) stay intact, but
+ * a version made under the edit may be changed by a later update under it: only the versions `fn`
+ * returns (the last of each chain of updates) are valid afterwards, when the edit is closed and
+ * every node immutable again. Use it only where the intermediate versions are never observed (a fold).
  *
- * A nested call gets its own edit: maps the outer call made are copied, not changed, by the inner
- * one, and what the inner one returns is immutable — so a caller folding several pages inside its
- * own transient edit still keeps every page's result intact.
+ * Nested calls have edits of their own: maps the outer edit made are copied, not changed, by the
+ * inner one, and what the inner one returns is immutable.
  */
-export function withTransientEdits<T>(fn: () => T): T {
-  const outer = currentEdit;
-  currentEdit = nextEdit++;
+export function withTransientEdits<T>(fn: (edit: TransientEdit) => T): T {
+  const edit: Edit = { open: true };
   try {
-    return fn();
+    return fn({ of: (map) => (map instanceof TrieMap ? map.underEdit(edit) : map) });
   } finally {
-    currentEdit = outer;
+    edit.open = false;
   }
 }
 
-function branch<V>(bitmap: number, children: TrieNode<V>[]): Branch<V> {
-  return { kind: 1, bitmap, children, edit: currentEdit };
+function branch<V>(bitmap: number, children: TrieNode<V>[], edit: Edit): Branch<V> {
+  return { kind: 1, bitmap, children, edit };
 }
 
-function collision<V>(hash: number, leaves: Leaf<V>[]): Collision<V> {
-  return { kind: 2, hash, leaves, edit: currentEdit };
+function collision<V>(hash: number, leaves: Leaf<V>[], edit: Edit): Collision<V> {
+  return { kind: 2, hash, leaves, edit };
 }
 
 // Array edits without splice, which allocates the array of removed elements on every call.
@@ -239,11 +242,11 @@ function withRemoved<T>(array: readonly T[], index: number): T[] {
 }
 
 /** Two nodes with different hashes under one branch, split at the first differing fragment. */
-function join<V>(a: Leaf<V> | Collision<V>, b: Leaf<V>, shift: number): TrieNode<V> {
+function join<V>(a: Leaf<V> | Collision<V>, b: Leaf<V>, shift: number, edit: Edit): TrieNode<V> {
   const fa = fragment(a.hash, shift);
   const fb = fragment(b.hash, shift);
-  if (fa === fb) return branch(1 << fa, [join(a, b, shift + 5)]);
-  return branch((1 << fa) | (1 << fb), fa < fb ? [a, b] : [b, a]);
+  if (fa === fb) return branch(1 << fa, [join(a, b, shift + 5, edit)], edit);
+  return branch((1 << fa) | (1 << fb), fa < fb ? [a, b] : [b, a], edit);
 }
 
 /**
@@ -252,7 +255,7 @@ function join<V>(a: Leaf<V> | Collision<V>, b: Leaf<V>, shift: number): TrieNode
  */
 let sizeDelta = 0;
 
-function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number): TrieNode<V> {
+function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number, edit: Edit): TrieNode<V> {
   if (node === undefined) {
     sizeDelta = 1;
     return leaf;
@@ -260,14 +263,14 @@ function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number):
   if (node.kind === 0) {
     if (node.key === leaf.key) return node.value === leaf.value ? node : leaf;
     sizeDelta = 1;
-    if (node.hash === leaf.hash) return collision(leaf.hash, node.key < leaf.key ? [node, leaf] : [leaf, node]);
-    return join(node, leaf, shift);
+    if (node.hash === leaf.hash) return collision(leaf.hash, node.key < leaf.key ? [node, leaf] : [leaf, node], edit);
+    return join(node, leaf, shift, edit);
   }
-  const owned = currentEdit !== 0 && node.edit === currentEdit;
+  const owned = edit.open && node.edit === edit;
   if (node.kind === 2) {
     if (node.hash !== leaf.hash) {
       sizeDelta = 1;
-      return join(node, leaf, shift);
+      return join(node, leaf, shift, edit);
     }
     const index = node.leaves.findIndex((existing) => existing.key === leaf.key);
     if (index < 0) {
@@ -279,12 +282,12 @@ function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number):
         insertAt(node.leaves, at, leaf);
         return node;
       }
-      return collision(node.hash, withInserted(node.leaves, at, leaf));
+      return collision(node.hash, withInserted(node.leaves, at, leaf), edit);
     }
     if (node.leaves[index]!.value === leaf.value) return node;
     const leaves = owned ? node.leaves : node.leaves.slice();
     leaves[index] = leaf;
-    return owned ? node : collision(node.hash, leaves);
+    return owned ? node : collision(node.hash, leaves, edit);
   }
   const bit = 1 << fragment(leaf.hash, shift);
   const index = popcount(node.bitmap & (bit - 1));
@@ -295,33 +298,33 @@ function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number):
       node.bitmap |= bit;
       return node;
     }
-    return branch(node.bitmap | bit, withInserted(node.children, index, leaf));
+    return branch(node.bitmap | bit, withInserted(node.children, index, leaf), edit);
   }
   const child = node.children[index]!;
-  const updated = insert(child, leaf, shift + 5);
+  const updated = insert(child, leaf, shift + 5, edit);
   if (updated === child) return node;
-  return withChild(node, index, updated, owned);
+  return withChild(node, index, updated, owned, edit);
 }
 
-/** `node` with the child at `index` replaced: in place when the current edit owns it, else a copy. */
-function withChild<V>(node: Branch<V>, index: number, child: TrieNode<V>, owned: boolean): Branch<V> {
+/** `node` with the child at `index` replaced: in place when `edit` owns it, else a copy. */
+function withChild<V>(node: Branch<V>, index: number, child: TrieNode<V>, owned: boolean, edit: Edit): Branch<V> {
   if (owned) {
     node.children[index] = child;
     return node;
   }
   const children = node.children.slice();
   children[index] = child;
-  return branch(node.bitmap, children);
+  return branch(node.bitmap, children, edit);
 }
 
 /** Returns the node without `key` (undefined when empty), or the same node if the key is absent. */
-function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number): TrieNode<V> | undefined {
+function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number, edit: Edit): TrieNode<V> | undefined {
   if (node.kind === 0) {
     if (node.key !== key) return node;
     sizeDelta = -1;
     return undefined;
   }
-  const owned = currentEdit !== 0 && node.edit === currentEdit;
+  const owned = edit.open && node.edit === edit;
   if (node.kind === 2) {
     if (node.hash !== hash) return node;
     const index = node.leaves.findIndex((leaf) => leaf.key === key);
@@ -332,13 +335,13 @@ function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number):
       removeAt(node.leaves, index);
       return node;
     }
-    return collision(hash, node.leaves.filter((_, i) => i !== index));
+    return collision(hash, node.leaves.filter((_, i) => i !== index), edit);
   }
   const bit = 1 << fragment(hash, shift);
   if ((node.bitmap & bit) === 0) return node;
   const index = popcount(node.bitmap & (bit - 1));
   const child = node.children[index]!;
-  const updated = remove(child, hash, key, shift + 5);
+  const updated = remove(child, hash, key, shift + 5, edit);
   if (updated === child) return node;
   if (updated === undefined) {
     if (node.children.length === 1) return undefined;
@@ -352,10 +355,10 @@ function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number):
       node.bitmap &= ~bit;
       return node;
     }
-    return branch(node.bitmap & ~bit, withRemoved(node.children, index));
+    return branch(node.bitmap & ~bit, withRemoved(node.children, index), edit);
   }
   if (node.children.length === 1 && updated.kind !== 1) return updated;
-  return withChild(node, index, updated, owned);
+  return withChild(node, index, updated, owned, edit);
 }
 
 function* walk<V>(node: TrieNode<V> | undefined): Generator<[string, V]> {
@@ -385,8 +388,8 @@ class TrieMap<V> implements PersistentMap<V> {
   constructor(
     private root: TrieNode<V> | undefined,
     public size: number,
-    // The edit token this version was created under: inside that edit, updates change it in place.
-    private readonly edit: number,
+    // The edit this version was made under: while it is open, updates change it in place.
+    private readonly edit: Edit,
     private readonly digestKeys: boolean,
   ) {}
 
@@ -404,7 +407,7 @@ class TrieMap<V> implements PersistentMap<V> {
 
   set(key: string, value: V): PersistentMap<V> {
     sizeDelta = 0;
-    const next = insert(this.root, { kind: 0, hash: this.hash(key), key, value }, 0);
+    const next = insert(this.root, { kind: 0, hash: this.hash(key), key, value }, 0, this.edit);
     // The same root and no new key: nothing changed, or a value was replaced in place (then `this` is this edit's).
     if (next === this.root && sizeDelta === 0) return this;
     return this.updated(next, this.size + sizeDelta);
@@ -413,17 +416,22 @@ class TrieMap<V> implements PersistentMap<V> {
   delete(key: string): PersistentMap<V> {
     if (this.root === undefined) return this;
     sizeDelta = 0;
-    const next = remove(this.root, this.hash(key), key, 0);
+    const next = remove(this.root, this.hash(key), key, 0, this.edit);
     return sizeDelta === 0 ? this : this.updated(next, this.size - 1);
   }
 
   private updated(root: TrieNode<V> | undefined, size: number): PersistentMap<V> {
-    if (currentEdit !== 0 && this.edit === currentEdit) {
+    if (this.edit.open) {
       this.root = root;
       this.size = size;
       return this;
     }
-    return new TrieMap(root, size, currentEdit, this.digestKeys);
+    return new TrieMap(root, size, this.edit, this.digestKeys);
+  }
+
+  /** This version under `edit` (withTransientEdits). */
+  underEdit(edit: Edit): TrieMap<V> {
+    return new TrieMap(this.root, this.size, edit, this.digestKeys);
   }
 
   entries(): IterableIterator<[string, V]> {
@@ -446,27 +454,27 @@ class TrieMap<V> implements PersistentMap<V> {
   }
 }
 
-const EMPTY = new TrieMap<never>(undefined, 0, 0, false);
-const EMPTY_DIGEST_KEYED = new TrieMap<never>(undefined, 0, 0, true);
+const EMPTY = new TrieMap<never>(undefined, 0, NO_EDIT, false);
+const EMPTY_DIGEST_KEYED = new TrieMap<never>(undefined, 0, NO_EDIT, true);
+
+/** Whether `value` is a map made by this file (a field of a module state, for instance). */
+export function isPersistentMap(value: unknown): value is PersistentMap<unknown> {
+  return value instanceof TrieMap;
+}
 
 /**
  * `keys: 'digest'` for maps keyed by the hex of cryptographic digests (optionally followed by
  * more text, as in "txid:index"): cheaper hashing and an ordered walk (see digestKeyHash). Other
  * keys still work in such a map, only slower.
  */
-/** Whether `value` is a map made by this file (a field of a module state, for instance). */
-export function isPersistentMap(value: unknown): value is PersistentMap<unknown> {
-  return value instanceof TrieMap;
-}
-
 export function emptyPersistentMap<V>(keys: MapKeys = 'text'): PersistentMap<V> {
   return (keys === 'digest' ? EMPTY_DIGEST_KEYED : EMPTY) as PersistentMap<V>;
 }
 
 export function persistentMapOf<V>(entries: Iterable<readonly [string, V]>, keys: MapKeys = 'text'): PersistentMap<V> {
   // The versions between the first and the last are never seen: build in place.
-  return withTransientEdits(() => {
-    let result = emptyPersistentMap<V>(keys);
+  return withTransientEdits((edit) => {
+    let result = edit.of(emptyPersistentMap<V>(keys));
     for (const [key, value] of entries) result = result.set(key, value);
     return result;
   });

@@ -149,12 +149,13 @@ export function evolveLedgerPage(state: LedgerProjectionState, events: readonly 
       throw failure;
     }
   }
-  const page = withTransientEdits(() => foldPage(state, events, true));
+  const page = withTransientEdits((edit) => foldPage(state, events, true, edit.of));
   lastPage = { from: state, first, last, length: events.length, page };
   return page;
 }
 
-function foldPage(state: LedgerProjectionState, events: readonly RecordedEvent[], withSessions: boolean): LedgerPage {
+/** `underEdit`: the page's transient edit (withTransientEdits), which the working ledger's maps are put under. */
+function foldPage(state: LedgerProjectionState, events: readonly RecordedEvent[], withSessions: boolean, underEdit?: MapConversion): LedgerPage {
   let current = state;
   // The ledger being updated by the items since `current` (their sheet is built when needed).
   let work: WorkingLedgerState | undefined;
@@ -188,7 +189,7 @@ function foldPage(state: LedgerProjectionState, events: readonly RecordedEvent[]
     if (isEvent(event, 'ItemAccepted')) {
       const { rules, ledger } = current;
       if (rules === undefined || ledger === undefined) throw new LedgerDivergenceError(`${where(event)} was accepted before the federation was configured`);
-      work ??= { acceptedTxids: ledger.acceptedTxids, modules: new Map(ledger.modules) };
+      work ??= underEdit === undefined ? { acceptedTxids: ledger.acceptedTxids, modules: new Map(ledger.modules) } : withMapsConverted(ledger, underEdit);
       const txid = applyAccepted(rules, work, event);
       if (txid !== undefined) (added ??= []).push(txid);
       lastItem = event;
@@ -206,24 +207,27 @@ function configure(state: LedgerProjectionState, event: RecordedEvent & { type: 
   const config: LedgerConfig = { peerCount: event.data.peers.length, modules: modulesConfigFromJson(event.data.modules) };
   const rules = rulesFor(config);
   if (state.inPlace === true) {
-    const ledger = withMutableMaps(initialLedgerState(rules));
+    const ledger = withMapsConverted(initialLedgerState(rules), mutableCopy);
     return { config, rules, ledger, audit: computeAudit(rules.modules, ledger.modules), inPlace: true };
   }
   const ledger = initialLedgerState(rules);
   return { config, rules, ledger, audit: computeAudit(rules.modules, ledger.modules) };
 }
 
+type MapConversion = <V>(map: PersistentMap<V>) => PersistentMap<V>;
+
 /**
- * `state` with its accepted txids and every PersistentMap field of each module's state (module.ts:
- * a plain object whose maps are such fields) copied into a MutableMap, which changes in place.
+ * `ledger` with its accepted txids and every PersistentMap field of each module's state (module.ts:
+ * a plain object whose maps are such fields) passed through `convert`: into MutableMaps, which
+ * change in place, or under a page's transient edit.
  */
-function withMutableMaps(state: LedgerState): LedgerState {
+function withMapsConverted(ledger: LedgerState, convert: MapConversion): WorkingLedgerState {
   const modules = new Map<number, unknown>();
-  for (const [id, moduleState] of state.modules) {
+  for (const [id, moduleState] of ledger.modules) {
     if (typeof moduleState !== 'object' || moduleState === null) modules.set(id, moduleState);
-    else modules.set(id, Object.fromEntries(Object.entries(moduleState).map(([key, value]) => [key, isPersistentMap(value) ? mutableCopy(value) : value])));
+    else modules.set(id, Object.fromEntries(Object.entries(moduleState).map(([key, value]) => [key, isPersistentMap(value) ? convert(value) : value])));
   }
-  return { acceptedTxids: mutableCopy(state.acceptedTxids), modules };
+  return { acceptedTxids: convert(ledger.acceptedTxids), modules };
 }
 
 // The net assets recorded with the previous item, and the figure it was checked against: most

@@ -65,8 +65,8 @@ describe('persistent map', () => {
           for (const op of before) start = apply(start, op);
           const startEntries = start.sortedEntries();
           const startSize = start.size;
-          const result = withTransientEdits(() => {
-            let map = start;
+          const result = withTransientEdits((edit) => {
+            let map = edit.of(start);
             for (const op of during) map = apply(map, op);
             return map;
           });
@@ -90,11 +90,12 @@ describe('persistent map', () => {
 
   it('a nested withTransientEdits has its own edit: neither changes what the other made, and an edit ends when its callback throws', () => {
     const start = persistentMapOf([['a', 1]]);
-    withTransientEdits(() => {
-      const outer = start.set('b', 2);
+    expect(start.set('b', 2).set('c', 3)).not.toBe(start.set('b', 2)); // outside an edit every update copies
+    withTransientEdits((edit) => {
+      const outer = edit.of(start).set('b', 2);
       expect(outer.set('c', 3)).toBe(outer); // the outer edit's own version: changed in place
-      const inner = withTransientEdits(() => {
-        const copy = outer.set('d', 4);
+      const inner = withTransientEdits((innerEdit) => {
+        const copy = innerEdit.of(outer).set('d', 4);
         expect(copy).not.toBe(outer);
         expect(copy.set('e', 5)).toBe(copy);
         return copy;
@@ -104,12 +105,16 @@ describe('persistent map', () => {
       expect(inner.sortedKeys()).toEqual(['a', 'b', 'c', 'd', 'e']);
       expect(after.sortedKeys()).toEqual(['a', 'b', 'c', 'f']);
     });
+    let escaped: PersistentMap<number> | undefined;
     expect(() =>
-      withTransientEdits(() => {
-        start.set('x', 0);
+      withTransientEdits((edit) => {
+        escaped = edit.of(start).set('x', 0);
         throw new Error('stop');
       }),
     ).toThrow('stop');
+    // The edit is closed: a version made under it is immutable again.
+    expect(escaped!.set('y', 1)).not.toBe(escaped);
+    expect(escaped!.sortedKeys()).toEqual(['a', 'x']);
     const next = start.set('b', 2);
     expect(next.set('c', 3)).not.toBe(next);
     expect(start.sortedEntries()).toEqual([['a', 1]]);
