@@ -116,7 +116,7 @@ describe('the dashboard of a four-guardian federation in a browser', () => {
 
         // Every chart has data in every series that has a point to show; the latency and queue
         // charts are sampled per poll, so they have points after the first one.
-        await expect.poll(async () => Object.values(await chartPoints(page)).every((series) => series.length > 0 && series[0]! > 0), { timeout: 15_000 }).toBe(true);
+        await expect.poll(async () => Object.values(await chartPoints(page)).every((series) => series.length > 0 && series[0]! > 0), { timeout: 30_000 }).toBe(true);
         const points = await chartPoints(page);
         expect(points['chart-session-counts']![0]).toBeGreaterThanOrEqual(3);
         expect(points['chart-session-counts']![1]).toBeGreaterThanOrEqual(3);
@@ -127,13 +127,13 @@ describe('the dashboard of a four-guardian federation in a browser', () => {
         expect(await pixelsOfColor(page, 'chart-session-counts', [0x2f, 0x6f, 0xde])).toBeGreaterThan(200);
 
         // Numbers from the API, with thousands separators; the peers' links are up.
-        expect(await page.textContent('#peers-connected')).toBe('3 of 3');
+        await expect.poll(() => page.textContent('#peers-connected'), { timeout: 10_000 }).toBe('3 of 3');
         expect(await page.textContent('#net-assets')).toMatch(/^-?\d{1,3}(,\d{3})*$/);
         expect(await page.locator('#peers tbody tr').count()).toBe(4);
 
         // Live: a session that completes later shows without a reload.
         const shown = Number((await page.textContent('#session-count'))!.replace(/,/g, ''));
-        await expect.poll(async () => Number((await page.textContent('#session-count'))!.replace(/,/g, '')), { timeout: 15_000 }).toBeGreaterThan(shown);
+        await expect.poll(async () => Number((await page.textContent('#session-count'))!.replace(/,/g, '')), { timeout: 30_000 }).toBeGreaterThan(shown);
         await page.screenshot({ path: join(OUTPUT, `overview-${width}.png`), fullPage: true });
 
         // The session page, from the sessions table: its header, four guardians' signatures, its items.
