@@ -8,9 +8,9 @@
  * ordering in <= 5 rounds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initFederation, makeFederationCertificates } from '../../src/cli/initCommand.ts';
@@ -21,6 +21,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const main = join(root, 'src', 'cli', 'main.ts');
 const SUITE = 'federation';
 const ROUND_DELAY_MS = 50;
+// As the guardian suite: 'batch' answers a request once all its transactions are decided, so a
+// transaction's latency includes its batch's slowest; FEDLOG_BENCH_SUBMIT=wait times each alone.
+const SUBMIT = process.env.FEDLOG_BENCH_SUBMIT ?? 'batch';
 
 const row = (name: string, unit: string, value: number, runs: number[] = [value], note?: string): BenchRow => ({ suite: SUITE, name, unit, value, runs, ...(note === undefined ? {} : { note }) });
 
@@ -61,15 +64,39 @@ function startGuardian(configFile: string): Promise<{ child: ChildProcess; exite
   });
 }
 
+/** CPU seconds a live process used so far (utime + stime from /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU of the given processes while `work` runs, in cores. */
+async function coresDuring<T>(pids: () => (number | undefined)[], work: Promise<T>, seconds: number): Promise<{ result: T; cores: number }> {
+  // Sampled after the loads signed ahead (a few seconds) and before they end: the steady window.
+  await new Promise((resolve) => setTimeout(resolve, Math.min(8, seconds / 3) * 1000));
+  const before = pids().map(cpuSeconds);
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, (seconds / 3) * 1000));
+  const after = pids().map(cpuSeconds);
+  const window = (performance.now() - started) / 1000;
+  const cores = after.reduce((sum, value, i) => sum + (value - before[i]!), 0) / window;
+  return { result: await work, cores };
+}
+
+const loadPids: (number | undefined)[] = [];
+
 /** Runs one `fedlog load --json` per target in parallel; resolves with their reports. */
 async function loads(targets: { url: string; token: string; observers: string[] }[], seconds: number, chains: number): Promise<LoadReport[]> {
+  loadPids.length = 0;
   return Promise.all(
     targets.map(
       (target, i) =>
         new Promise<LoadReport>((resolve, reject) => {
-          const args = ['--import', 'tsx', main, 'load', '--url', target.url, '--admin-token', target.token, '--duration', String(seconds), '--chains', String(chains), '--seed', String(7 + i), '--submit', 'batch', '--sign-ahead', String(Math.ceil((seconds * 1500) / chains)), '--json'];
+          const args = ['--import', 'tsx', main, 'load', '--url', target.url, '--admin-token', target.token, '--duration', String(seconds), '--chains', String(chains), '--seed', String(7 + i), '--submit', SUBMIT, '--sign-ahead', String(Math.ceil((seconds * 1500) / chains)), '--json'];
           for (const observer of target.observers) args.push('--observer', observer);
           const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+          loadPids.push(child.pid);
           let out = '';
           child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
           child.once('exit', (code) => {
@@ -111,20 +138,25 @@ async function federationRun(dir: string, seconds: number, chains: number): Prom
   configFiles.forEach(allowLoopbackClients);
   const guardians = await Promise.all(configFiles.map(startGuardian));
   try {
-    const reports = await loads(
+    const running = loads(
       urls.map((url, i) => ({ url, token: adminTokens[i]!, observers: urls.flatMap((other, j) => (j === i ? [] : [`${other}=${adminTokens[j]}`])) })),
       seconds,
       chains,
     );
+    const guardianCpu = coresDuring(() => guardians.map((g) => g.child.pid), running, seconds);
+    const clientCpu = coresDuring(() => loadPids, running, seconds);
+    const [{ result: reports, cores: guardianCores }, { cores: clientCores }] = await Promise.all([guardianCpu, clientCpu]);
     const rounds = await orderingRounds(urls);
     const accepted = reports.reduce((sum, r) => sum + r.acceptedPerSecond, 0);
     const p50s = reports.map((r) => r.latencyMs.p50);
     const p99s = reports.map((r) => r.latencyMs.p99);
     return [
       row(`four guardians over TLS: accepted 1-input tx/s (4 x fedlog load, ${chains} users each)`, 'tx/s', accepted, reports.map((r) => r.acceptedPerSecond), `${seconds} s; goal >= 800; the sum over the four loads; double spends accepted: ${reports.reduce((s, r) => s + r.doubleSpendsAccepted, 0)}, errors: ${reports.reduce((s, r) => s + r.errors, 0)}`),
-      row('four guardians: submit-to-accepted latency p50', 'ms', median(p50s), p50s, `goal <= 500 ms at ${ROUND_DELAY_MS} ms rounds; one figure per load`),
+      row('four guardians: submit-to-accepted latency p50', 'ms', median(p50s), p50s, `goal <= 500 ms at ${ROUND_DELAY_MS} ms rounds; one figure per load; --submit ${SUBMIT}`),
       row('four guardians: submit-to-accepted latency p99', 'ms', median(p99s), p99s, 'one figure per load'),
       row('four guardians: rounds from unit creation to ordering (median)', 'rounds', rounds.median, [rounds.median], `goal <= 5; mean ${rounds.mean.toFixed(2)} over ${rounds.count} own units of all four`),
+      row('four guardians: guardian CPU per accepted tx (all four processes)', 'ms/tx', (guardianCores / accepted) * 1000, undefined, `${guardianCores.toFixed(2)} cores for the four guardians, ${clientCores.toFixed(2)} for the four load processes, in the middle third of the window`),
+      row('four guardians: the CPU floor, tx/s these costs allow on this machine', 'tx/s', cpus().length / ((guardianCores + clientCores) / accepted), undefined, `${cpus().length} cores / (guardians' + clients' CPU per accepted tx): what the same code could reach with no waiting at all`),
     ];
   } finally {
     for (const g of guardians) g.child.kill('SIGTERM');
@@ -157,7 +189,7 @@ const suite: BenchSuite = {
     const dir = mkdtempSync(join(tmpdir(), 'fedlog-bench-fed-'));
     try {
       // Users per load process (four of them): enough that the guardians, not the clients' waits, set the pace.
-      const chains = Number(process.env.FEDLOG_BENCH_CHAINS ?? 64);
+      const chains = Number(process.env.FEDLOG_BENCH_CHAINS ?? 128);
       const federation = await federationRun(join(dir, 'four'), seconds, chains);
       const single = await singleRun(join(dir, 'one'), seconds, chains);
       const ratio = federation[0]!.value / single[0]!.value;
