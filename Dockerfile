@@ -8,6 +8,7 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts ./scripts
 # npm ci runs `prepare`, which compiles src/ to dist/ for the worker threads (the TypeScript compiler is a
 # dev dependency); then only the runtime dependencies are kept. The entrypoint runs the sources through tsx.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund

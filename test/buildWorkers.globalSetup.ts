@@ -5,10 +5,12 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Worker threads load the compiled JavaScript in dist/ (src/runtime/threads/compiledWorker.ts):
- * compiled here from the current sources before any test starts one (incremental, a few seconds).
+ * built here from the current sources before any test starts one (`npm run build`: incremental tsc,
+ * then the replay worker's bundle).
  */
 export default function setup(): void {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'bundleReplayWorker.mjs')], { cwd: root, stdio: 'inherit' });
 }

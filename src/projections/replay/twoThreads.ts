@@ -76,7 +76,7 @@ interface ReplayWorker {
 
 /** A replay worker, started before it is told what to do (so its code loads meanwhile). */
 function startReplayWorker(where: ReplayLogLocation, signal: AbortSignal | undefined): ReplayWorker {
-  const worker = newWorker(compiledWorkerUrl('projections/replay/replayWorker.js'), { workerData: where, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+  const worker = newWorker(compiledWorkerUrl('projections/replay/replayWorker.bundle.js'), { workerData: where, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
   const onAbort = () => void worker.terminate();
   signal?.addEventListener('abort', onAbort);
   const result = new Promise<ShareResult>((resolve, reject) => {
