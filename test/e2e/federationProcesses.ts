@@ -5,6 +5,8 @@
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { initFederation, makeFederationCertificates } from '../../src/cli/initCommand.ts';
+import { expect } from 'vitest';
+import { runLoad, type LoadReport } from '../../src/cli/loadGenerator.ts';
 import { http, runGuardian, type GuardianSetup, type RunningGuardian } from './spawnGuardian.ts';
 
 async function isFree(port: number): Promise<boolean> {
@@ -78,4 +80,46 @@ export async function processFederation(dir: string, options: { roundsPerSession
 /** Wipes a guardian's data (its log and snapshots), keeping its config, keys and certificate. */
 export function wipeLog(setup: GuardianSetup): void {
   for (const file of ['log.sqlite', 'log.sqlite-wal', 'log.sqlite-shm']) rmSync(`${setup.dataDir}/${file}`, { force: true });
+}
+
+interface SessionRow {
+  session: number;
+  header: string;
+}
+
+export async function sessionCount(f: ProcessFederation, peer: number): Promise<number> {
+  return (await f.get<{ count: number }>(peer, '/v1/sessions/count')).count;
+}
+
+export async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await condition()) return;
+    } catch {
+      // A guardian that is starting or stopping does not answer yet.
+    }
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Sessions 0..count-1 as guardian `peer` serves them. */
+export async function sessions(f: ProcessFederation, peer: number, count: number): Promise<SessionRow[]> {
+  const page = await f.get<{ sessions: SessionRow[] }>(peer, `/v1/sessions?from=0&limit=${count}`);
+  return page.sessions.map(({ session, header }) => ({ session, header }));
+}
+
+/** A load against guardian `peer`, every deposit observed by all four guardians. */
+export function loadOn(f: ProcessFederation, peer: number, seconds: number, seed: number): Promise<LoadReport> {
+  const others = f.setups.filter((_, i) => i !== peer).map((s) => ({ url: s.url, adminToken: s.adminToken }));
+  return runLoad({ url: f.setups[peer]!.url, adminToken: f.setups[peer]!.adminToken, observers: others, rate: 40, durationSeconds: seconds, chains: 8, seed });
+}
+
+export async function expectAgreement(f: ProcessFederation, count: number): Promise<void> {
+  const views = await Promise.all([0, 1, 2, 3].map((peer) => sessions(f, peer, count)));
+  expect(views[0]).toHaveLength(count);
+  for (const view of views.slice(1)) expect(view).toEqual(views[0]);
+  const histories = await Promise.all([0, 1, 2, 3].map((peer) => f.get(peer, `/v1/audit/history?from=0&to=${count - 1}`)));
+  for (const history of histories.slice(1)) expect(history).toEqual(histories[0]);
 }
