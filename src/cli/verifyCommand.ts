@@ -9,14 +9,16 @@
  * Exit codes: 0 everything verifies, 1 any finding, 2 usage or I/O errors (nothing was concluded).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { threshold as thresholdOf, type FederationKeys } from '../domain/federation.ts';
 import { bytesToHex, hexToBytes } from '../domain/hashing.ts';
 import { defaultModulesConfig, modulesConfigFromJson, modulesConfigToJson, type ModulesConfigJson } from '../domain/modules/consensusModules.ts';
 import { createBatchVerifier } from '../runtime/signatures/batchVerifier.ts';
 import { fastestBackend } from '../runtime/signatures/fastest.ts';
+import { auditReportHtml } from './auditReportHtml.ts';
 import { guardianDataDir } from './guardianDataDir.ts';
 import { createSessionVerifier, type BalanceSheet, type Finding, type SessionVerification } from './sessionVerifier.ts';
 import { openDataSource, openUrlSource, SourceError, type SignedOutcomeSource, type SourceFederation } from './signedOutcomeSource.ts';
@@ -29,8 +31,10 @@ export interface VerifyOptions {
   keys?: string;
   from?: number;
   to?: number;
-  /** Where to write the JSON report. */
+  /** Where to write the report. */
   report?: string;
+  /** The report's format (default: html for a .html or .htm file, else json). */
+  format?: ReportFormat;
   /** The wallet's withdraw fee in msat, for sources that do not publish the module config (the API). */
   withdrawFee?: string;
   concurrency?: number;
@@ -69,6 +73,8 @@ export interface VerifyResult {
   /** Why nothing could be concluded (exit code 2). */
   error?: string;
 }
+
+export type ReportFormat = 'json' | 'html';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -147,6 +153,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
   };
   const from = options.from ?? 0;
   if (options.to !== undefined && options.to < from) return fail(new UsageError(`--to ${options.to} is before --from ${from}`));
+  if (options.format !== undefined && options.report === undefined) return fail(new UsageError('--format chooses the format of --report <file>, which is missing'));
   let source: SignedOutcomeSource;
   try {
     source = await openSource(options, warn);
@@ -250,7 +257,8 @@ async function verifyFrom(source: SignedOutcomeSource, options: VerifyOptions, p
   };
   if (options.report !== undefined) {
     try {
-      writeFileSync(options.report, `${JSON.stringify(report, null, 2)}\n`);
+      const format = options.format ?? (/^\.html?$/i.test(extname(options.report)) ? 'html' : 'json');
+      writeFileSync(options.report, format === 'html' ? auditReportHtml(report) : `${JSON.stringify(report, null, 2)}\n`);
     } catch (error) {
       throw new SourceError(`cannot write the report to ${options.report}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -331,7 +339,8 @@ export function verifyCommand(): Command {
     .option('--keys <file>', 'pinned federation keys: { "<peer>": "<x-only key hex>" } or a saved /v1/federation answer')
     .option('--from <session>', 'first session (balance sheets need 0)', nonNegativeInteger, 0)
     .option('--to <session>', 'last session (default: the last completed one)', nonNegativeInteger)
-    .option('--report <file>', 'write the JSON report to this file')
+    .option('--report <file>', 'write the report to this file: self-contained HTML for a .html file, else JSON')
+    .addOption(new Option('--format <format>', "the report's format, whatever the file's name").choices(['json', 'html']))
     .option('--withdraw-fee <msat>', "the wallet's withdraw fee, when the source does not publish it (the API)", msat)
     .option('--concurrency <n>', '--url: sessions fetched ahead', nonNegativeInteger, 8)
     .option('--retries <n>', '--url: retries on 5xx and network errors', nonNegativeInteger, 5)
@@ -341,7 +350,7 @@ export function verifyCommand(): Command {
       // Help and version exit 0; anything commander refuses is a usage error.
       process.exit(error.exitCode === 0 ? 0 : 2);
     })
-    .action(async (options: { url?: string; data?: string; keys?: string; from: number; to?: number; report?: string; withdrawFee?: string; concurrency: number; retries: number; json?: boolean }) => {
+    .action(async (options: { url?: string; data?: string; keys?: string; from: number; to?: number; report?: string; format?: ReportFormat; withdrawFee?: string; concurrency: number; retries: number; json?: boolean }) => {
       const stop = new AbortController();
       const onSignal = () => stop.abort(new Error('interrupted'));
       process.once('SIGINT', onSignal);
