@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AnyRoute } from './route.ts';
+import type { AnyRoute, ResponseSpec } from './route.ts';
 import { errorBody } from './schemas.ts';
 
 /**
@@ -40,6 +40,12 @@ function operationId(route: AnyRoute): string {
   return route.method + (words.length === 0 ? 'Root' : words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join(''));
 }
 
+function contentOf(spec: ResponseSpec): Record<string, JsonSchema> {
+  const content: Record<string, JsonSchema> = { [spec.contentType ?? 'application/json']: { schema: schemaOf(spec.schema!, 'output') } };
+  for (const [type, schema] of Object.entries(spec.alternatives ?? {})) content[type] = { schema: schemaOf(schema, 'output') };
+  return content;
+}
+
 export interface OpenApiInfo {
   title: string;
   version: string;
@@ -54,7 +60,7 @@ export function openApiDocument(routes: readonly AnyRoute[], info: OpenApiInfo):
       const headers = Object.fromEntries(Object.entries(spec.headers ?? {}).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
       responses[status] = {
         description: spec.description,
-        ...(spec.schema === undefined ? {} : { content: { [spec.contentType ?? 'application/json']: { schema: schemaOf(spec.schema, 'output') } } }),
+        ...(spec.schema === undefined ? {} : { content: contentOf(spec) }),
         ...(Object.keys(headers).length === 0 ? {} : { headers }),
       };
     }

@@ -17,6 +17,8 @@ export interface ResponseSpec {
   /** Defaults to application/json. */
   contentType?: string;
   headers?: Record<string, string>;
+  /** The same answer in other representations, by content type (a route's `produces`). */
+  alternatives?: Record<string, z.ZodType>;
 }
 
 export interface Reply {
@@ -31,6 +33,8 @@ export interface RouteInput<P, Q, B> {
   body: B;
   /** Aborted when the client goes away, so a long-poll stops waiting for nobody. */
   signal: AbortSignal;
+  /** For a route with `produces`: the one of them the request's Accept header prefers (the first when none). */
+  accepts?: string;
 }
 
 /** The type of an absent schema (no params, query or body). */
@@ -48,6 +52,11 @@ export interface Route<P extends z.ZodType = None, Q extends z.ZodType = None, B
   query?: Q;
   body?: B;
   responses: Record<number, ResponseSpec>;
+  /**
+   * Content types the handler can answer in, the default first. Only such a route is told the
+   * request's preference (`accepts`); every other route answers JSON whatever the Accept header.
+   */
+  produces?: readonly [string, ...string[]];
   /**
    * A GET whose 200 answers may be kept by the API front thread (apiFront.ts) and resent from there
    * while `version()` (the position of the projection the answer is computed from) has not moved.
@@ -95,10 +104,13 @@ export function mountRoute(app: Express, route: AnyRoute, before: RequestHandler
       query: parse('query', route.query, req.query),
       body: parse('body', route.body, req.body),
       signal: controller.signal,
+      ...(route.produces === undefined ? {} : { accepts: req.accepts([...route.produces]) || route.produces[0] }),
     };
     const reply = await route.handle(input);
     if (controller.signal.aborted) return;
     res.status(reply.status);
+    // The answer depends on Accept: a shared cache must not give the CSV to a client asking for JSON.
+    if (route.produces !== undefined) res.vary('Accept');
     if (reply.headers !== undefined) res.set(reply.headers);
     if (typeof reply.body === 'string') res.send(reply.body);
     else res.json(reply.body);

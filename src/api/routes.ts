@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { GuardianHandle, SubmitOutcome, TxStatus } from '../consensus/guardian.ts';
 import { ApiError } from './apiError.ts';
 import type { ItemViewer } from './itemView.ts';
+import { balanceSheetsCsv } from './balanceSheetCsv.ts';
 import { armWait } from './longPoll.ts';
 import type { ReadModels } from './readModels.ts';
 import { createReplyCache } from './replyCache.ts';
@@ -249,14 +250,17 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       method: 'get',
       path: '/v1/audit/history',
       tag: 'analyst',
-      summary: `One balance sheet per completed session, ?from= to ?to= inclusive (at most ${options.maxPage})`,
+      summary: `One balance sheet per completed session, ?from= to ?to= inclusive (at most ${options.maxPage}); as CSV with Accept: text/csv or ?format=csv`,
       query: s.historyQuery,
-      responses: { 200: { description: 'balance sheets', schema: s.auditHistoryResponse }, 400: badRequest },
-      handle: ({ query }) => {
+      produces: ['application/json', 'text/csv'],
+      responses: { 200: { description: 'balance sheets', schema: s.auditHistoryResponse, alternatives: { 'text/csv': s.auditHistoryCsv } }, 400: badRequest },
+      handle: ({ query, accepts }) => {
         const from = query.from ?? 0;
         if (query.to !== undefined && query.to < from) throw new ApiError(400, 'invalid_request', `query.to: ${query.to} is before from ${from}`);
         const to = Math.min(query.to ?? Number.MAX_SAFE_INTEGER, from + options.maxPage - 1);
-        return json(200, { sheets: reads.auditHistory(from, to) });
+        const sheets = reads.auditHistory(from, to);
+        if ((query.format ?? (accepts === 'text/csv' ? 'csv' : 'json')) === 'json') return json(200, { sheets });
+        return { status: 200, body: balanceSheetsCsv(sheets), headers: { 'Content-Type': 'text/csv; charset=utf-8; header=present' } };
       },
     }),
 

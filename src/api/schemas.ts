@@ -88,6 +88,7 @@ export const itemsQuery = query({
 export const historyQuery = query({
   from: decimalIndex('a session index').optional(),
   to: decimalIndex('a session index').optional().describe('inclusive'),
+  format: z.enum(['json', 'csv']).optional().describe('the answer\'s format, over the Accept header (default: as Accept prefers, else json)'),
 });
 
 /** Encoded transactions are at most 50,000 bytes (DESIGN.md); anything longer is refused unread. */
@@ -252,6 +253,7 @@ export const balanceSheet = z.object({
 });
 export const auditResponse = balanceSheet;
 export const auditHistoryResponse = z.object({ sheets: z.array(balanceSheet) });
+export const auditHistoryCsv = z.string().describe('RFC 4180 CSV with a header row: session, items, one column per balance-sheet line (msat), net assets (msat)');
 
 export const peersResponse = z.object({
   peers: z.array(
