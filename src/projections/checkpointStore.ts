@@ -87,3 +87,52 @@ export function snapshotEventId(projection: string, version: number, session: nu
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
+
+/**
+ * Which checkpointed sessions to keep (issue 18): the newest `keepNewest`, then older ones at a
+ * spacing that doubles with age (a session `age` behind the newest is kept when it is a multiple of
+ * the largest power of two at most age / keepNewest). So about keepNewest * log2(sessions) snapshots
+ * are kept, and a session `age` old is less than 2 * age / keepNewest sessions past a kept one: an
+ * as-of query's fold grows with how far back it asks, not with the length of the log.
+ */
+export function retainedSessions(sessions: readonly number[], keepNewest = 4): number[] {
+  if (sessions.length === 0) return [];
+  const newest = Math.max(...sessions);
+  return sessions.filter((session) => {
+    const age = newest - session;
+    if (age < keepNewest) return true;
+    const spacing = 2 ** Math.floor(Math.log2(age / keepNewest));
+    return session % spacing === 0;
+  });
+}
+
+/** The newest usable snapshot of `projection` taken at or before the end of `session`. */
+export async function loadSnapshotAtOrBefore<S>(log: EventLog, projection: Projection<S>, session: number, onSkip: (skip: SnapshotSkip) => void = () => {}): Promise<LoadedSnapshot<S> | undefined> {
+  const events = await log.readStream(streams.checkpoint(projection.name), { direction: 'backwards' });
+  for (const event of events) {
+    if (!isEvent(event, 'SnapshotTaken') || event.data.session > session) continue;
+    const loaded = decodeSnapshot(projection, event.data);
+    if ('reason' in loaded) onSkip({ session: event.data.session, reason: loaded.reason });
+    else return loaded;
+  }
+  return undefined;
+}
+
+/**
+ * `projection` as it stood once session `session` completed (its SessionCompleted folded): the
+ * nearest snapshot at or before it, then a fold of the log from there. Undefined when the session
+ * has not completed.
+ */
+export async function stateAtSession<S>(log: EventLog, projection: Projection<S>, session: number): Promise<{ state: S; fromSnapshot?: number; folded: number } | undefined> {
+  const snapshot = await loadSnapshotAtOrBefore(log, projection, session);
+  let state = snapshot?.state ?? projection.initial;
+  if (snapshot?.session === session) return { state, fromSnapshot: session, folded: 0 };
+  const target = streams.session(session);
+  let folded = 0;
+  for await (const event of log.readAll(snapshot?.position)) {
+    state = projection.evolve(state, event);
+    folded += 1;
+    if (event.stream === target && isEvent(event, 'SessionCompleted')) return { state, ...(snapshot === undefined ? {} : { fromSnapshot: snapshot.session }), folded };
+  }
+  return undefined;
+}
