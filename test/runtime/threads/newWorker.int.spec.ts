@@ -32,7 +32,7 @@ describe('newWorker', () => {
 
 describe('compiledWorkerUrl', () => {
   it('finds a worker entry compiled into dist/ from its path under src/', () => {
-    expect(compiledWorkerUrl('projections/replayWorker.js').pathname).toMatch(/\/dist\/projections\/replayWorker\.js$/);
+    expect(compiledWorkerUrl('runtime/signatures/verifyWorker.js').pathname).toMatch(/\/dist\/runtime\/signatures\/verifyWorker\.js$/);
   });
 
   it('names the missing build instead of letting the worker fail to load', () => {
