@@ -8,14 +8,14 @@
  * (default 20).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initFederation } from '../../src/cli/initCommand.ts';
 import type { LoadReport } from '../../src/cli/loadGenerator.ts';
 import { medianRow, type BenchRow, type BenchSuite } from '../report.ts';
+import { cpuSeconds, freePort } from '../processes.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SUITE = 'apiCache';
@@ -26,25 +26,6 @@ const SESSION_SECONDS = 0.02;
 const WARM_SESSIONS = PAGES + 1_000;
 /** Transactions per second of the load (fixed, so that the windows compare the same work). */
 const LOAD_RATE = 400;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** CPU seconds (user + system) of a live process (`task` = its main thread only), from /proc; NaN without /proc. */
-function cpuSeconds(pid: number | undefined, task = false): number {
-  const path = task ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
-  if (pid === undefined || !existsSync(path)) return Number.NaN;
-  const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cli = (args: string[]): ChildProcess => spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -8,14 +8,14 @@
  * ordering in <= 5 rounds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initFederation, makeFederationCertificates } from '../../src/cli/initCommand.ts';
 import type { LoadReport } from '../../src/cli/loadGenerator.ts';
 import { median, type BenchRow, type BenchSuite } from '../report.ts';
+import { cpuSeconds, freePortRange } from '../processes.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const main = join(root, 'src', 'cli', 'main.ts');
@@ -26,23 +26,6 @@ const ROUND_DELAY_MS = 50;
 const SUBMIT = process.env.FEDLOG_BENCH_SUBMIT ?? 'batch';
 
 const row = (name: string, unit: string, value: number, runs: number[] = [value], note?: string): BenchRow => ({ suite: SUITE, name, unit, value, runs, ...(note === undefined ? {} : { note }) });
-
-async function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-async function freeBase(ports: number): Promise<number> {
-  for (let base = 21_000; base < 60_000; base += 2 * ports) {
-    let free = true;
-    for (let port = base; port < base + ports && free; port++) free = await isFree(port);
-    if (free) return base;
-  }
-  throw new Error('no free ports');
-}
 
 /** Every load process connects from loopback: the per-client connection cap must fit all of them. */
 function allowLoopbackClients(configFile: string): void {
@@ -64,21 +47,14 @@ function startGuardian(configFile: string): Promise<{ child: ChildProcess; exite
   });
 }
 
-/** CPU seconds a live process used so far (utime + stime from /proc). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return Number.NaN;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** CPU of the given processes while `work` runs, in cores. */
 async function coresDuring<T>(pids: () => (number | undefined)[], work: Promise<T>, seconds: number): Promise<{ result: T; cores: number }> {
   // Sampled after the loads signed ahead (a few seconds) and before they end: the steady window.
   await new Promise((resolve) => setTimeout(resolve, Math.min(8, seconds / 3) * 1000));
-  const before = pids().map(cpuSeconds);
+  const before = pids().map((pid) => cpuSeconds(pid));
   const started = performance.now();
   await new Promise((resolve) => setTimeout(resolve, (seconds / 3) * 1000));
-  const after = pids().map(cpuSeconds);
+  const after = pids().map((pid) => cpuSeconds(pid));
   const window = (performance.now() - started) / 1000;
   const cores = after.reduce((sum, value, i) => sum + (value - before[i]!), 0) / window;
   return { result: await work, cores };
@@ -130,7 +106,7 @@ async function orderingRounds(urls: string[]): Promise<{ mean: number; median: n
 }
 
 async function federationRun(dir: string, seconds: number, chains: number): Promise<BenchRow[]> {
-  const base = await freeBase(8);
+  const base = await freePortRange(8);
   const certificates = await makeFederationCertificates(4);
   // Sessions of about 30 s at 50 ms rounds: several complete within the window.
   const { configFiles, adminTokens } = initFederation({ peers: 4, out: dir, basePort: base, certificates, roundDelayMs: ROUND_DELAY_MS, roundsPerSession: 600 });
@@ -165,7 +141,7 @@ async function federationRun(dir: string, seconds: number, chains: number): Prom
 }
 
 async function singleRun(dir: string, seconds: number, chains: number): Promise<BenchRow[]> {
-  const base = await freeBase(2);
+  const base = await freePortRange(2);
   const { configFiles, adminTokens } = initFederation({ peers: 1, out: dir, sessionSeconds: 10, basePort: base });
   allowLoopbackClients(configFiles[0]!);
   const raw = JSON.parse(readFileSync(configFiles[0]!, 'utf8')) as { api: { port: number } };

@@ -14,8 +14,7 @@
  * cores, which a real deployment's clients do not. The first rows stay the default, honest figure.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +26,7 @@ import { replay } from '../../src/projections/replay/replay.ts';
 import { openEventLog } from '../../src/streams/openEventLog.ts';
 import { budgetMicros, replayFloor } from '../replayFloor.ts';
 import { machine, medianRow, repeat, type BenchRow, type BenchSuite } from '../report.ts';
+import { cpuSeconds, freePort } from '../processes.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SUITE = 'guardian';
@@ -49,17 +49,6 @@ async function replayCommand(data: string): Promise<ReplayJson> {
   const last = out.trim().split('\n').at(-1) ?? '';
   if (code !== 0 && !last.startsWith('{')) throw new Error(`fedlog replay exited ${code}`);
   return JSON.parse(last) as ReplayJson;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 /**
@@ -145,21 +134,6 @@ async function query(url: string, seconds: number): Promise<{ p50: number; p99: 
   return { p50: measured.percentiles[50] ?? Number.NaN, p99: measured.percentiles[99] ?? Number.NaN, max: measured.maxLatencyMs, rps: measured.totalRequests / seconds, errors: measured.totalErrors, clientNice: nice, firstMs };
 }
 
-/** CPU seconds (user + system) a live process used so far, from /proc; NaN where there is no /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return Number.NaN;
-  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** CPU seconds of a live process's main thread (its first task): the event loop that runs the session loop, the API and the projections. */
-function mainThreadCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined || !existsSync(`/proc/${pid}/task/${pid}/stat`)) return Number.NaN;
-  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 const row = (name: string, unit: string, value: number, note?: string): BenchRow => ({ suite: SUITE, name, unit, value, runs: [value], ...(note === undefined ? {} : { note }) });
 
 interface LoadPhase {
@@ -209,7 +183,7 @@ async function guardianUnderLoad(dir: string, seconds: number, submitMode: Submi
     loader.once('exit', (code) => reject(new Error(`fedlog load exited (${code}) before its clock started`)));
   });
   const guardianCpuBefore = cpuSeconds(child.pid);
-  const mainThreadCpuBefore = mainThreadCpuSeconds(child.pid);
+  const mainThreadCpuBefore = cpuSeconds(child.pid, true);
   const loaderCpuBefore = cpuSeconds(loader.pid);
   const loadStarted = performance.now();
   // Queries under load: after a warm-up, a few seconds each while the load runs.
@@ -221,7 +195,7 @@ async function guardianUnderLoad(dir: string, seconds: number, submitMode: Submi
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, seconds * 1000 - 500 - (performance.now() - loadStarted))));
   const window = (performance.now() - loadStarted) / 1000;
   const guardianCores = (cpuSeconds(child.pid) - guardianCpuBefore) / window;
-  const mainThreadCores = (mainThreadCpuSeconds(child.pid) - mainThreadCpuBefore) / window;
+  const mainThreadCores = (cpuSeconds(child.pid, true) - mainThreadCpuBefore) / window;
   const loaderCores = (cpuSeconds(loader.pid) - loaderCpuBefore) / window;
   await loadExited;
   const report = JSON.parse(loadOut.trim().split('\n').at(-1) ?? '{}') as LoadReport;

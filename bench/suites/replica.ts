@@ -9,14 +9,14 @@
  * FEDLOG_BENCH_SECONDS sets a window's length (default 10).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTest } from 'loadtest';
 import { initFederation } from '../../src/cli/initCommand.ts';
 import { medianRow, type BenchRow, type BenchSuite } from '../report.ts';
+import { cpuSeconds, freePort } from '../processes.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SUITE = 'replica';
@@ -29,24 +29,6 @@ const QUERIES = [
   { name: 'GET /v1/audit/history (50 sessions)', path: '/v1/audit/history?from=0&to=49' },
   { name: 'GET /v1/sessions (100)', path: '/v1/sessions?from=0&limit=100' },
 ];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** CPU seconds (user + system) of a live process, from /proc; NaN without /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return Number.NaN;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cli = (args: string[]): ChildProcess => spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
