@@ -1,27 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createVerifier } from '../../src/domain/keychain.ts';
 import { hexToBytes } from '../../src/domain/hashing.ts';
 import { http } from './spawnGuardian.ts';
 import { seededRandom } from '../../src/domain/seededRandom.ts';
-import { expectAgreement, loadOn, processFederation, sessionCount, until, type ProcessFederation } from './federationProcesses.ts';
+import { expectAgreement, loadOn, federationPerTest, sessionCount, until } from './federationProcesses.ts';
 
-let federation: ProcessFederation | undefined;
-let dir: string | undefined;
-
-afterEach(async () => {
-  await federation?.stopAll();
-  federation = undefined;
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const newFederation = federationPerTest();
 
 describe('a federation of four guardian processes over mutual TLS', () => {
   it('agrees: transactions submitted to different guardians are accepted once, every guardian holds the same headers, signatures and audit history', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fedlog-fed-'));
-    const f = (federation = await processFederation(dir, { roundsPerSession: 20, roundDelayMs: 50, random: seededRandom(101) }));
+    const f = await newFederation(seededRandom(101));
     await Promise.all([0, 1, 2, 3].map((peer) => f.start(peer)));
     const [a, b] = await Promise.all([loadOn(f, 0, 8, 1), loadOn(f, 2, 8, 2)]);
     for (const report of [a, b]) {
@@ -45,8 +34,7 @@ describe('a federation of four guardian processes over mutual TLS', () => {
   }, 120_000);
 
   it('stops all four at the same session when a shutdown is scheduled', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fedlog-fed-'));
-    const f = (federation = await processFederation(dir, { roundsPerSession: 20, roundDelayMs: 50, random: seededRandom(104) }));
+    const f = await newFederation(seededRandom(104));
     const running = await Promise.all([0, 1, 2, 3].map((peer) => f.start(peer)));
     await until(async () => (await sessionCount(f, 0)) >= 1, 30_000, 'the first session');
     const afterSession = (await sessionCount(f, 0)) + 1;

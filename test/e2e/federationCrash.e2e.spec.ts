@@ -1,26 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LoadReport } from '../../src/cli/loadGenerator.ts';
 import { seededRandom } from '../../src/domain/seededRandom.ts';
-import { expectAgreement, loadOn, processFederation, sessionCount, type ProcessFederation } from './federationProcesses.ts';
+import { expectAgreement, loadOn, federationPerTest, sessionCount } from './federationProcesses.ts';
 
-let federation: ProcessFederation | undefined;
-let dir: string | undefined;
-
-afterEach(async () => {
-  await federation?.stopAll();
-  federation = undefined;
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const newFederation = federationPerTest();
 
 describe('a federation of four guardian processes, SIGKILLed at random moments under load', () => {
   it('loses no acknowledged transaction, accepts none twice, and no header ever differs (12 kills, each guardian killed)', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fedlog-fed-'));
     const random = seededRandom(105);
-    const f = (federation = await processFederation(dir, { roundsPerSession: 20, roundDelayMs: 50, random }));
+    const f = await newFederation(random);
     await Promise.all([0, 1, 2, 3].map((peer) => f.start(peer)));
     const reports: LoadReport[] = [];
     let kills = 0;

@@ -1,26 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from './spawnGuardian.ts';
 import { seededRandom } from '../../src/domain/seededRandom.ts';
-import { expectAgreement, loadOn, processFederation, sessionCount, until, wipeLog, type ProcessFederation } from './federationProcesses.ts';
+import { expectAgreement, loadOn, federationPerTest, sessionCount, until, wipeLog } from './federationProcesses.ts';
 
-let federation: ProcessFederation | undefined;
-let dir: string | undefined;
-
-afterEach(async () => {
-  await federation?.stopAll();
-  federation = undefined;
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const newFederation = federationPerTest();
 
 describe('a federation of four guardian processes surviving faults', () => {
   it('keeps completing sessions with one guardian killed (f = 1), and the restarted guardian catches up and agrees; with two killed it stalls and resumes', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fedlog-fed-'));
-    const f = (federation = await processFederation(dir, { roundsPerSession: 20, roundDelayMs: 50, random: seededRandom(102) }));
+    const f = await newFederation(seededRandom(102));
     await Promise.all([0, 1, 2, 3].map((peer) => f.start(peer)));
     await until(async () => (await sessionCount(f, 0)) >= 1, 30_000, 'the first session');
     await f.kill(3);
@@ -42,8 +31,7 @@ describe('a federation of four guardian processes surviving faults', () => {
   }, 180_000);
 
   it("rebuilds a wiped guardian from its peers' signed outcomes, and its replay reports no mismatch", async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fedlog-fed-'));
-    const f = (federation = await processFederation(dir, { roundsPerSession: 20, roundDelayMs: 50, random: seededRandom(103) }));
+    const f = await newFederation(seededRandom(103));
     await Promise.all([0, 1, 2, 3].map((peer) => f.start(peer)));
     await loadOn(f, 1, 4, 3);
     await f.kill(2);

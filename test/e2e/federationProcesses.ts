@@ -2,10 +2,12 @@
  * A federation of four guardian processes on loopback over mutual TLS, as `fedlog init --peers 4`
  * and `fedlog run` make it, for end-to-end tests.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initFederation, makeFederationCertificates } from '../../src/cli/initCommand.ts';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { runLoad, type LoadReport } from '../../src/cli/loadGenerator.ts';
 import { http, runGuardian, type GuardianSetup, type RunningGuardian } from './spawnGuardian.ts';
 
@@ -122,4 +124,24 @@ export async function expectAgreement(f: ProcessFederation, count: number): Prom
   for (const view of views.slice(1)) expect(view).toEqual(views[0]);
   const histories = await Promise.all([0, 1, 2, 3].map((peer) => f.get(peer, `/v1/audit/history?from=0&to=${count - 1}`)));
   for (const history of histories.slice(1)) expect(history).toEqual(histories[0]);
+}
+
+/**
+ * One federation per test, in a folder of its own: stopped and removed after each test. The tests
+ * use sessions of 20 rounds at 50 ms; `random` (seeded) draws the ports.
+ */
+export function federationPerTest(): (random: () => number) => Promise<ProcessFederation> {
+  let federation: ProcessFederation | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await federation?.stopAll();
+    federation = undefined;
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  return async (random) => {
+    dir = mkdtempSync(join(tmpdir(), 'fedlog-fed-'));
+    federation = await processFederation(dir, { roundsPerSession: 20, roundDelayMs: 50, random });
+    return federation;
+  };
 }

@@ -342,7 +342,6 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     open.leafHashes = [];
     open.recorded = [];
     open.signatures = new Map();
-    open.txids = new Set();
     open.position = result.position;
     open.openedAt = new Date(completedAt);
     merkle = createMerkleAccumulator(nativeHashPair);

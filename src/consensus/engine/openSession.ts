@@ -14,8 +14,6 @@ export interface OpenSession {
   revision: ExpectedRevision;
   /** sha256(enc(AcceptedItem)) of every accepted item so far, in order: the header's merkle leaves. */
   leafHashes: Uint8Array[];
-  /** txids accepted in this session (hex). */
-  txids: Set<string>;
   /** itemHash (hex) of every item the session recorded, accepted or rejected, in order: what a replaying ordering must deliver again. */
   recorded: string[];
   /** Signatures of the header recorded before a crash, by peer (valid ones only). */
@@ -64,7 +62,7 @@ export async function findOpenSession(log: EventLog, federationConfigured: Recor
       position = previous.position;
     }
   }
-  const open: OpenSession = { session, revision: 'noStream', leafHashes: [], txids: new Set(), recorded: [], signatures: new Map(), position, openedAt };
+  const open: OpenSession = { session, revision: 'noStream', leafHashes: [], recorded: [], signatures: new Map(), position, openedAt };
   for (const event of await log.readStream(streams.session(session))) {
     open.revision = event.revision;
     open.position = event.position;
@@ -72,7 +70,6 @@ export async function findOpenSession(log: EventLog, federationConfigured: Recor
       if (event.data.index !== open.leafHashes.length) throw new Error(`Consensus failure: session ${session} has item index ${event.data.index} where ${open.leafHashes.length} was expected`);
       open.leafHashes.push(hexToBytes(event.data.itemHash));
       open.recorded.push(event.data.itemHash);
-      if (event.data.txid !== undefined) open.txids.add(event.data.txid);
     } else if (isEvent(event, 'ItemRejected')) {
       open.recorded.push(event.data.itemHash);
     } else if (isEvent(event, 'SignatureRecorded') && event.data.valid) {
