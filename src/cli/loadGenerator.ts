@@ -8,15 +8,20 @@
  * accepted) or a replay of a spent note (must be refused). Any accepted double spend is counted as
  * a violation, and the report says so.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '../domain/hashing.ts';
 import { issueNote, spendNote } from '../domain/modules/mint.ts';
 import { claimDeposit, withdraw } from '../domain/modules/wallet.ts';
 import type { SchnorrBackend } from '../domain/signatureBackend.ts';
+import { createLoadHttpClient, guardianTarget, HttpError } from './loadHttpClient.ts';
+import { percentile, type LoadReport } from './loadReport.ts';
+import { nonceCounter, signedTransaction } from './loadTransactions.ts';
 import { newSecretKey } from './secretKey.ts';
+
+export { printLoadReport, type LoadReport } from './loadReport.ts';
+export { signedTransaction } from './loadTransactions.ts';
 import { fastestBackend } from '../runtime/signatures/fastest.ts';
-import { encodeTransaction, type Input, type Output } from '../domain/transaction.ts';
+import type { Input, Output } from '../domain/transaction.ts';
 import { seededRandom } from '../domain/seededRandom.ts';
 
 export interface LoadOptions {
@@ -74,30 +79,6 @@ export interface LoadProgress {
   acceptedPerSecond: number;
 }
 
-export interface LoadReport {
-  durationSeconds: number;
-  submitted: number;
-  accepted: number;
-  /** Accepted 1-input transactions (claims, spends, withdrawals) per second. */
-  acceptedPerSecond: number;
-  deposits: number;
-  /** Accepted withdrawals: while running (withdrawalsWhileRunning) and each user's last one when stopped. */
-  withdrawals: number;
-  withdrawalsWhileRunning: number;
-  doubleSpendAttempts: number;
-  doubleSpendsRefused: number;
-  /** Must be 0: a conflicting spend that was accepted too. */
-  doubleSpendsAccepted: number;
-  queueFull: number;
-  errors: number;
-  /** Submit-to-accepted latency, ms. */
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
-  /** Transactions signed before the measured window (signAhead), how many of their steps were used, and how long signing took. */
-  signedAhead: number;
-  signedAheadStepsUsed: number;
-  signAheadSeconds: number;
-  firstError?: string;
-}
 
 const WITHDRAW_FEE = 1_000n;
 /** A withdrawal while running takes this fraction of the note (1/100), while the note holds at least MIN_WITHDRAWING_NOTE. */
@@ -105,20 +86,7 @@ const WITHDRAW_SHARE = 100n;
 const MIN_WITHDRAWING_NOTE = 100n * WITHDRAW_FEE;
 const WITHDRAW_DESTINATION = hexToBytes('0014' + '00'.repeat(20));
 
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: string,
-    readonly retryAfter?: number,
-  ) {
-    super(`HTTP ${status}: ${body.slice(0, 200)}`);
-  }
-}
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const base = options.url.replace(/\/+$/, '');
@@ -151,43 +119,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     if (wait > 1) await sleep(wait);
   };
 
-  // node:http with keep-alive rather than fetch: a load client should spend its CPU on load, and
-  // fetch's WHATWG layers cost several times more per small request.
+
   // Below a guardian's default cap of open connections per client address (api.maxConnectionsPerClient, 512).
-  const agent = new Agent({ keepAlive: true, maxSockets: Math.min(chains * 2 + 8, 384) });
-  const target = new URL(base);
-  const observers = (options.observers ?? []).map(({ url, adminToken }) => ({ target: new URL(url.replace(/\/+$/, '')), adminToken }));
-  const call = (method: string, path: string, body?: unknown, admin = false, at = { target, adminToken: options.adminToken }): Promise<{ status: number; json: Record<string, unknown> }> =>
-    new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const headers: Record<string, string | number> = {};
-      if (payload !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(payload);
-      }
-      if (admin) headers.authorization = `Bearer ${at.adminToken}`;
-      const req = request({ agent, host: at.target.hostname, port: at.target.port, method, path: `${at.target.pathname.replace(/\/$/, '')}${path}`, headers }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = response.statusCode ?? 0;
-          if (status >= 500 || status === 401 || status === 404 || status === 413) {
-            const retry = response.headers['retry-after'];
-            reject(new HttpError(status, text, retry === undefined ? undefined : Number(retry)));
-            return;
-          }
-          try {
-            resolve({ status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) });
-          } catch (error) {
-            reject(error instanceof Error ? error : new Error(String(error)));
-          }
-        });
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
+  const client = createLoadHttpClient({ url: base, adminToken: options.adminToken, maxSockets: Math.min(chains * 2 + 8, 384) });
+  const { call } = client;
+  const observers = (options.observers ?? []).map(({ url, adminToken }) => guardianTarget(url, adminToken));
 
   const mode = options.submitMode ?? 'batch';
   const batchSize = options.batchSize ?? 32;
@@ -473,7 +409,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       ),
     );
   } finally {
-    agent.destroy();
+    client.destroy();
     clearTimeout(timer);
     clearInterval(progress);
     options.signal?.removeEventListener('abort', onOuterAbort);
@@ -492,46 +428,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   };
 }
 
-/**
- * Transaction nonces: a random 8 bytes once, then counting up (big-endian, wrapping). Nonces only
- * keep equal inputs and outputs apart in their txids; one random draw per transaction cost the
- * client more than the count.
- */
-function nonceCounter(): () => Uint8Array {
-  let next = randomBytes(8).readBigUInt64BE(0);
-  return () => {
-    const nonce = Buffer.allocUnsafe(8);
-    nonce.writeBigUInt64BE(next);
-    next = (next + 1n) & 0xffff_ffff_ffff_ffffn;
-    return nonce;
-  };
-}
-
-/**
- * `buildTransaction` + `encodeTransaction` + hex, with one encoding and native sha256 and hex:
- * the encoding without signatures is the txid's preimage followed by enc(empty Vec), a single 0x00,
- * so the signed encoding is that preimage, the signature count and the signatures.
- */
-export function signedTransaction(inputs: Input[], outputs: Output[], secret: Uint8Array, nonce: Uint8Array, backend: SchnorrBackend): { hex: string; txid: string } {
-  const unsigned = encodeTransaction({ inputs, outputs, nonce, signatures: [] });
-  const preimage = unsigned.subarray(0, unsigned.length - 1);
-  const txid = createHash('sha256').update(preimage).digest();
-  // One signature per input, all by `secret`; a count below 0xfd is its own one-byte BigSize.
-  if (inputs.length >= 0xfd) throw new RangeError('the load client builds transactions of fewer than 253 inputs');
-  const parts: Uint8Array[] = [preimage, Uint8Array.of(inputs.length)];
-  for (let i = 0; i < inputs.length; i++) parts.push(backend.sign(txid, secret));
-  return { hex: Buffer.concat(parts).toString('hex'), txid: txid.toString('hex') };
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function printLoadReport(report: LoadReport, print: (line: string) => void): void {
-  const n = (v: number) => v.toLocaleString('en-US', { maximumFractionDigits: 1 });
-  print(`load: ${n(report.accepted)} accepted in ${n(report.durationSeconds)} s = ${n(report.acceptedPerSecond)} tx/s (submitted ${n(report.submitted)}, queue full ${n(report.queueFull)})`);
-  print(`  latency submit->accepted: p50 ${n(report.latencyMs.p50)} ms, p90 ${n(report.latencyMs.p90)} ms, p99 ${n(report.latencyMs.p99)} ms, max ${n(report.latencyMs.max)} ms`);
-  print(`  deposits ${report.deposits}, withdrawals ${report.withdrawals} (${report.withdrawalsWhileRunning} while running), double-spend attempts ${report.doubleSpendAttempts}: refused ${report.doubleSpendsRefused}, ACCEPTED ${report.doubleSpendsAccepted}`);
-  if (report.signedAhead > 0) print(`  signed ahead, before the clock started: ${n(report.signedAhead)} transactions in ${n(report.signAheadSeconds)} s, ${n(report.signedAheadStepsUsed)} steps used (not in the tx/s figure's window)`);
-  if (report.errors > 0) print(`  errors ${report.errors}; first: ${report.firstError ?? ''}`);
-}
