@@ -41,7 +41,7 @@ interface Uncommitted {
   leaves: Uint8Array[];
   own: Submission[];
   state: LedgerState;
-  /** performance.now() when the first of them was processed. */
+  /** performance.now() when this commit was opened (right after the previous one). */
   since: number;
 }
 
