@@ -90,7 +90,21 @@ export interface EventLog {
    * live subscriber already received are not recalled.
    */
   deleteStream?(stream: string): Promise<void>;
+  /**
+   * Optional: removes every event of `stream` but the newest `keepNewest` (an integer >= 1), for
+   * streams of which only the newest few matter (checkpoints: checkpointTiers.ts). The kept events
+   * keep their revisions and positions and the next append continues after the last revision.
+   * Removed events read as deleteStream's do: readStream, readAll, readAllPages and new
+   * subscriptions skip them (EventStoreDB: `$maxCount`; its $all may show them until a scavenge).
+   * Ordered with appends as deleteStream is; a stream with at most `keepNewest` events is untouched.
+   */
+  truncateStream?(stream: string, keepNewest: number): Promise<void>;
   /** Catch up from `fromPosition` (exclusive), then live; in order, no gap, no duplicate. Unsubscribing tears down. */
   subscribe(fromPosition?: Position): Observable<RecordedEvent>;
   close(): Promise<void>;
+}
+
+/** truncateStream's argument check, shared by the adapters: keeping nothing is deleteStream's job. */
+export function assertKeepNewest(keepNewest: number): void {
+  if (!Number.isSafeInteger(keepNewest) || keepNewest < 1) throw new RangeError(`truncateStream keeps at least the newest event, got keepNewest ${keepNewest}`);
 }

@@ -1,7 +1,7 @@
 import { decideAppend } from './appendDecision.ts';
 import { catchUpSubscription, createAppendNotifier } from './catchUpSubscription.ts';
 import { EventLogClosedError, ExpectedRevisionConflict } from './errors.ts';
-import { START, type AppendResult, type EventLog, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
+import { assertKeepNewest, START, type AppendResult, type EventLog, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
 import { PAGE_SIZE, readAllInPages, readAllPagesInOrder } from './pagedRead.ts';
 import { decodeEvent, decodeEventText, encodeEvents } from './storedEvent.ts';
 
@@ -23,7 +23,8 @@ interface Row {
 export function createMemoryEventLog(): EventLog {
   /** rows[i] has position i + 1; a deleted stream leaves holes, so positions are never given twice. */
   const rows: (Row | undefined)[] = [];
-  const byStream = new Map<string, Row[]>();
+  /** A stream's rows by revision; a truncated stream has holes before its kept events. */
+  const byStream = new Map<string, (Row | undefined)[]>();
   const notifier = createAppendNotifier();
   let closed = false;
 
@@ -47,10 +48,13 @@ export function createMemoryEventLog(): EventLog {
     const streamRows = byStream.get(stream) ?? [];
     const maxCount = options.maxCount ?? Infinity;
     const picked: Row[] = [];
+    const pick = (row: Row | undefined) => {
+      if (row !== undefined) picked.push(row);
+    };
     if ((options.direction ?? 'forwards') === 'forwards') {
-      for (let r = Math.max(0, options.fromRevision ?? 0); r < streamRows.length && picked.length < maxCount; r++) picked.push(streamRows[r]!);
+      for (let r = Math.max(0, options.fromRevision ?? 0); r < streamRows.length && picked.length < maxCount; r++) pick(streamRows[r]);
     } else {
-      for (let r = Math.min(streamRows.length - 1, options.fromRevision ?? Infinity); r >= 0 && picked.length < maxCount; r--) picked.push(streamRows[r]!);
+      for (let r = Math.min(streamRows.length - 1, options.fromRevision ?? Infinity); r >= 0 && picked.length < maxCount; r--) pick(streamRows[r]);
     }
     return picked;
   };
@@ -83,8 +87,20 @@ export function createMemoryEventLog(): EventLog {
 
     async deleteStream(stream) {
       assertOpen();
-      for (const row of byStream.get(stream) ?? []) rows[Number(row.position) - 1] = undefined;
+      for (const row of byStream.get(stream) ?? []) if (row !== undefined) rows[Number(row.position) - 1] = undefined;
       byStream.delete(stream);
+    },
+
+    async truncateStream(stream, keepNewest) {
+      assertOpen();
+      assertKeepNewest(keepNewest);
+      const streamRows = byStream.get(stream) ?? [];
+      for (let r = 0; r < streamRows.length - keepNewest; r++) {
+        const row = streamRows[r];
+        if (row === undefined) continue;
+        rows[Number(row.position) - 1] = undefined;
+        streamRows[r] = undefined;
+      }
     },
 
     async readStream(stream, options: ReadStreamOptions = {}) {

@@ -49,9 +49,11 @@ export function withEventSchemas(log: EventLog, options: SchemaOptions): EventLo
 
   const readStreamText = log.readStreamText;
   const deleteStream = log.deleteStream;
+  const truncateStream = log.truncateStream;
   return {
     // Nothing to check: a deletion carries no event.
     ...(deleteStream === undefined ? {} : { deleteStream: (stream: string) => deleteStream.call(log, stream) }),
+    ...(truncateStream === undefined ? {} : { truncateStream: (stream: string, keepNewest: number) => truncateStream.call(log, stream, keepNewest) }),
     // Passed through unchecked, as the port says: the caller validates what it takes from the text.
     ...(readStreamText === undefined ? {} : { readStreamText: (stream: string, readOptions?: ReadStreamOptions) => readStreamText.call(log, stream, readOptions) }),
     append(stream, events, appendOptions) {

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { catchUpSubscription, createAppendNotifier } from './catchUpSubscription.ts';
 import { EventLogClosedError, ExpectedRevisionConflict } from './errors.ts';
-import { START, type AppendResult, type EventLog, type ExpectedRevision, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
+import { assertKeepNewest, START, type AppendResult, type EventLog, type ExpectedRevision, type Position, type ReadStreamOptions, type RecordedEvent } from './eventLog.ts';
 import { PAGE_SIZE, readAllInPages, readAllPagesInOrder } from './pagedRead.ts';
 import { prepareCommit, type CommitOutcome } from './sqliteCommit.mjs';
 import { SqliteWriteError, startSqliteWriter, type SqliteWriter } from './sqliteWriterThread.ts';
@@ -35,6 +35,8 @@ interface PendingAppend {
 
 interface PendingDelete {
   deleteStream: string;
+  /** Set for truncateStream: the newest events kept. */
+  keepNewest?: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -101,6 +103,17 @@ function prepareDelete(db: Database.Database): (stream: string) => void {
   });
 }
 
+/**
+ * Deletes all but the newest `keepNewest` rows of a stream. The stream's newest row stays, so the
+ * table's newest position is never freed (no tombstone) and the next revision continues.
+ */
+function prepareTruncate(db: Database.Database): (stream: string, keepNewest: number) => void {
+  const remove = db.prepare<[string, string, number]>('DELETE FROM events WHERE stream = ? AND revision <= (SELECT MAX(revision) FROM events WHERE stream = ?) - ?');
+  return (stream, keepNewest) => {
+    remove.run(stream, stream, keepNewest);
+  };
+}
+
 /** Opens (creating if needed) the log at `path`; `:memory:` gives a private, non-durable log. */
 export function createSqliteEventLog(path: string, options: SqliteEventLogOptions = {}): EventLog {
   const db = new Database(path);
@@ -111,7 +124,7 @@ export function createSqliteEventLog(path: string, options: SqliteEventLogOption
   const streamBackwards = db.prepare<[string, number, number], EventRow>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?').raw(true);
 
   const notifier = createAppendNotifier();
-  /** Appends and deletions in call order; consecutive appends commit as one transaction. */
+  /** Appends and deletions (and truncations) in call order; consecutive appends commit as one transaction. */
   let queue: (PendingAppend | PendingDelete)[] = [];
   let flushScheduled = false;
   let inFlight: Promise<void> | undefined;
@@ -157,12 +170,14 @@ export function createSqliteEventLog(path: string, options: SqliteEventLogOption
   };
 
   const deleteRows = prepareDelete(db);
+  const truncateRows = prepareTruncate(db);
   /** The next deletion, once the appends called before it are committed (no commit is in flight). */
   const runDelete = (pending: PendingDelete): Promise<void> => {
     try {
       // On this thread's connection: the writer thread's is idle between commits (WAL lets either
       // write). Its fsync blocks the event loop once per deleted stream, not once per append.
-      deleteRows(pending.deleteStream);
+      if (pending.keepNewest === undefined) deleteRows(pending.deleteStream);
+      else truncateRows(pending.deleteStream, pending.keepNewest);
       pending.resolve();
     } catch (error) {
       pending.reject(error);
@@ -229,6 +244,16 @@ export function createSqliteEventLog(path: string, options: SqliteEventLogOption
       if (closing !== undefined) return Promise.reject(new EventLogClosedError());
       if (stream === TOMBSTONE) return Promise.reject(new RangeError(`${TOMBSTONE} is reserved by the sqlite log`));
       return new Promise<void>((resolve, reject) => enqueue({ deleteStream: stream, resolve, reject }));
+    },
+
+    truncateStream(stream, keepNewest) {
+      try {
+        assertKeepNewest(keepNewest);
+        if (closing !== undefined) throw new EventLogClosedError();
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+      return new Promise<void>((resolve, reject) => enqueue({ deleteStream: stream, keepNewest, resolve, reject }));
     },
 
     async readStream(stream, options: ReadStreamOptions = {}) {
