@@ -28,7 +28,7 @@ import type {
 } from '@eventstore/db-client';
 import { CorruptEventError, EventLogClosedError, ExpectedRevisionConflict, InvalidEventError } from './errors.ts';
 import { deterministicEventId } from './eventIds.ts';
-import { START } from './eventLog.ts';
+import { assertKeepNewest, START } from './eventLog.ts';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryHooks, type RetryPolicy } from './eventStoreDbRetry.ts';
 import { followAll } from './eventStoreDbSubscription.ts';
 
@@ -91,7 +91,7 @@ export interface EventStoreDbLogOptions {
 /** The part of the client this adapter uses: narrow so the tests can drive the adapter without a server. */
 export type EventStoreDbClientPort = Pick<
   EventStoreDBClient,
-  'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'
+  'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'setStreamMetadata' | 'dispose'
 >;
 
 /** Opens a log on an ESDB node or cluster, e.g. `esdb://node1:2113,node2:2113,node3:2113?tls=false`. */
@@ -108,6 +108,8 @@ export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: Eve
   const hooks: RetryHooks = { ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }), ...(options.sleep === undefined ? {} : { sleep: options.sleep }) };
   let closed = false;
   const liveSubscriptions = new Set<() => void>();
+  /** The `$maxCount` this log set per stream: the server keeps applying it, so it is written once, not at every truncation. */
+  const maxCounts = new Map<string, number>();
 
   const ensureOpen = (): void => {
     if (closed) throw new EventLogClosedError();
@@ -186,6 +188,16 @@ export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: Eve
       const [last] = await readEsdbStream(esdbStream, { fromRevision: nextExpectedRevision, maxCount: 1 });
       if (last === undefined) throw new Error(`stream ${stream}: appended revision ${nextExpectedRevision} cannot be read back`);
       return { nextExpectedRevision, position: last.position };
+    },
+
+    // `$maxCount` hides the older events from stream reads at once; the server reclaims them at its next scavenge.
+    async truncateStream(stream, keepNewest): Promise<void> {
+      ensureOpen();
+      assertKeepNewest(keepNewest);
+      const esdbStream = prefix + stream;
+      if (maxCounts.get(esdbStream) === keepNewest) return;
+      await withRetries(`set $maxCount of ${esdbStream}`, retryPolicy, () => client.setStreamMetadata(esdbStream, { maxCount: keepNewest }), hooks);
+      maxCounts.set(esdbStream, keepNewest);
     },
 
     async readStream(stream, readOptions = {}): Promise<RecordedEvent[]> {

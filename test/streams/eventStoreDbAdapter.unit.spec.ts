@@ -186,6 +186,29 @@ describe('EventStoreDB adapter over an emulated server', () => {
   });
 });
 
+describe('EventStoreDB truncateStream', () => {
+  it("keeps a stream's newest events through $maxCount, revisions unchanged, and writes the metadata once per stream and count", async () => {
+    const fake = createFakeEventStoreDb();
+    const log = eventStoreDbLogOver(fake.client, { streamPrefix: 'g0/' });
+    await log.append('checkpoint-audit', [0, 1, 2, 3].map((n) => ({ type: 'SnapshotTaken', data: { n } })));
+    await log.truncateStream!('checkpoint-audit', 2);
+    expect((await log.readStream('checkpoint-audit')).map((e) => [e.revision, (e.data as { n: number }).n])).toEqual([
+      [2, 2],
+      [3, 3],
+    ]);
+    const next = await log.append('checkpoint-audit', [{ type: 'SnapshotTaken', data: { n: 4 } }], { expectedRevision: 3 });
+    expect(next.nextExpectedRevision).toBe(4);
+    await log.truncateStream!('checkpoint-audit', 2);
+    expect((await log.readStream('checkpoint-audit', { direction: 'backwards' })).map((e) => e.revision)).toEqual([4, 3]);
+    expect(fake.metadataWrites()).toBe(1);
+    await log.truncateStream!('checkpoint-audit', 3);
+    expect(fake.metadataWrites()).toBe(2);
+    await expect(log.truncateStream!('checkpoint-audit', 0)).rejects.toThrow(RangeError);
+    await log.close();
+    await expect(log.truncateStream!('checkpoint-audit', 1)).rejects.toBeInstanceOf(EventLogClosedError);
+  });
+});
+
 describe('EventStoreDB adapter with the real client and no server', () => {
   it('refuses a malformed connection string at once', () => {
     expect(() => createEventStoreDbLog('http://node1:2113')).toThrow(/esdb:\/\//);

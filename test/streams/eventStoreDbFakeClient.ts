@@ -66,6 +66,8 @@ export interface FakeEventStoreDb {
   endSubscriptions(): void;
   /** Append calls received, failed ones included. */
   appendCalls(): number;
+  /** setStreamMetadata calls received. */
+  metadataWrites(): number;
   disposed(): boolean;
 }
 
@@ -75,6 +77,7 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
   const live = new Set<LiveSubscription>();
   let nextOffset = 1_024n;
   let appends = 0;
+  let metadataWrites = 0;
   let omitPosition = false;
   let isDisposed = false;
   let opened = 0;
@@ -171,8 +174,10 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
   ) => {
     const scripted = readScript.shift();
     if (scripted !== undefined) return streamingRead([], scripted);
-    const events = streams.get(streamName);
-    if (events === undefined) return streamingRead([], new StreamNotFoundError(undefined, streamName));
+    const stored = streams.get(streamName);
+    if (stored === undefined) return streamingRead([], new StreamNotFoundError(undefined, streamName));
+    // The server hides events beyond a stream's $maxCount from its reads at once.
+    const events = stored.slice(-(maxCounts.get(streamName) ?? stored.length));
     const backwards = readOptions.direction === 'backwards';
     const max = Number(readOptions.maxCount ?? Number.MAX_SAFE_INTEGER);
     const from = readOptions.fromRevision ?? (backwards ? 'end' : 'start');
@@ -208,8 +213,16 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
     });
   };
 
+  const maxCounts = new Map<string, number>();
+  const setStreamMetadata = async (streamName: string, metadata: { maxCount?: number }) => {
+    metadataWrites += 1;
+    if (metadata.maxCount !== undefined) maxCounts.set(streamName, metadata.maxCount);
+    return { success: true, nextExpectedRevision: 0n };
+  };
+
   const client = {
     appendToStream,
+    setStreamMetadata,
     readStream,
     readAll,
     subscribeToAll,
@@ -233,6 +246,7 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
       omitPosition = true;
     },
     disposed: () => isDisposed,
+    metadataWrites: () => metadataWrites,
     scriptAppends: (steps) => {
       appendScript = [...steps];
     },
