@@ -3,7 +3,8 @@ import { auditSummaryFromJson, auditSummaryJsonSchema, auditSummaryToJson, type 
 import { isEvent } from '../streams/events.ts';
 import type { RecordedEvent } from '../streams/eventLog.ts';
 import { createHash } from 'node:crypto';
-import { evolveLedger, evolveLedgerPage, initialLedgerProjectionState, inPlaceLedgerState, ledgerSnapshotText, ledgerStateFromSnapshot, ledgerStateSnapshot, type LedgerProjectionState } from './ledger.ts';
+import { evolveLedger, evolveLedgerPage, initialLedgerProjectionState, inPlaceLedgerState, type LedgerProjectionState } from './ledgerFold.ts';
+import { ledgerSnapshotText, ledgerStateFromSnapshot, ledgerStateSnapshot } from './ledgerSnapshot.ts';
 import { fastCanonicalJson, type Projection } from './projection.ts';
 
 /**
