@@ -6,9 +6,9 @@
  * GET /v1/federation and /v1/sessions/:i/signed), and none of them can change what it serves.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { startApiFront, type ApiFrontOptions } from '../api/apiFront.ts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ledgerRules } from '../domain/ledger.ts';
 import { createModules, modulesConfigFromJson } from '../domain/modules/consensusModules.ts';
@@ -23,7 +23,7 @@ import { openEventLog } from '../streams/openEventLog.ts';
 import { startFollower, type Follower, type FollowerStatus } from './follower.ts';
 import { guardianFeed } from './guardianFeed.ts';
 import { federationKeysOf, FederationMismatchError, pinFederation, type PinnedFederation } from './pinnedFederation.ts';
-import { createReplicaApp } from './replicaApi.ts';
+import { createReplicaApi } from './replicaApi.ts';
 
 export interface ReplicaOptions {
   /** The followed guardian's API, e.g. http://guardian-0:8174. */
@@ -37,6 +37,8 @@ export interface ReplicaOptions {
   checkpointRetention?: number;
   checkpointMinEvents?: number;
   pollWaitMs?: number;
+  /** The API's slow-client limits, as a guardian's (defaults: 10 s for headers, 30 s for a request, 512 connections per client). */
+  limits?: Pick<ApiFrontOptions, 'headersTimeoutMs' | 'requestTimeoutMs' | 'maxConnectionsPerClient'>;
   logger?: Logger;
 }
 
@@ -109,14 +111,23 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     registerProjectionMetrics(registry, () => projections);
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= closeAll());
-    const app = createReplicaApp({ source: feed.url, log, projections, registry, federation: pinned, status: follower.status, sessionCompleted$: follower.sessionCompleted$, stop });
-    const server = await listen(createServer(app), options.port, options.host ?? '127.0.0.1');
+    const api = createReplicaApi({ source: feed.url, log, projections, registry, federation: pinned, status: follower.status, sessionCompleted$: follower.sessionCompleted$, stop });
+    const front = await startApiFront(api, {
+      host: options.host ?? '127.0.0.1',
+      port: options.port,
+      // Long-polls of transaction statuses hold requests for up to 30 s, as on a guardian.
+      keepAliveTimeoutMs: 65_000,
+      ...options.limits,
+      changes: projections.changes$,
+      onFailure(error) {
+        logger.error({ err: error }, 'the API front thread failed: stopping');
+        void stop();
+      },
+    });
     // Connections first: a long-poll must not hold the log open.
-    closers.splice(1, 0, () => closeServer(server));
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : options.port;
+    closers.splice(1, 0, () => front.close());
     logger.info({ from: feed.url, session, consensusHash: pinned.consensusHash, keys: pinned.origin }, 'replica started');
-    return { url: `http://${options.host ?? '127.0.0.1'}:${port}`, projections, status: follower.status, following: follower.done, stop };
+    return { url: front.url, projections, status: follower.status, following: follower.done, stop };
   } catch (error) {
     await closeAll();
     throw error;
@@ -154,21 +165,4 @@ async function ensureFederation(log: EventLog, pinned: PinnedFederation): Promis
 function oldestCheckpoint(projections: ProjectionHost): Position {
   const positions = projections.status().map((p) => (p.newestCheckpoint === undefined ? START : BigInt(p.newestCheckpoint.position)));
   return positions.reduce((min, at) => (at < min ? at : min), positions[0] ?? START);
-}
-
-function listen(server: Server, port: number, host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

@@ -4,11 +4,11 @@
  * request 403 with where to send it instead. Every answer carries how far behind the replica is
  * (`Fedlog-Replica-Lag`, in sessions), and GET /v1/replica says it in full.
  */
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { Gauge, type Registry } from 'prom-client';
 import type { Observable } from 'rxjs';
 import type { GuardianHandle, TxStatus } from '../consensus/guardian.ts';
-import { createApi } from '../api/app.ts';
+import { createApi, type Api } from '../api/app.ts';
 import type { ProjectionHost } from '../projections/projectionHost.ts';
 import { lookupTransaction, transactionsProjection } from '../projections/transactions.ts';
 import type { EventLog } from '../streams/eventLog.ts';
@@ -78,7 +78,12 @@ export function readOnlyHandle(deps: ReplicaApiDependencies): GuardianHandle {
   };
 }
 
-export function createReplicaApp(deps: ReplicaApiDependencies): Express {
+/**
+ * The replica's app, and what the API front thread needs (src/api/apiFront.ts): the guardian's
+ * cached GETs are the replica's too, and the front gives a replica the same request timeouts and
+ * per-client connection limit a guardian has.
+ */
+export function createReplicaApi(deps: ReplicaApiDependencies): Api {
   registerReplicaMetrics(deps.registry, deps.status);
   const api = createApi(readOnlyHandle(deps), {
     // Never used: the guard below answers /v1/admin/* before the API sees it.
@@ -102,7 +107,7 @@ export function createReplicaApp(deps: ReplicaApiDependencies): Express {
     res.status(403).json({ error: 'read_only', reason: `this is a read-only replica of ${deps.source}: send ${req.method} ${req.path} to a guardian` });
   });
   app.use(api.app);
-  return app;
+  return { ...api, app };
 }
 
 function registerReplicaMetrics(registry: Registry, status: () => FollowerStatus): void {
