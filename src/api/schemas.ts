@@ -285,7 +285,7 @@ export const projectionsResponse = z.object({
       name: z.string(),
       version: z.number().int(),
       position: z.string().describe('global log position (decimal)'),
-      lag: z.number(),
+      lag: z.number().describe('events appended to (or received from) the log that this projection has not folded yet: a count of events on every log (never a difference of positions, which are byte offsets on EventStoreDB), counted from the end of the start-up catch-up'),
       newestCheckpoint: z.object({ session: z.number().int(), position: z.string() }).optional(),
       failed: z.object({ position: z.string(), reason: z.string() }).optional().describe('the projection threw here; the read models stopped following the log'),
     }),

@@ -21,6 +21,7 @@ import { startProjections, type ProjectionHost } from '../projections/projection
 import type { ConsensusFields } from '../streams/federationConfiguredCheck.ts';
 import { registerProjectionMetrics } from '../projections/projectionMetrics.ts';
 import { lookupTransaction, transactionsProjection } from '../projections/transactions.ts';
+import { countAppends } from '../streams/appendCounter.ts';
 import { START, type EventLog, type Position } from '../streams/eventLog.ts';
 import { isEvent, newEvent, streams, type FederationConfigured } from '../streams/events.ts';
 import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts';
@@ -142,17 +143,9 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
   if (location.kind === 'sqlite') mkdirSync(config.dataDir, { recursive: true });
   // A guardian serves requests: its SQLite commits (and their fsync) run on a writer thread, off the event loop.
   const opened = await openEventLog(location.kind === 'sqlite' ? { commitOn: 'writerThread', ...location } : location, { guardian: config.peer });
-  // The newest position this guardian appended: the projections' lag is measured against it, so a
-  // projection host that stopped following (a failed projection) shows as lagging, not as current.
-  let appendedHead: Position = START;
-  const log: EventLog = {
-    ...opened,
-    async append(stream, events, appendOptions) {
-      const result = await opened.append(stream, events, appendOptions);
-      if (result.position > appendedHead) appendedHead = result.position;
-      return result;
-    },
-  };
+  // The events this guardian appended: the projections' lag counts them, so a projection host that
+  // stopped following (a failed projection) shows as lagging, not as current.
+  const log = countAppends(opened);
   const closers: (() => Promise<void>)[] = [() => log.close()];
   const closeAll = async () => {
     for (const close of closers.reverse().splice(0)) await close().catch((error: unknown) => logger.warn({ err: error }, 'while closing'));
@@ -177,7 +170,7 @@ export async function startGuardian(config: GuardianConfig, options: GuardianOpt
     // checks, the loop's run-queue wait fell from ~0.45 to ~0.27 s/s.
     checker = workers > 0 ? batchingSignatureChecker(createBatchVerifier({ workers, backend, minChunk: 64, workerPriority: 10 })) : inlineSignatureChecker(backend);
     closers.push(() => checker.close());
-    projections = await startProjections(log, { retention: config.checkpointRetention, head: () => appendedHead, onSnapshotSkipped: (name, skip) => logger.warn({ projection: name, skip }, 'checkpoint ignored') });
+    projections = await startProjections(log, { retention: config.checkpointRetention, appended: log.appended, onSnapshotSkipped: (name, skip) => logger.warn({ projection: name, skip }, 'checkpoint ignored') });
     const host = projections;
     registerProjectionMetrics(metrics.registry, () => host);
     closers.push(() => projections.stop());

@@ -1,5 +1,6 @@
 import { Subject, Subscription, type Observable } from 'rxjs';
 import { START, type EventLog, type Position, type RecordedEvent } from '../streams/eventLog.ts';
+import type { AppendCount } from '../streams/appendCounter.ts';
 import { pagesOf } from '../streams/pagedRead.ts';
 import { appendSnapshot, loadNewestSnapshot, type CheckpointRef, type SnapshotSkip } from './checkpointStore.ts';
 import { foldInto, type AnyProjection, type Projection } from './projection.ts';
@@ -17,7 +18,11 @@ export interface ProjectionStatus {
   version: number;
   /** Decimal string: positions are bigints. */
   position: string;
-  /** Events (positions) between the projection and the newest position the host knows of. */
+  /**
+   * Events the host knows were appended (through `appended`, or received from the log) that the
+   * projection has not folded. Counted from the end of the catch-up, before which the host does not
+   * answer, so it is an event count on every adapter, whatever the spacing of its positions.
+   */
   lag: number;
   newestCheckpoint?: { session: number; position: string };
   /** Set on the projection whose evolve threw: the host stopped following the log there (every projection's lag grows from then on). */
@@ -44,7 +49,14 @@ export interface ProjectionHostOptions {
   retention: number;
   /** Default: standardProjections(). */
   projections?: readonly AnyProjection[];
-  /** The newest position the caller knows was appended (e.g. the engine's last append), so `lag` counts events not yet read. */
+  /**
+   * What was appended through the caller's log object (countAppends(log).appended), so `lag` also
+   * counts events the log has not delivered yet (a stalled subscription). The count is matched with
+   * the host's whenever the host reaches the newest appended position (at the end of the catch-up,
+   * and again live), so events deleted before they were delivered are not owed for long.
+   */
+  appended?: () => AppendCount;
+  /** @deprecated Ignored: a position is not an event count on every adapter; pass `appended`. Goes once the replica passes `appended`. */
   head?: () => Position;
   /** Told about every checkpoint ignored at start (other version, bad hash, undecodable). */
   onSnapshotSkipped?: (projection: string, skip: SnapshotSkip) => void;
@@ -74,6 +86,8 @@ interface Entry {
   state: unknown;
   position: Position;
   newestCheckpoint?: CheckpointRef;
+  /** Events folded since the catch-up ended (lag's count). */
+  folded: number;
 }
 
 interface Waiter {
@@ -100,8 +114,8 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
     const snapshot = await loadNewestSnapshot(log, projection, retention, (skip) => options.onSnapshotSkipped?.(projection.name, skip));
     entries.push(
       snapshot === undefined
-        ? { projection, state: projection.initial, position: START }
-        : { projection, state: snapshot.state, position: snapshot.position, newestCheckpoint: { session: snapshot.session, position: snapshot.position } },
+        ? { projection, state: projection.initial, position: START, folded: 0 }
+        : { projection, state: snapshot.state, position: snapshot.position, newestCheckpoint: { session: snapshot.session, position: snapshot.position }, folded: 0 },
     );
   }
   const byName = new Map(entries.map((e) => [e.projection.name, e]));
@@ -136,7 +150,9 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
   /** Catch-up: a page of events per evolveAll call (see evolveBatch); a failure is located by folding the page again one event at a time. */
   const applyPage = (page: readonly RecordedEvent[]) => {
     for (const entry of entries) {
+      const before = entry.position;
       const failed = foldInto(entry, page);
+      entry.folded += eventsFolded(page, before, entry.position);
       if (failed !== undefined) throw new ProjectionFailedError(entry.projection.name, failed.position, failed.cause);
     }
     position = page[page.length - 1]!.position;
@@ -150,6 +166,18 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
       changes$.next({ position });
     }
   }
+  // Lag's origin: from here on every event received is counted, and every fold.
+  for (const entry of entries) entry.folded = 0;
+  let received = 0;
+  // The caller's count less this is the count of events appended since the origin.
+  let appendedBefore = 0;
+  // Matched where the host has every event counted so far: not past the newest counted append, whose
+  // events a log may deliver before the append resolves (and before they are counted).
+  const matchAppended = (at: Position, exactly: boolean) => {
+    const appended = options.appended?.();
+    if (appended !== undefined && (exactly ? at === appended.position : at >= appended.position)) appendedBefore = appended.events - received;
+  };
+  matchAppended(position, false);
 
   // Live: the subscription hands over a whole read page synchronously, one event per `next`; the
   // events of one delivery are folded together at its end (a microtask), as one page through
@@ -175,6 +203,8 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
   live.add(
     log.subscribe(position).subscribe({
       next(event) {
+        received += 1;
+        matchAppended(event.position, true);
         if (delivery.push(event) === 1) queueMicrotask(foldDelivery);
       },
       error: fail,
@@ -235,13 +265,13 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
     },
 
     status() {
-      const known = options.head?.() ?? START;
-      const head = known > position ? known : position;
+      const appended = (options.appended?.().events ?? 0) - appendedBefore;
+      const known = appended > received ? appended : received;
       return entries.map((e) => ({
         name: e.projection.name,
         version: e.projection.version,
         position: e.position.toString(),
-        lag: Number(head - e.position),
+        lag: Math.max(0, known - e.folded),
         ...(e.newestCheckpoint === undefined ? {} : { newestCheckpoint: { session: e.newestCheckpoint.session, position: e.newestCheckpoint.position.toString() } }),
         ...(failure instanceof ProjectionFailedError && failure.projection === e.projection.name
           ? { failed: { position: failure.position.toString(), reason: failure.cause instanceof Error ? failure.cause.message : String(failure.cause) } }
@@ -263,4 +293,13 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
       if (failure === undefined) changes$.complete();
     },
   };
+}
+
+/** How many events of `page` a fold moved a cursor past: those after `from`, up to and including `to`. */
+function eventsFolded(page: readonly RecordedEvent[], from: Position, to: Position): number {
+  if (to <= from || page.length === 0) return 0;
+  if (page[0]!.position > from && page[page.length - 1]!.position <= to) return page.length;
+  let count = 0;
+  for (const event of page) if (event.position > from && event.position <= to) count += 1;
+  return count;
 }

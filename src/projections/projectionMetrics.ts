@@ -9,7 +9,7 @@ import type { ProjectionHost } from './projectionHost.ts';
 export function registerProjectionMetrics(registry: Registry, projections: () => ProjectionHost | undefined): void {
   new Gauge({
     name: 'fedlog_projection_lag',
-    help: 'Log positions between the projection and the newest known (events, for logs with consecutive positions)',
+    help: 'Events appended to (or received from) the log that the projection has not folded yet',
     labelNames: ['projection'],
     registers: [registry],
     collect() {

@@ -8,6 +8,7 @@ import { ledgerProjection } from '../../src/projections/ledger.ts';
 import { readSnapshots } from '../../src/projections/checkpointStore.ts';
 import { createMemoryEventLog } from '../../src/streams/memoryEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
+import { countAppends } from '../../src/streams/appendCounter.ts';
 import type { EventLog, Position, RecordedEvent } from '../../src/streams/eventLog.ts';
 import { newEvent, streams } from '../../src/streams/events.ts';
 import { writeSessionLog, checkpointEachSession } from './sessionLogFixture.ts';
@@ -264,14 +265,24 @@ describe('projection host', () => {
     await host.stop();
   });
 
-  it('reports lag against the head the caller knows', async () => {
-    const log = memoryLog();
-    let head: Position = 0n;
-    const host = await startProjections(log, { retention: 1, head: () => head });
+  it('counts as lag the events appended through the log that a stopped host did not fold', async () => {
+    const log = countAppends(memoryLog());
+    const host = await startProjections(log, { retention: 1, appended: log.appended });
     const { completedAt } = await writeSessionLog(log, { sessions: 1, itemsPerSession: 2, seed: 4 });
     await host.waitFor(completedAt[0]!);
-    head = completedAt[0]! + 5n;
+    expect(host.status().map((s) => s.lag)).toEqual(standardProjections().map(() => 0));
+    await host.stop();
+    const rejected = (i: number) => newEvent('ItemRejected', { session: 1, peer: 0, itemHash: i.toString(16).padStart(64, '0'), reason: 'test' });
+    await log.append(streams.session(1), [0, 1, 2].map(rejected));
+    await log.append(streams.session(1), [3, 4].map(rejected));
     expect(host.status().map((s) => s.lag)).toEqual(standardProjections().map(() => 5));
+  });
+
+  it('counts from the end of its catch-up: a restarted host over an existing log starts at lag 0', async () => {
+    const log = countAppends(memoryLog());
+    await writeSessionLog(log, { sessions: 2, itemsPerSession: 3, seed: 5 });
+    const host = await startProjections(log, { retention: 0, appended: log.appended });
+    expect(host.status().map((s) => s.lag)).toEqual(standardProjections().map(() => 0));
     await host.stop();
   });
 });

@@ -3,12 +3,14 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Projection } from '../../src/projections/projection.ts';
 import { startProjections } from '../../src/projections/projectionHost.ts';
 import { registerProjectionMetrics } from '../../src/projections/projectionMetrics.ts';
+import { countAppends } from '../../src/streams/appendCounter.ts';
 import { eventStoreDbLogOver } from '../../src/streams/eventStoreDb.ts';
 import { unavailable } from './eventStoreDbClusterErrors.ts';
 import { createFakeEventStoreDb } from './eventStoreDbFakeClient.ts';
 
 /**
- * Projections over an EventStoreDB log when the cluster misbehaves: a subscription the server ends
+ * Projections over an EventStoreDB log, whose positions are byte offsets: their lag still counts
+ * events. And when the cluster misbehaves: a subscription the server ends
  * is followed on with nothing missed; one that cannot be reopened stops every projection loudly,
  * in GET /v1/projections' status and in /metrics, instead of leaving them silently behind.
  */
@@ -25,6 +27,33 @@ describe('projections over an EventStoreDB log', () => {
     fake.endSubscriptions();
     await log.append('s', [{ type: 'T', data: 2 }, { type: 'T', data: 3 }]);
     await vi.waitFor(() => expect(host.state(counting)).toBe(3));
+    expect(host.status()[0]!.failed).toBeUndefined();
+    await host.stop();
+  });
+
+  it('count their lag in events, not in the byte offsets between positions', async () => {
+    const fake = createFakeEventStoreDb({ systemEventEvery: 2 });
+    const log = countAppends(eventStoreDbLogOver(fake.client, { streamPrefix: 'g0/', resubscribeAttempts: 50, resubscribeDelayMs: 5, retry: { maxDelayMs: 5 } }));
+    await log.append('s', [{ type: 'T', data: 'before the host' }]);
+    const host = await startProjections(log, { retention: 0, projections: [counting], appended: log.appended });
+    const registry = new Registry();
+    registerProjectionMetrics(registry, () => host);
+    expect(host.status()[0]!.lag).toBe(0);
+
+    // The cluster stops delivering while the writer goes on: three events, hundreds of bytes apart.
+    fake.failNewSubscriptions(unavailable());
+    fake.dropSubscriptions(unavailable());
+    const first = await log.append('s', [{ type: 'T', data: 'x'.repeat(300) }]);
+    const last = await log.append('s', [{ type: 'T', data: 2 }, { type: 'T', data: 3 }]);
+    expect(last.position - BigInt(host.status()[0]!.position)).toBeGreaterThan(400n);
+    expect(last.position - first.position).toBeGreaterThan(2n);
+    expect(host.status()[0]!.lag).toBe(3);
+    expect(await registry.metrics()).toContain('fedlog_projection_lag{projection="count"} 3');
+
+    // Delivering again, the host folds them and owes nothing.
+    fake.failNewSubscriptions(undefined);
+    await vi.waitFor(() => expect(host.state(counting)).toBe(4));
+    expect(host.status()[0]!.lag).toBe(0);
     expect(host.status()[0]!.failed).toBeUndefined();
     await host.stop();
   });
