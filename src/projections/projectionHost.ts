@@ -56,8 +56,6 @@ export interface ProjectionHostOptions {
    * and again live), so events deleted before they were delivered are not owed for long.
    */
   appended?: () => AppendCount;
-  /** @deprecated Ignored: a position is not an event count on every adapter; pass `appended`. Goes once the replica passes `appended`. */
-  head?: () => Position;
   /** Told about every checkpoint ignored at start (other version, bad hash, undecodable). */
   onSnapshotSkipped?: (projection: string, skip: SnapshotSkip) => void;
 }

@@ -19,6 +19,7 @@ import { registerProjectionMetrics } from '../projections/projectionMetrics.ts';
 import { fastestBackend } from '../runtime/signatures/fastest.ts';
 import { START, type EventLog, type Position } from '../streams/eventLog.ts';
 import { isEvent, newEvent, streams, type FederationConfigured } from '../streams/events.ts';
+import { countAppends } from '../streams/appendCounter.ts';
 import { openEventLog } from '../streams/openEventLog.ts';
 import { startFollower, type Follower, type FollowerStatus } from './follower.ts';
 import { guardianFeed } from './guardianFeed.ts';
@@ -61,15 +62,14 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   const pinned = pinFederation(options.dataDir, served, options.keysFile);
   const followed = pinned.peers.find((p) => p.apiUrl.replace(/\/$/, '') === feed.url)?.id ?? 0;
 
-  const log = await openEventLog({ kind: 'sqlite', path: join(options.dataDir, 'log.sqlite'), commitOn: 'writerThread' }, { guardian: followed });
+  const log = countAppends(await openEventLog({ kind: 'sqlite', path: join(options.dataDir, 'log.sqlite'), commitOn: 'writerThread' }, { guardian: followed }));
   const closers: (() => Promise<unknown>)[] = [() => log.close()];
   const closeAll = async () => {
     for (const close of closers.reverse().splice(0)) await close().catch((error: unknown) => logger.warn({ err: error }, 'while closing'));
   };
   try {
     await ensureFederation(log, pinned);
-    let appendedHead: Position = START;
-    const projections = await startProjections(log, { retention: options.checkpointRetention ?? 3, head: () => appendedHead });
+    const projections = await startProjections(log, { retention: options.checkpointRetention ?? 3, appended: log.appended });
     closers.push(() => projections.stop());
     projections.changes$.subscribe({ error: (error: unknown) => logger.error({ err: error }, 'a projection failed: the read models stopped following the log (see GET /v1/projections)') });
     const seed = ledgerSeed(projections.state(ledgerProjection));
@@ -90,7 +90,6 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
       backend,
       ...(options.pollWaitMs === undefined ? {} : { pollWaitMs: options.pollWaitMs }),
       onSession({ session: recorded, position }) {
-        appendedHead = position;
         if (position - lastCheckpoint < minEvents) return;
         lastCheckpoint = position;
         checkpoints = checkpoints
