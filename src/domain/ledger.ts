@@ -16,7 +16,8 @@ import { assertSolvent, computeAudit, sortedModuleIds, type AuditSummary } from 
 import { canonicalJson } from './canonicalJson.ts';
 import type { ConsensusItem } from './consensusItem.ts';
 import type { JsonValue, ModuleContext, ModuleRegistry } from './module.ts';
-import { emptyPersistentMap, hexKey, persistentMapOf, type PersistentMap } from './persistentMap.ts';
+import { hexKey } from './mapKeys.ts';
+import { emptyPersistentMap, persistentMapOf, type PersistentMap } from './persistentMap.ts';
 import { nobleBackend } from './signatures/noble.ts';
 import { decodeModuleBody, encodeTransaction, MAX_TRANSACTION_BYTES, txidOfEncoded, type Transaction } from './transaction.ts';
 

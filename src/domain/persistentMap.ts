@@ -14,6 +14,10 @@
  * state hashes) uses `sortedEntries` / `sortedKeys`. Maps keyed by digests (`emptyPersistentMap('digest')`)
  * hash by the key's first hex digits and are walked in key order, so those sort for free.
  */
+import { digestKeyHash, textKeyHash } from './mapKeys.ts';
+
+// Made here before mapKeys.ts held them: the domain's index and other importers still find them here.
+export { digestKeyHash, hexKey } from './mapKeys.ts';
 
 interface Leaf<V> {
   readonly kind: 0;
@@ -55,98 +59,6 @@ export interface PersistentMap<V> {
   sortedEntries(): [string, V][];
   /** The keys in ascending order (code-unit order). */
   sortedKeys(): string[];
-}
-
-const HEX_DIGITS = new Uint8Array(16).map((_, i) => '0123456789abcdef'.charCodeAt(i));
-const hexText = new Uint8Array(128);
-// One view per text length, made once: no subarray per key.
-const hexTextViews: Uint8Array[] = [];
-for (let size = 0; size <= hexText.length; size++) hexTextViews.push(hexText.subarray(0, size));
-const latin1 = new TextDecoder('latin1');
-const lastHexBytes = new Uint8Array(64);
-let lastHexLength = -1;
-let lastHex = '';
-
-/**
- * Lowercase hex of `bytes`, the text the ledger's maps use as keys (txids, note OutPoints), then
- * `suffix` (ASCII, e.g. ":0" for an output index). One native decode of the ASCII digits into a
- * flat string. The last suffix-less result (up to 64 bytes) is remembered by content: a
- * transaction's txid keys its accepted entry and each of its outputs (the ledger asks for the
- * txid's key first). A remembered hex with a suffix is a concatenation, a rope flattened by the
- * first hash of the key, which still costs a third of a decode (0.11 against 0.30 µs).
- */
-export function hexKey(bytes: Uint8Array, suffix = ''): string {
-  const length = bytes.length;
-  if (length === lastHexLength) {
-    let same = true;
-    for (let i = 0; i < length; i++) {
-      if (bytes[i] !== lastHexBytes[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return suffix === '' ? lastHex : lastHex + suffix;
-  }
-  const size = 2 * length + suffix.length;
-  const text = size <= hexText.length ? hexText : new Uint8Array(size);
-  for (let i = 0; i < length; i++) {
-    const byte = bytes[i]!;
-    text[2 * i] = HEX_DIGITS[byte >>> 4]!;
-    text[2 * i + 1] = HEX_DIGITS[byte & 15]!;
-  }
-  for (let i = 0; i < suffix.length; i++) text[2 * length + i] = suffix.charCodeAt(i) & 0x7f;
-  const hex = latin1.decode(text === hexText ? hexTextViews[size]! : text);
-  if (suffix === '' && length <= 64) {
-    lastHexBytes.set(bytes);
-    lastHexLength = length;
-    lastHex = hex;
-  }
-  return hex;
-}
-
-// The ledger asks about one key several times in a row (has, then set; get, then delete): the
-// last key's hash is remembered. Same string object or same content, same hash.
-let lastKey: string | undefined;
-let lastHash = 0;
-
-// FNV-1a over UTF-16 code units: spreads hex keys well. Collisions only cost a linear scan.
-function hashKey(key: string): number {
-  if (key === lastKey) return lastHash;
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  lastKey = key;
-  lastHash = hash >>> 0;
-  return lastHash;
-}
-
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
-
-/**
- * The hash of a key that begins with the lowercase hex of a cryptographic digest (a txid, a note's
- * "txid:index"): the digest's first 32 bits, no hashing needed. Trie levels take 5 bits from the
- * low end, so the prefix's groups of 5 bits are laid out there top group first: an in-order walk
- * of the trie then visits keys in ascending order (keys sharing the 8 hex digits share a
- * collision node, kept sorted), and `sortedEntries` has nothing left to sort.
- *
- * Choosing keys with a common prefix costs a digest grind per key (2^32 hashes for 32 bits), as
- * it would to collide on any 32-bit hash of the key. Keys not starting with 8 lowercase hex
- * digits fall back to FNV. (MutableMap hashes its keys with it too.)
- */
-export function digestKeyHash(key: string): number {
-  if (key.length < 8) return hashKey(key);
-  let prefix = 0;
-  for (let i = 0; i < 8; i++) {
-    const c = key.charCodeAt(i);
-    const digit = c < 128 ? HEX_VALUE[c]! : -1;
-    if (digit < 0) return hashKey(key);
-    prefix = (prefix << 4) | digit;
-  }
-  prefix >>>= 0;
-  return ((prefix >>> 27) | (((prefix >>> 22) & 31) << 5) | (((prefix >>> 17) & 31) << 10) | (((prefix >>> 12) & 31) << 15) | (((prefix >>> 7) & 31) << 20) | (((prefix >>> 2) & 31) << 25) | ((prefix & 3) << 30)) >>> 0;
 }
 
 /** How a map hashes its keys: any text, or keys starting with a digest's hex (see digestKeyHash). */
@@ -394,7 +306,7 @@ class TrieMap<V> implements PersistentMap<V> {
   ) {}
 
   private hash(key: string): number {
-    return this.digestKeys ? digestKeyHash(key) : hashKey(key);
+    return this.digestKeys ? digestKeyHash(key) : textKeyHash(key);
   }
 
   get(key: string): V | undefined {

@@ -6,12 +6,13 @@
  * The ledger's large maps are keyed by the hex of digests (a txid, a note's "txid:index"), and
  * replay makes several updates of them per accepted item. A native Map hashes every character of
  * each fresh key string and walks its bucket chains through scattered memory; here a key's hash
- * is its first 8 hex digits (persistentMap.ts's digestKeyHash; any other key is hashed whole),
+ * is its first 8 hex digits (mapKeys.ts's digestKeyHash; any other key is hashed whole),
  * and the table is open addressing with linear probing over an
  * Int32Array of hashes, the keys and values in arrays beside it, at most half full. Deleting
  * shifts the following entries of the run back (no tombstones).
  */
-import { digestKeyHash, type PersistentMap } from '../domain/persistentMap.ts';
+import { digestKeyHash } from '../domain/mapKeys.ts';
+import type { PersistentMap } from '../domain/persistentMap.ts';
 
 /** digestKeyHash as an int32, as the Int32Array of hashes holds it. */
 const keyHash = (key: string): number => digestKeyHash(key) | 0;

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { bytes32, encode as encodeBody, readVariant, struct, u64, versioned, type Codec, type Reader } from '../encoding.ts';
 import { bytesToHex, hexToBytes } from '../hashing.ts';
-import { emptyPersistentMap, hexKey, persistentMapOf, type PersistentMap } from '../persistentMap.ts';
+import { hexKey } from '../mapKeys.ts';
+import { emptyPersistentMap, persistentMapOf, type PersistentMap } from '../persistentMap.ts';
 import { reject, type JsonValue, type Module, type OutPoint } from '../module.ts';
 import type { Input, Output } from '../transaction.ts';
 import { isXOnlyPublicKey, notAPublicKey } from './publicKeyRule.ts';
