@@ -41,22 +41,18 @@ export function computeAudit(modules: ModuleRegistry, states: ReadonlyMap<number
   return { modules: lines, netAssets };
 }
 
-/** The audit runs after every accepted item: the sorted instance ids are computed once per registry (registries are not changed after creation). */
+/**
+ * The audit runs after every accepted item: the sorted instance ids are computed once per registry.
+ * Safe to remember by identity: a registry is a ReadonlyMap, not changed after creation (the size check catches an addition).
+ */
 const idsOf = new WeakMap<ModuleRegistry, number[]>();
 
-let lastRegistry: ModuleRegistry | undefined;
-let lastIds: number[] = [];
-
 export function sortedModuleIds(modules: ModuleRegistry): readonly number[] {
-  // Nearly always the registry of the previous call (one federation): no WeakMap lookup then.
-  if (modules === lastRegistry && lastIds.length === modules.size) return lastIds;
   let ids = idsOf.get(modules);
   if (ids === undefined || ids.length !== modules.size) {
     ids = [...modules.keys()].sort((a, b) => a - b);
     idsOf.set(modules, ids);
   }
-  lastRegistry = modules;
-  lastIds = ids;
   return ids;
 }
 

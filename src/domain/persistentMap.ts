@@ -164,6 +164,7 @@ function join<V>(a: Leaf<V> | Collision<V>, b: Leaf<V>, shift: number, edit: Edi
 /**
  * +1 after `insert` added a key, -1 after `remove` removed one, else 0: saves an allocation per call.
  * Under transient edits the root may be changed in place, so an unchanged root does not mean no change.
+ * Not a cache: `set` and `delete` reset it and read it around one synchronous insert or remove.
  */
 let sizeDelta = 0;
 
