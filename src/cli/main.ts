@@ -9,7 +9,7 @@ import { startGuardianProcess, stopOnSignals } from './guardianProcess.ts';
 import { initFederation, makeFederationCertificates } from './initCommand.ts';
 import { printLoadReport, runLoad, submitModes, type SubmitMode } from './loadGenerator.ts';
 import { runReplay, type ReplayThreads } from './replayCommand.ts';
-import { startReplica } from '../replica/replica.ts';
+import { followCommand } from './followCommand.ts';
 import { verifyCommand } from './verifyCommand.ts';
 
 const positiveNumber = (value: string) => {
@@ -159,36 +159,7 @@ program
     if (!ok) process.exitCode = 1;
   });
 
-program
-  .command('follow')
-  .description("a read-only replica for analysts: follows a guardian's completed sessions, checks every signed outcome against the federation keys, records it in its own log and serves the analyst API (no submission, no admin)")
-  .requiredOption('--from <url>', "the followed guardian's API, e.g. http://127.0.0.1:8174")
-  .requiredOption('--data <dir>', "the replica's data directory (its log, and the federation pinned on first start)")
-  .option('--port <port>', 'API port of the replica', positiveInteger, 8274)
-  .option('--host <address>', 'address the replica listens on', '127.0.0.1')
-  .option('--keys <file>', 'federation keys to trust on first start ({ "<peer>": "<x-only key hex>" } or a saved /v1/federation answer); default: the guardian\'s, pinned')
-  .option('--log-level <level>', 'pino level for the JSON logs on stderr', 'info')
-  .action(async (options: { from: string; data: string; port: number; host: string; keys?: string; logLevel: string }) => {
-    const { default: pino } = await import('pino');
-    const replica = await startReplica({
-      from: options.from,
-      dataDir: options.data,
-      port: options.port,
-      host: options.host,
-      ...(options.keys === undefined ? {} : { keysFile: options.keys }),
-      logger: pino({ name: 'replica', level: options.logLevel }, pino.destination(2)),
-    });
-    console.log(`replica of ${options.from} serving ${replica.url} (data ${options.data}), ${replica.status().sessions} sessions recorded`);
-    const stopped = new Promise<void>((resolve) => stopOnSignals(async () => resolve(await replica.stop())));
-    // A refusal is the operator's to see; the verified sessions stay served until the replica is stopped.
-    replica.following.catch((error: unknown) => {
-      console.error(`fedlog follow: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    });
-    await stopped;
-    console.log('replica stopped');
-  });
-
+program.addCommand(followCommand());
 program.addCommand(verifyCommand());
 
 try {

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { threshold as thresholdOf, type FederationKeys } from '../domain/federation.ts';
 import { hexToBytes } from '../domain/hashing.ts';
+import type { FederationConfigured } from '../streams/events.ts';
+import { federationConfiguredProblems } from '../streams/federationConfiguredCheck.ts';
 import type { FederationAnswer } from './guardianFeed.ts';
 
 export interface PinnedFederation {
@@ -72,6 +74,25 @@ export function pinFederation(dataDir: string, served: FederationAnswer, keysFil
   };
   writeFileSync(file, JSON.stringify(pinned, null, 2) + '\n', { flag: 'wx' });
   return pinned;
+}
+
+/**
+ * A cluster replica's federation: the FederationConfigured the guardian recorded in its log, held
+ * against `keysFile` (required: with no data directory of its own, the replica pins nothing, so the
+ * keys it trusts are always the operator's). The event must be the hash of its own fields, so no
+ * edited threshold or fee passes under the federation's hash.
+ */
+export function federationFromLog(recorded: FederationConfigured, keysFile: string): PinnedFederation {
+  const problems = federationConfiguredProblems(recorded);
+  if (problems.length > 0) throw new FederationMismatchError(`the log's federation configuration does not hold: ${problems.join('; ')}`);
+  mustMatch(readKeysFile(keysFile), recorded.keys, `the keys of ${keysFile}`);
+  return {
+    origin: 'keys file',
+    peers: recorded.peers.map(({ id, pubkey, apiUrl }) => ({ id, pubkey, apiUrl })),
+    threshold: recorded.threshold,
+    consensusHash: recorded.consensusHash,
+    modules: { wallet: { withdrawFeeMsat: recorded.modules.wallet.withdrawFeeMsat } },
+  };
 }
 
 function readKeysFile(file: string): Record<string, string> {

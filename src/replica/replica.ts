@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { startApiFront, type ApiFrontOptions } from '../api/apiFront.ts';
+import type { ApiFrontOptions } from '../api/apiFront.ts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ledgerRules } from '../domain/ledger.ts';
 import { createModules, modulesConfigFromJson } from '../domain/modules/consensusModules.ts';
@@ -24,7 +24,7 @@ import { openEventLog } from '../streams/openEventLog.ts';
 import { startFollower, type Follower, type FollowerStatus } from './follower.ts';
 import { guardianFeed } from './guardianFeed.ts';
 import { federationKeysOf, FederationMismatchError, pinFederation, type PinnedFederation } from './pinnedFederation.ts';
-import { createReplicaApi } from './replicaApi.ts';
+import { startReplicaFront } from './replicaApi.ts';
 
 export interface ReplicaOptions {
   /** The followed guardian's API, e.g. http://guardian-0:8174. */
@@ -110,19 +110,19 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     registerProjectionMetrics(registry, () => projections);
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= closeAll());
-    const api = createReplicaApi({ source: feed.url, log, projections, registry, federation: pinned, status: follower.status, sessionCompleted$: follower.sessionCompleted$, stop });
-    const front = await startApiFront(api, {
-      host: options.host ?? '127.0.0.1',
-      port: options.port,
-      // Long-polls of transaction statuses hold requests for up to 30 s, as on a guardian.
-      keepAliveTimeoutMs: 65_000,
-      ...options.limits,
-      changes: projections.changes$,
-      onFailure(error) {
-        logger.error({ err: error }, 'the API front thread failed: stopping');
-        void stop();
+    const status = () => ({ mode: 'guardian' as const, ...follower.status() });
+    const front = await startReplicaFront(
+      { source: feed.url, log, projections, registry, federation: pinned, status, sessionCompleted$: follower.sessionCompleted$, stop },
+      {
+        host: options.host ?? '127.0.0.1',
+        port: options.port,
+        ...(options.limits === undefined ? {} : { limits: options.limits }),
+        onFailure(error) {
+          logger.error({ err: error }, 'the API front thread failed: stopping');
+          void stop();
+        },
       },
-    });
+    );
     // Connections first: a long-poll must not hold the log open.
     closers.splice(1, 0, () => front.close());
     logger.info({ from: feed.url, session, consensusHash: pinned.consensusHash, keys: pinned.origin }, 'replica started');

@@ -9,20 +9,24 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Observable } from 'rxjs';
 import type { GuardianHandle, TxStatus } from '../consensus/guardian.ts';
 import { createApi, type Api } from '../api/app.ts';
+import { startApiFront, type ApiFront, type ApiFrontOptions } from '../api/apiFront.ts';
 import type { ProjectionHost } from '../projections/projectionHost.ts';
 import { lookupTransaction, transactionsProjection } from '../projections/transactions.ts';
 import type { EventLog } from '../streams/eventLog.ts';
 import type { FollowerStatus } from './follower.ts';
 import type { PinnedFederation } from './pinnedFederation.ts';
 
+/** What GET /v1/replica says: the follower's state, and how the replica reads the guardian (its API, or its streams in the cluster). */
+export type ReplicaStatus = FollowerStatus & { mode: 'guardian' | 'cluster' };
+
 export interface ReplicaApiDependencies {
-  /** The followed guardian's API. */
+  /** The followed guardian: its API, or its streams in the cluster. */
   source: string;
   log: EventLog;
   projections: ProjectionHost;
   registry: Registry;
   federation: PinnedFederation;
-  status(): FollowerStatus;
+  status(): ReplicaStatus;
   sessionCompleted$: Observable<{ session: number; header: string; itemCount: number }>;
   stop(): Promise<void>;
 }
@@ -108,6 +112,22 @@ export function createReplicaApi(deps: ReplicaApiDependencies): Api {
   });
   app.use(api.app);
   return { ...api, app };
+}
+
+/** The replica's API served through the API front thread, with a guardian's slow-client limits. */
+export function startReplicaFront(
+  deps: ReplicaApiDependencies,
+  options: { host: string; port: number; limits?: Pick<ApiFrontOptions, 'headersTimeoutMs' | 'requestTimeoutMs' | 'maxConnectionsPerClient'>; onFailure(error: Error): void },
+): Promise<ApiFront> {
+  return startApiFront(createReplicaApi(deps), {
+    host: options.host,
+    port: options.port,
+    // Long-polls of transaction statuses hold requests for up to 30 s, as on a guardian.
+    keepAliveTimeoutMs: 65_000,
+    ...options.limits,
+    changes: deps.projections.changes$,
+    onFailure: options.onFailure,
+  });
 }
 
 function registerReplicaMetrics(registry: Registry, status: () => FollowerStatus): void {
