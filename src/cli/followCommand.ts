@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { guardianConfigSchema } from '../consensus/config.ts';
 import pino from 'pino';
 import { startClusterReplica, type ClusterLocation } from '../replica/clusterReplica.ts';
+import { readKeysFile } from '../replica/pinnedFederation.ts';
 import { startReplica } from '../replica/replica.ts';
 import { stopOnSignals } from './guardianProcess.ts';
 
@@ -28,6 +29,7 @@ interface ParsedOptions {
   data?: string;
   log?: string;
   streamPrefix?: string;
+  guardian?: number;
   keys?: string;
   port: number;
   host: string;
@@ -41,15 +43,32 @@ export function followTarget(options: Omit<ParsedOptions, 'port' | 'host' | 'log
     if (options.data === undefined) throw new InvalidArgumentError('--from needs --data <dir>: the replica keeps its own log there');
     return { mode: 'guardian', from: options.from, dataDir: options.data, ...(options.keys === undefined ? {} : { keysFile: options.keys }) };
   }
-  if (options.streamPrefix === undefined) throw new InvalidArgumentError("--log needs --stream-prefix: the guardian's, as its config's log.streamPrefix (fed-<tag>/guardian-<i>/)");
+  if ((options.streamPrefix === undefined) === (options.guardian === undefined)) throw new InvalidArgumentError("--log needs the guardian's stream prefix: --stream-prefix (its config's log.streamPrefix) or --guardian <i> (as fedlog init names it), one of the two");
   if (options.keys === undefined) throw new InvalidArgumentError('--log needs --keys <file>: a cluster replica pins nothing, so the keys it trusts must be given');
   if (options.data !== undefined) throw new InvalidArgumentError('--data is for --from: a cluster replica keeps nothing of its own');
+  const given = options.streamPrefix ?? initStreamPrefix(options.keys, options.guardian!);
   // The guardian config's own rules for a cluster log; a prefix given without its final '/' gets it.
-  const prefix = options.streamPrefix.endsWith('/') ? options.streamPrefix : `${options.streamPrefix}/`;
+  const prefix = given.endsWith('/') ? given : `${given}/`;
   const parsed = guardianConfigSchema.shape.log.safeParse({ kind: 'eventstoredb', url: options.log, streamPrefix: prefix });
   if (!parsed.success || parsed.data.kind !== 'eventstoredb') throw new InvalidArgumentError(parsed.success ? 'not a cluster log' : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
   return { mode: 'cluster', location: parsed.data, keysFile: options.keys };
 }
+
+/**
+ * The prefix `fedlog init --log` gives guardian i: fed-<first 8 hex of guardian 0's key>/guardian-<i>/
+ * (initCommand.ts; test/deploy/compose.unit.spec.ts holds the two together).
+ */
+function initStreamPrefix(keysFile: string, guardian: number): string {
+  const first = readKeysFile(keysFile)['0'];
+  if (first === undefined) throw new InvalidArgumentError(`--guardian: ${keysFile} names no guardian 0, whose key tags the federation's streams`);
+  return `fed-${first.slice(0, 8)}/guardian-${guardian}/`;
+}
+
+const guardianIndex = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new InvalidArgumentError('expected a guardian index (0, 1, ...)');
+  return n;
+};
 
 const port = (value: string) => {
   const n = Number(value);
@@ -65,6 +84,7 @@ export function followCommand(run: (options: FollowOptions) => Promise<void> = r
     .option('--data <dir>', "with --from: the replica's data directory (its log, and the federation pinned on first start)")
     .option('--log <esdb-url>', "instead of --from: the EventStoreDB cluster holding the guardian's log (esdb://...), read there read-only")
     .option('--stream-prefix <prefix>', "with --log: the guardian's stream prefix (its config's log.streamPrefix)")
+    .option('--guardian <i>', 'with --log, instead of --stream-prefix: guardian i of the federation the keys name, under the prefix fedlog init gives it', guardianIndex)
     .option('--port <port>', 'API port of the replica', port, 8274)
     .option('--host <address>', 'address the replica listens on', '127.0.0.1')
     .option('--keys <file>', 'federation keys to trust ({ "<peer>": "<x-only key hex>" } or a saved /v1/federation answer); with --from on first start (default: the guardian\'s, pinned), required with --log')

@@ -95,7 +95,8 @@ export function federationFromLog(recorded: FederationConfigured, keysFile: stri
   };
 }
 
-function readKeysFile(file: string): Record<string, string> {
+/** The keys a file names, `{ "<peer>": hex }` by peer; FederationMismatchError when it names none readably. */
+export function readKeysFile(file: string): Record<string, string> {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
