@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { followCommand, type FollowOptions } from '../../src/cli/followCommand.ts';
 import { consensusConfig, loadGuardianConfig, transportIdentity, type GuardianConfig } from '../../src/consensus/config.ts';
 import { logLocation } from '../../src/consensus/guardian.ts';
 import { certificateFingerprint } from '../../src/consensus/transport/certificates.ts';
@@ -192,6 +193,34 @@ describe('docker-compose.yml: the federation of four', () => {
       if (first.kind === 'eventstoredb') await createEventStoreDbLog(first.url, { streamPrefix: first.streamPrefix! }).close();
     });
 
+    it("runs replica-0 on guardian 0's own streams in the cluster, with the keys guardian 0 publishes, as `fedlog follow` parses its options", async () => {
+      const replica = compose.services['replica-0']!;
+      expect(replica.build?.context).toBe('.');
+      expect(replica.depends_on).toEqual({ 'guardian-0': { condition: 'service_healthy' } });
+      expect(replica.networks).toEqual(['federation', 'esdb']);
+      expect(replica.ports).toEqual(['8274:8274']);
+      expect(replica.volumes).toEqual(['replica-0-data:/data']);
+      expect(replica.entrypoint).toEqual(['sh', '-c']);
+      const [script] = replica.command as [string];
+      const [fetchKeys, run] = script.split(' && exec ') as [string, string];
+      // First start: guardian 0's published federation (GET /v1/federation, at the address its peers use) into the file --keys names.
+      expect(fetchKeys).toContain(`fetch('${configs[0]!.federation.peers[0]!.apiUrl}/v1/federation')`);
+      expect(fetchKeys).toMatch(/^\[ -f \/data\/federation\.json \] \|\| node -e /);
+      expect(fetchKeys).toContain("writeFileSync('/data/federation.json'");
+      const [program, entry, command, ...args] = run.split(' ');
+      expect([program, entry, command]).toEqual(['node_modules/.bin/tsx', 'src/cli/main.ts', 'follow']);
+      // The keys file as guardian 0 would answer it.
+      const keysFile = join(out, 'replica-federation.json');
+      writeFileSync(keysFile, JSON.stringify({ peers: configs[0]!.federation.peers.map(({ id, pubkey, apiUrl }) => ({ id, pubkey, apiUrl })), threshold: 3, consensusHash: consensusConfig(configs[0]!).consensusHash }));
+      let started: FollowOptions | undefined;
+      await followCommand(async (options) => {
+        started = options;
+      })
+        .exitOverride()
+        .parseAsync(args.map((arg) => (arg === '/data/federation.json' ? keysFile : arg)), { from: 'user' });
+      expect(started).toEqual({ target: { mode: 'cluster', location: logLocation(configs[0]!), keysFile }, port: 8274, host: '0.0.0.0', logLevel: 'info' });
+    });
+
     it("pins every guardian's real certificate, and each guardian presents its own (its key in its own volume)", () => {
       const pins = [0, 1, 2, 3].map((i) => certificateFingerprint(readFileSync(join(out, `guardian-${i}`, 'tls-cert.pem'), 'utf8')));
       for (const config of configs) {
@@ -215,6 +244,9 @@ describe.skipIf(composeBinary === undefined)('docker-compose.yml as docker-compo
       expect(Object.keys(guardian.depends_on ?? {}).sort()).toEqual(['init', 'node1', 'node2', 'node3']);
     }
     expect(rendered.services.init!.command!.join(' ')).toContain('--log esdb://node1:2113,node2:2113,node3:2113?tls=false');
+    const replica = rendered.services['replica-0']!;
+    expect(Object.keys(replica.networks ?? {}).sort()).toEqual(['esdb', 'federation']);
+    expect(replica.command!.join(' ')).toContain('follow --log esdb://node1:2113,node2:2113,node3:2113?tls=false --guardian 0 --keys /data/federation.json');
   });
 });
 
