@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { EventLog, Position } from '../streams/eventLog.ts';
 import { isEvent, newEvent, streams, type SnapshotTaken } from '../streams/events.ts';
+import { tierOf, tierStream } from './checkpointTiers.ts';
 import { stateHash, type JsonValue, type Projection } from './projection.ts';
 
 /**
  * Checkpoints (DESIGN.md): `SnapshotTaken` events in `checkpoint-<projection>`, one per projection
- * per completed session. The log is append-only and the EventLog port has no delete, so retention
- * cannot drop old snapshots from the store; it is applied on read instead: only the newest
- * `retention` events of a checkpoint stream are ever considered, older ones are dead weight that a
- * store-level scavenge (e.g. EventStoreDB's $maxCount stream metadata) could reclaim.
+ * per checkpointed session, and in its tier streams: which are kept is checkpointTiers.ts's rule,
+ * applied as they are appended (through EventLog.truncateStream, where the log has it). A start
+ * loads the newest usable one of `checkpoint-<projection>`; an as-of query (checkpointAsOf.ts) the
+ * nearest at or before its session, from any of the streams.
  */
 
 export interface LoadedSnapshot<S> {
@@ -50,7 +51,7 @@ export async function loadNewestSnapshot<S>(
   return undefined;
 }
 
-/** Every SnapshotTaken of `projection` (all versions), oldest first: what replay compares against. */
+/** Every SnapshotTaken of `checkpoint-<projection>` (all versions, not its tiers), oldest first. */
 export async function readSnapshots(log: EventLog, projectionName: string): Promise<SnapshotTaken[]> {
   const events = await log.readStream(streams.checkpoint(projectionName));
   return events.filter((e) => isEvent(e, 'SnapshotTaken')).map((e) => e.data as SnapshotTaken);
@@ -70,14 +71,38 @@ export function decodeSnapshot<S>(projection: Projection<S>, data: SnapshotTaken
 
 /**
  * Appends one snapshot. The event id is derived from (projection, version, session), so a guardian
- * that crashed after checkpointing and checkpoints the same session again appends nothing.
+ * that crashed after checkpointing and checkpoints the same session again appends nothing. With
+ * `keepNewest`, on a log that can truncate, the retention rule (checkpointTiers.ts) is applied: the
+ * snapshot that leaves the newest `keepNewest` moves to its tier's stream or is dropped.
  */
-export async function appendSnapshot<S>(log: EventLog, projection: Projection<S>, state: S, position: Position, session: number): Promise<CheckpointRef & { stateHash: string }> {
+export async function appendSnapshot<S>(
+  log: EventLog,
+  projection: Projection<S>,
+  state: S,
+  position: Position,
+  session: number,
+  keepNewest?: number,
+): Promise<CheckpointRef & { stateHash: string }> {
   const json = projection.toSnapshot(state);
   const hash = stateHash(json);
   const data: SnapshotTaken = { projection: projection.name, version: projection.version, position: position.toString(), session, state: json, stateHash: hash };
-  await log.append(streams.checkpoint(projection.name), [newEvent('SnapshotTaken', data, snapshotEventId(projection.name, projection.version, session))]);
+  const main = streams.checkpoint(projection.name);
+  const appended = await log.append(main, [newEvent('SnapshotTaken', data, snapshotEventId(projection.name, projection.version, session))]);
+  if (keepNewest !== undefined && log.truncateStream !== undefined) {
+    const leaving = appended.nextExpectedRevision - keepNewest;
+    if (leaving >= 0 && tierOf(leaving + 1) > 0) await moveToTier(log, main, leaving, keepNewest);
+    await log.truncateStream(main, keepNewest);
+  }
   return { session, position, stateHash: hash };
+}
+
+/** Copies the snapshot at `revision` of `main` to the end of its tier's stream (a retried copy appends nothing), which keeps its newest `keepNewest`. */
+async function moveToTier(log: EventLog, main: string, revision: number, keepNewest: number): Promise<void> {
+  const [event] = await log.readStream(main, { fromRevision: revision, maxCount: 1 });
+  if (event?.revision !== revision || !isEvent(event, 'SnapshotTaken')) return;
+  const stream = tierStream(event.data.projection, tierOf(revision + 1));
+  await log.append(stream, [newEvent('SnapshotTaken', event.data, snapshotEventId(stream, event.data.version, event.data.session))]);
+  await log.truncateStream!(stream, keepNewest);
 }
 
 /** A UUID-shaped id (EventStoreDB requires UUIDs) that is a pure function of its inputs. */
@@ -88,51 +113,3 @@ export function snapshotEventId(projection: string, version: number, session: nu
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/**
- * Which checkpointed sessions to keep (issue 18): the newest `keepNewest`, then older ones at a
- * spacing that doubles with age (a session `age` behind the newest is kept when it is a multiple of
- * the largest power of two at most age / keepNewest). So about keepNewest * log2(sessions) snapshots
- * are kept, and a session `age` old is less than 2 * age / keepNewest sessions past a kept one: an
- * as-of query's fold grows with how far back it asks, not with the length of the log.
- */
-export function retainedSessions(sessions: readonly number[], keepNewest = 4): number[] {
-  if (sessions.length === 0) return [];
-  const newest = Math.max(...sessions);
-  return sessions.filter((session) => {
-    const age = newest - session;
-    if (age < keepNewest) return true;
-    const spacing = 2 ** Math.floor(Math.log2(age / keepNewest));
-    return session % spacing === 0;
-  });
-}
-
-/** The newest usable snapshot of `projection` taken at or before the end of `session`. */
-export async function loadSnapshotAtOrBefore<S>(log: EventLog, projection: Projection<S>, session: number, onSkip: (skip: SnapshotSkip) => void = () => {}): Promise<LoadedSnapshot<S> | undefined> {
-  const events = await log.readStream(streams.checkpoint(projection.name), { direction: 'backwards' });
-  for (const event of events) {
-    if (!isEvent(event, 'SnapshotTaken') || event.data.session > session) continue;
-    const loaded = decodeSnapshot(projection, event.data);
-    if ('reason' in loaded) onSkip({ session: event.data.session, reason: loaded.reason });
-    else return loaded;
-  }
-  return undefined;
-}
-
-/**
- * `projection` as it stood once session `session` completed (its SessionCompleted folded): the
- * nearest snapshot at or before it, then a fold of the log from there. Undefined when the session
- * has not completed.
- */
-export async function stateAtSession<S>(log: EventLog, projection: Projection<S>, session: number): Promise<{ state: S; fromSnapshot?: number; folded: number } | undefined> {
-  const snapshot = await loadSnapshotAtOrBefore(log, projection, session);
-  let state = snapshot?.state ?? projection.initial;
-  if (snapshot?.session === session) return { state, fromSnapshot: session, folded: 0 };
-  const target = streams.session(session);
-  let folded = 0;
-  for await (const event of log.readAll(snapshot?.position)) {
-    state = projection.evolve(state, event);
-    folded += 1;
-    if (event.stream === target && isEvent(event, 'SessionCompleted')) return { state, ...(snapshot === undefined ? {} : { fromSnapshot: snapshot.session }), folded };
-  }
-  return undefined;
-}

@@ -38,14 +38,14 @@ export interface ProjectionHost {
   waitFor(position: Position, signal?: AbortSignal): Promise<void>;
   /** Emits the position of each processed event (live: once the delivery it came in is folded). Errors with ProjectionFailedError if a projection throws; completes on stop. */
   readonly changes$: Observable<{ position: Position }>;
-  /** Appends SnapshotTaken for every projection to checkpoint-<name>; loading keeps only the newest `retention`. No-op for retention 0. */
+  /** Appends SnapshotTaken for every projection to checkpoint-<name>, which keeps the newest `retention`, older ones kept by the tier rule (checkpointTiers.ts). No-op for retention 0. */
   checkpoint(session: number): Promise<void>;
   status(): ProjectionStatus[];
   stop(): Promise<void>;
 }
 
 export interface ProjectionHostOptions {
-  /** checkpointRetention (DESIGN.md): how many newest snapshots per projection are considered; 0 disables checkpoints. */
+  /** checkpointRetention (DESIGN.md): the newest snapshots each checkpoint stream keeps (checkpointTiers.ts) and a start considers; 0 disables checkpoints. */
   retention: number;
   /** Default: standardProjections(). */
   projections?: readonly AnyProjection[];
@@ -257,7 +257,7 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
       // Capture every state first: appending yields, and the live subscription may move states on meanwhile.
       const taken = entries.map((e) => ({ entry: e, state: e.state, position: e.position }));
       for (const { entry, state, position: at } of taken) {
-        const ref = await appendSnapshot(log, entry.projection, state, at, session);
+        const ref = await appendSnapshot(log, entry.projection, state, at, session, retention);
         entry.newestCheckpoint = { session: ref.session, position: ref.position };
       }
     },

@@ -1,6 +1,7 @@
 import { CorruptEventError } from '../streams/errors.ts';
 import type { EventLog, Position, RecordedEvent, RecordedEventText } from '../streams/eventLog.ts';
-import { eventSchemas, isEvent, streams, upcastAndValidate, type SnapshotTaken } from '../streams/events.ts';
+import { eventSchemas, isEvent, upcastAndValidate, type SnapshotTaken } from '../streams/events.ts';
+import { checkpointStreams } from './checkpointTiers.ts';
 import { canonicalTextHash, stateHash, type JsonValue } from './projection.ts';
 
 /**
@@ -144,23 +145,27 @@ async function readOne(
 }
 
 /**
- * The heads of every SnapshotTaken in `projection`'s checkpoint stream appended after `after`,
- * newest first, nothing checked but the layout (a head taken from text that is not what it seems
- * is found out by `checkSnapshot`, which every compared snapshot goes through). `keep` is handed
- * each stored text read (the caller may keep it for checkSnapshot, instead of reading it again).
+ * The heads of every SnapshotTaken in `projection`'s checkpoint streams (checkpointTiers.ts)
+ * appended after `after`, newest first per stream, nothing checked but the layout (a head taken
+ * from text that is not what it seems is found out by `checkSnapshot`, which every compared
+ * snapshot goes through); a tier's copy of a snapshot also in `checkpoint-<name>` is compared
+ * too, as any stored snapshot is. `keep` is handed each stored text read (the caller may keep it
+ * for checkSnapshot, instead of reading it again).
  */
 export async function snapshotHeads(log: EventLog, projection: string, after: Position, keep?: (event: RecordedEventText) => void): Promise<SnapshotHead[]> {
-  const stream = streams.checkpoint(projection);
   const heads: SnapshotHead[] = [];
-  let revision: number | undefined;
-  for (;;) {
-    const one = await readOne(log, stream, revision, { verify: false, ...(keep === undefined ? {} : { keep }) });
-    if (one === undefined || one.position <= after) return heads;
-    if (one.read.kind === 'text') heads.push(one.read.head);
-    else if (one.read.kind === 'decoded') heads.push(headOf(one.read.event));
-    if (one.revision === 0) return heads;
-    revision = one.revision - 1;
+  for (const stream of await checkpointStreams(log, projection)) {
+    let revision: number | undefined;
+    for (;;) {
+      const one = await readOne(log, stream, revision, { verify: false, ...(keep === undefined ? {} : { keep }) });
+      if (one === undefined || one.position <= after) break;
+      const head = one.read.kind === 'text' ? one.read.head : one.read.kind === 'decoded' ? headOf(one.read.event) : undefined;
+      if (head !== undefined) heads.push(head);
+      if (one.revision === 0) break;
+      revision = one.revision - 1;
+    }
   }
+  return heads;
 }
 
 /**

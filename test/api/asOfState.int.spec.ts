@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendSnapshot, retainedSessions, stateAtSession } from '../../src/projections/checkpointStore.ts';
+import { stateAtSession } from '../../src/projections/checkpointAsOf.ts';
+import { appendSnapshot } from '../../src/projections/checkpointStore.ts';
 import { auditProjection } from '../../src/projections/audit.ts';
 import { ledgerProjection } from '../../src/projections/ledger.ts';
 import { stateHash, type Projection } from '../../src/projections/projection.ts';
@@ -49,7 +50,7 @@ describe('a projection as of any session', () => {
       const found = (await stateAtSession(log, projection, session))!;
       expect(stateHash(projection.toSnapshot(found.state)), `session ${session}`).toBe(expected[session]);
       const nearest = SNAPSHOTS.filter((s) => s <= session).at(-1);
-      expect(found.fromSnapshot).toBe(nearest);
+      expect(found.fromSnapshot?.session).toBe(nearest);
       if (nearest === session) expect(found.folded).toBe(0);
       else expect(found.folded).toBeGreaterThan(0);
     }
@@ -57,26 +58,5 @@ describe('a projection as of any session', () => {
 
   it('has no state for a session that has not completed', async () => {
     expect(await stateAtSession(log, auditProjection, SESSIONS)).toBeUndefined();
-  });
-});
-
-describe('checkpoint retention', () => {
-  it('keeps the newest few, then older sessions at a spacing that doubles with age', () => {
-    const all = Array.from({ length: 10_001 }, (_, i) => i);
-    const kept = retainedSessions(all, 4);
-    expect(kept.slice(-4)).toEqual([9_997, 9_998, 9_999, 10_000]);
-    expect(kept[0]).toBe(0);
-    // About keepNewest * log2(n), not n.
-    expect(kept.length).toBeLessThanOrEqual(4 * Math.ceil(Math.log2(10_000)) + 4);
-    // Every session is a short fold from a kept one: fewer than 2 * age / keepNewest sessions (and none for the newest).
-    const keptSet = new Set(kept);
-    for (const session of all) {
-      let nearest = session;
-      while (!keptSet.has(nearest)) nearest--;
-      const age = 10_000 - session;
-      expect(session - nearest, `session ${session}`).toBeLessThan(Math.max(1, (2 * age) / 4));
-    }
-    expect(retainedSessions([])).toEqual([]);
-    expect(retainedSessions([3, 9], 4)).toEqual([3, 9]);
   });
 });

@@ -23,7 +23,8 @@ describe('projections over a SQLite log across a restart', () => {
     const open = () => withEventSchemas(createSqliteEventLog(path), { guardian: 0 });
 
     const first = open();
-    const host = await startProjections(first, { retention: 1 });
+    // Retention 3 keeps the checkpoints of all 3 sessions (checkpointTiers.ts), so replay compares each.
+    const host = await startProjections(first, { retention: 3 });
     await writeSessionLog(first, {
       sessions: 3,
       itemsPerSession: 8,

@@ -50,7 +50,8 @@ export async function checkpointedSqliteLog(dir: string, options: { sessions: nu
   const path = join(dir, 'log.sqlite');
   let tick = 0;
   const log = withEventSchemas(createSqliteEventLog(path), { guardian: 0, now: () => new Date(Date.UTC(2026, 0, 1) + 1000 * tick++) });
-  const host = await startProjections(log, { retention: 1 });
+  // A retention of every session: each checkpoint is kept (checkpointTiers.ts).
+  const host = await startProjections(log, { retention: Math.max(1, options.sessions) });
   const fixture = await writeSessionLog(log, { sessions: options.sessions, itemsPerSession: 12, seed: options.seed, afterSession: checkpointEachSession(host) });
   await host.stop();
   return { log, path, fixture };

@@ -3,6 +3,7 @@ import { pagesOf } from '../../streams/pagedRead.ts';
 import { isEvent, streams, type FederationConfigured, type SnapshotTaken } from '../../streams/events.ts';
 import { acceptedItemBytes } from '../acceptedItemBytes.ts';
 import { decodeSnapshot } from '../checkpointStore.ts';
+import { checkpointStreams } from '../checkpointTiers.ts';
 import type { AnyProjection } from '../projection.ts';
 import { estimateEventCount } from './eventCount.ts';
 import { applyEvent, applyPage, entryHash, newEntry, type Entry } from './fold.ts';
@@ -202,15 +203,17 @@ async function startFromCheckpoint(log: EventLog, entry: Entry, session: number,
   entry.position = entry.start = entry.changedAt = loaded.position;
 }
 
-/** The newest SnapshotTaken of `projection` that `matches`, read newest first one at a time (snapshots are large). */
+/** The newest SnapshotTaken of `projection` that `matches`, from any of its checkpoint streams, read newest first one at a time (snapshots are large). */
 async function findSnapshot(log: EventLog, projection: string, matches: (snapshot: SnapshotTaken) => boolean): Promise<SnapshotTaken | undefined> {
-  const stream = streams.checkpoint(projection);
-  let revision: number | undefined;
-  for (;;) {
-    const [event] = await log.readStream(stream, { direction: 'backwards', maxCount: 1, ...(revision === undefined ? {} : { fromRevision: revision }) });
-    if (event === undefined) return undefined;
-    if (isEvent(event, 'SnapshotTaken') && matches(event.data)) return event.data;
-    if (event.revision === 0) return undefined;
-    revision = event.revision - 1;
+  for (const stream of await checkpointStreams(log, projection)) {
+    let revision: number | undefined;
+    for (;;) {
+      const [event] = await log.readStream(stream, { direction: 'backwards', maxCount: 1, ...(revision === undefined ? {} : { fromRevision: revision }) });
+      if (event === undefined) break;
+      if (isEvent(event, 'SnapshotTaken') && matches(event.data)) return event.data;
+      if (event.revision === 0) break;
+      revision = event.revision - 1;
+    }
   }
+  return undefined;
 }

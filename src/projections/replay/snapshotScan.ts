@@ -1,5 +1,5 @@
 import { START, type EventLog, type Position, type RecordedEventText } from '../../streams/eventLog.ts';
-import { streams } from '../../streams/events.ts';
+import { projectionOfCheckpointStream } from '../checkpointTiers.ts';
 import { canonicalTextHash, type AnyProjection } from '../projection.ts';
 import { checkSnapshot, checkSnapshotPrecisely, snapshotHeads, snapshotTextParts, type CheckedSnapshot, type SnapshotHead } from '../storedSnapshots.ts';
 import type { ReplayProblem } from './replayReport.ts';
@@ -75,7 +75,7 @@ export async function headScans(
       textChecked.add(event.position);
       return;
     }
-    if (!keepTexts.has(event.stream.slice(streams.checkpoint('').length)) || kept + event.data.length > TEXTS_KEPT) return;
+    if (!keepTexts.has(projectionOfCheckpointStream(event.stream) ?? '') || kept + event.data.length > TEXTS_KEPT) return;
     kept += event.data.length;
     texts.set(event.position, event);
   };

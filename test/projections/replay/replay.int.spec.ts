@@ -30,10 +30,10 @@ function memoryLog(): EventLog {
   return withEventSchemas(createMemoryEventLog(), { guardian: 0, now: () => new Date(Date.UTC(2026, 0, 1) + 1000 * tick++) });
 }
 
-/** A log of `sessions` sessions with a checkpoint of every projection after each one. */
+/** A log of `sessions` sessions with a checkpoint of every projection after each one, all kept. */
 async function checkpointedLog(sessions = 4): Promise<{ log: EventLog; fixture: SessionLogSummary }> {
   const log = memoryLog();
-  const host = await startProjections(log, { retention: 1 });
+  const host = await startProjections(log, { retention: sessions });
   const fixture = await writeSessionLog(log, {
     sessions,
     itemsPerSession: 10,
