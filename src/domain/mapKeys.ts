@@ -84,14 +84,20 @@ for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
  * digits fall back to FNV. (MutableMap hashes its keys with it too.)
  */
 export function digestKeyHash(key: string): number {
-  if (key.length < 8) return textKeyHash(key);
+  const prefix = hexPrefix(key);
+  if (prefix < 0) return textKeyHash(key);
+  return ((prefix >>> 27) | (((prefix >>> 22) & 31) << 5) | (((prefix >>> 17) & 31) << 10) | (((prefix >>> 12) & 31) << 15) | (((prefix >>> 7) & 31) << 20) | (((prefix >>> 2) & 31) << 25) | ((prefix & 3) << 30)) >>> 0;
+}
+
+/** The number `key`'s first 8 characters spell as lowercase hex digits (0 to 2^32 - 1), or -1 when they do not. */
+export function hexPrefix(key: string): number {
+  if (key.length < 8) return -1;
   let prefix = 0;
   for (let i = 0; i < 8; i++) {
     const c = key.charCodeAt(i);
     const digit = c < 128 ? HEX_VALUE[c]! : -1;
-    if (digit < 0) return textKeyHash(key);
+    if (digit < 0) return -1;
     prefix = (prefix << 4) | digit;
   }
-  prefix >>>= 0;
-  return ((prefix >>> 27) | (((prefix >>> 22) & 31) << 5) | (((prefix >>> 17) & 31) << 10) | (((prefix >>> 12) & 31) << 15) | (((prefix >>> 7) & 31) << 20) | (((prefix >>> 2) & 31) << 25) | ((prefix & 3) << 30)) >>> 0;
+  return prefix >>> 0;
 }

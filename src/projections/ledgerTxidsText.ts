@@ -1,3 +1,4 @@
+import { hexPrefix } from '../domain/mapKeys.ts';
 import type { PersistentMap } from '../domain/persistentMap.ts';
 
 /**
@@ -91,8 +92,6 @@ function walkedTxids(map: PersistentMap<true>): { text: Buffer; count: number } 
   return { text, count: keys.length };
 }
 
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 /** Up to this many keys are sorted by their 8-digit prefix and index packed in one float64 (20 bits of index). */
 const PREFIX_SORTED_UP_TO = 1 << 20;
 
@@ -105,13 +104,8 @@ function sortedTxidKeys(keys: string[]): string[] {
   if (n > PREFIX_SORTED_UP_TO) return keys.sort();
   const order = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const key = keys[i]!;
-    let prefix = 0;
-    for (let j = 0; j < 8; j++) {
-      const digit = HEX_VALUE[key.charCodeAt(j) & 127]!;
-      if (digit < 0) return keys.sort();
-      prefix = prefix * 16 + digit;
-    }
+    const prefix = hexPrefix(keys[i]!);
+    if (prefix < 0) return keys.sort();
     order[i] = prefix * PREFIX_SORTED_UP_TO + i;
   }
   order.sort();
