@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import type { GuardianHandle } from '../consensus/guardian.ts';
 import { createModules } from '../domain/modules/consensusModules.ts';
-import { auditHistory, auditProjection, currentAudit, type AuditSheetJson } from '../projections/audit.ts';
+import { auditHistory, auditProjection, currentAudit, type AuditSheetJson, type AuditState } from '../projections/audit.ts';
+import { ledgerProjection } from '../projections/ledger.ts';
+import { ledgerSummary, type LedgerSummary } from '../projections/ledgerSummary.ts';
 import { listPeers, peersProjection } from '../projections/peers.ts';
 import { pendingItemsOfSession, pendingItemsProjection } from '../projections/pendingItems.ts';
 import { getSession, listSessions, sessionCount, sessionsProjection, sessionStatus } from '../projections/sessions.ts';
@@ -33,6 +35,10 @@ export interface ReadModels {
   /** undefined for a session that has not started. */
   sessionItems(session: number, offset: number, limit: number): Promise<{ total?: number; items: RawItem[] } | undefined>;
   audit(): BalanceSheet;
+  /** The balance sheet of an audit state other than the current one (an as-of answer's). */
+  auditOf(state: AuditState): BalanceSheet;
+  /** The ledger summary now (GET /v1/ledger). */
+  ledger(): LedgerSummary;
   auditHistory(from: number, to: number): BalanceSheet[];
   peers(): z.output<typeof s.peersResponse>['peers'];
 }
@@ -103,6 +109,11 @@ export function createReadModels(guardian: GuardianHandle): ReadModels {
       const current = currentAudit(projections.state(auditProjection));
       return current === undefined ? emptySheet : sheet(current);
     },
+    auditOf(state) {
+      const current = currentAudit(state);
+      return current === undefined ? emptySheet : sheet(current);
+    },
+    ledger: () => ledgerSummary(projections.state(ledgerProjection)),
     auditHistory: (from, to) => auditHistory(projections.state(auditProjection), { from, to, limit: to - from + 1 }).map(sheet),
 
     peers() {

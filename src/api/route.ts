@@ -63,7 +63,11 @@ export interface Route<P extends z.ZodType = None, Q extends z.ZodType = None, B
    * Only for a path without parameters and a synchronous handler whose answer (a string body)
    * depends on nothing but the query and that projection's state.
    */
-  cached?: { version(query: z.output<Q>): unknown };
+  cached?: {
+    version(query: z.output<Q>): unknown;
+    /** Whether answers to `query` may be kept (default: all); the front passes the others through every time. */
+    keeps?(query: z.output<Q>): boolean;
+  };
   handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Reply> | Reply;
 }
 
@@ -175,6 +179,7 @@ export function cachedRequests(routes: readonly AnyRoute[]): (url: string) => { 
       if (!parsed.success) return undefined;
       query = parsed.data;
     }
+    if (route.cached!.keeps?.(query) === false) return undefined;
     const request = { route, query };
     parsedQueries.set(url, request);
     return request;

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { z } from 'zod';
 import type { GuardianHandle, SubmitOutcome, TxStatus } from '../consensus/guardian.ts';
 import { ApiError } from './apiError.ts';
+import { asOfAnswers, asOfResponses, ledgerRoute } from './asOfRoutes.ts';
 import type { ItemViewer } from './itemView.ts';
 import { balanceSheetsCsv } from './balanceSheetCsv.ts';
 import { armWait } from './longPoll.ts';
@@ -81,6 +82,7 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
   const defaultPage = Math.min(100, options.maxPage);
   const sessionsReplies = createReplyCache(() => guardian.projections.position('sessions'));
   const auditReplies = createReplyCache(() => guardian.projections.position('audit'));
+  const asOf = asOfAnswers(guardian.log, reads);
   const pageOf = (limit: number | undefined) => Math.min(limit ?? defaultPage, options.maxPage);
   /** A page of sessions that are all complete never changes: its answer is kept across folds. */
   const sessionsVersion = (from: number, limit: number) => (reads.sessionsPageComplete(from, limit) ? 'complete' : sessionsReplies.version());
@@ -157,11 +159,12 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       method: 'get',
       path: '/v1/transactions/:txid',
       tag: 'guardian',
-      summary: 'A transaction status (pending, accepted, rejected or unknown), long-polling up to ?wait= ms',
+      summary: 'A transaction status (pending, accepted, rejected or unknown), long-polling up to ?wait= ms; with ?atSession= its status at the end of that session',
       params: s.txidParams,
-      query: s.waitQuery,
-      responses: { 200: { description: 'the status', schema: s.txStatusResponse }, 400: badRequest },
-      handle: async ({ params, query, signal }) => json(200, await guardian.transactionStatus(params.txid, waitOf(query.wait), signal)),
+      query: s.txStatusQuery,
+      responses: { 200: { description: 'the status', schema: s.txStatusResponse }, 400: badRequest, ...asOfResponses },
+      handle: async ({ params, query, signal }) =>
+        query.atSession === undefined ? json(200, await guardian.transactionStatus(params.txid, waitOf(query.wait), signal)) : asOf.transaction(params.txid, query.atSession),
     }),
 
     defineRoute({
@@ -240,11 +243,15 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       method: 'get',
       path: '/v1/audit',
       tag: 'analyst',
-      cached: auditReplies,
-      summary: 'The balance sheet now: per module line and net assets (msat as decimal strings)',
-      responses: { 200: { description: 'the balance sheet', schema: s.auditResponse } },
-      handle: () => auditReplies.reply('', () => reads.audit()),
+      // An ?atSession= answer is computed apart (asOfQueries.ts keeps those), never kept on the front.
+      cached: { version: () => auditReplies.version(), keeps: (query: z.output<typeof s.auditQuery>) => query.atSession === undefined },
+      summary: 'The balance sheet now, or as of the end of ?atSession=: per module line and net assets (msat as decimal strings)',
+      query: s.auditQuery,
+      responses: { 200: { description: 'the balance sheet', schema: s.auditResponse }, 400: badRequest, ...asOfResponses },
+      handle: ({ query }) => (query.atSession === undefined ? auditReplies.reply('', () => reads.audit()) : asOf.audit(query.atSession)),
     }),
+
+    ledgerRoute(reads, asOf),
 
     defineRoute({
       method: 'get',

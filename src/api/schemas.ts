@@ -91,6 +91,15 @@ export const historyQuery = query({
   format: z.enum(['json', 'csv']).optional().describe('the answer\'s format, over the Accept header (default: as Accept prefers, else json)'),
 });
 
+/** Issue 18: an answer as the projection stood at the end of a completed session. */
+const atSession = decimalIndex('a session index').optional().describe('answer as of the end of this completed session (404 for one not completed yet)');
+export const auditQuery = query({ atSession });
+export const ledgerQuery = query({ atSession });
+export const txStatusQuery = query({
+  wait: decimalIndex('a wait in milliseconds').optional().describe('long-poll up to this many ms (capped by the server); ignored with atSession, whose answer never changes'),
+  atSession,
+});
+
 /** Encoded transactions are at most 50,000 bytes (DESIGN.md); anything longer is refused unread. */
 export const MAX_TRANSACTION_BYTES = 50_000;
 const transactionHex = z
@@ -145,12 +154,25 @@ export const federationResponse = z.object({
 
 export const txidResponse = z.object({ txid: hex });
 
+/** What an ?atSession= answer is as of, and what it cost: the kept snapshot it started from and the events folded after it. */
+export const asOf = z
+  .object({
+    session: z.number().int().describe('the completed session the answer is as of'),
+    fromSnapshot: z
+      .object({ session: z.number().int(), position: z.string().describe('log position (decimal)') })
+      .optional()
+      .describe('the kept snapshot the fold started from; absent when it started at position 0'),
+    folded: z.number().int().describe('events folded after that snapshot'),
+  })
+  .describe('present with ?atSession=');
+
 export const txStatusResponse = z.object({
   txid: hex,
-  status: z.enum(['pending', 'accepted', 'rejected', 'unknown']),
+  status: z.enum(['pending', 'accepted', 'rejected', 'unknown']).describe('with ?atSession=: never pending (the log records no pending transaction)'),
   session: z.number().int().optional(),
   index: z.number().int().optional(),
   reason: z.string().optional(),
+  asOf: asOf.optional(),
 });
 
 /** POST /v1/transactions: `{ txid }`; with `?wait=` also the status reached within the wait. */
@@ -251,7 +273,16 @@ export const balanceSheet = z.object({
   ),
   netAssets: signedMsat,
 });
-export const auditResponse = balanceSheet;
+export const auditResponse = balanceSheet.extend({ asOf: asOf.optional() });
+
+const countAndMsat = z.object({ count: z.number().int(), msat });
+export const ledgerResponse = z.object({
+  lastItem: z.object({ session: z.number().int(), index: z.number().int() }).optional().describe('the item the ledger ends with; absent before any'),
+  deposits: z.object({ confirmed: countAndMsat.describe('confirmed by a threshold, claimed or not'), claimed: countAndMsat }),
+  notes: z.object({ unspent: z.number().int(), msat }),
+  withdrawals: z.object({ msat }).describe('the ledger keeps their sum, not each one'),
+  asOf: asOf.optional(),
+});
 export const auditHistoryResponse = z.object({ sheets: z.array(balanceSheet) });
 export const auditHistoryCsv = z.string().describe('RFC 4180 CSV with a header row: session, items, one column per balance-sheet line (msat), net assets (msat)');
 

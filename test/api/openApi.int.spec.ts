@@ -31,6 +31,7 @@ const endpoints: [string, string, z.ZodType | undefined, z.ZodType | undefined][
   ['get', '/v1/sessions/{i}/items', undefined, s.itemsResponse],
   ['get', '/v1/audit', undefined, s.auditResponse],
   ['get', '/v1/audit/history', undefined, s.auditHistoryResponse],
+  ['get', '/v1/ledger', undefined, s.ledgerResponse],
   ['get', '/v1/peers', undefined, s.peersResponse],
   ['get', '/v1/projections', undefined, s.projectionsResponse],
   ['post', '/v1/admin/deposits', s.depositBody, s.depositResponse],
