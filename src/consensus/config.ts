@@ -53,7 +53,11 @@ export const guardianConfigSchema = z.strictObject({
       })
       .default({ wallet: { withdrawFeeMsat: '1000' }, mint: {} }),
   }),
-  /** Snapshots kept per projection (0 = none). Local policy: not part of the consensus hash. */
+  /**
+   * K of the checkpoint retention rule (checkpointTiers.ts): the newest K snapshots of a projection,
+   * and K of each older tier, about K * log2(checkpoints) in all (0 = no checkpoints). Local policy:
+   * not part of the consensus hash.
+   */
   checkpointRetention: z.number().int().min(0).default(3),
   /**
    * A completed session is checkpointed only once at least this many events were appended since the
