@@ -1,6 +1,6 @@
 /**
- * The keys of the ledger's persistent maps: the hex text made from bytes (txids, note OutPoints,
- * deposit ids), and the 32-bit hash a map files each key under.
+ * The keys of the ledger's persistent maps: the hex text made from a txid or a note's OutPoint, and
+ * the 32-bit hash a map files each key under.
  */
 
 const HEX_DIGITS = new Uint8Array(16).map((_, i) => '0123456789abcdef'.charCodeAt(i));

@@ -1,6 +1,6 @@
 /**
  * A PersistentMap that changes in place: `set` and `delete` update this map and return it. For a
- * fold whose past states nobody reads again (replay's ledger, see projections/ledger.ts): every
+ * fold whose past states nobody reads again (replay's ledger, see projections/ledgerFold.ts): every
  * state of such a fold shares the one map, so only its newest state is valid.
  *
  * The ledger's large maps are keyed by the hex of digests (a txid, a note's "txid:index"), and
