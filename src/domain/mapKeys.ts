@@ -51,22 +51,14 @@ export function hexKey(bytes: Uint8Array, suffix = ''): string {
   return hex;
 }
 
-// The ledger asks about one key several times in a row (has, then set; get, then delete): the
-// last key's hash is remembered. Pure all the same: strings compare by content, so same key, same hash.
-let lastKey: string | undefined;
-let lastHash = 0;
-
 // FNV-1a over UTF-16 code units: spreads hex keys well. Collisions only cost a linear scan.
 export function textKeyHash(key: string): number {
-  if (key === lastKey) return lastHash;
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  lastKey = key;
-  lastHash = hash >>> 0;
-  return lastHash;
+  return hash >>> 0;
 }
 
 const HEX_VALUE = new Int8Array(128).fill(-1);
