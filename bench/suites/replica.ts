@@ -81,9 +81,12 @@ async function run(): Promise<BenchRow[]> {
     const loader = start(['load', '--url', guardianUrl, '--admin-token', adminTokens[0]!, '--duration', '100000', '--rate', String(LOAD_RATE), '--chains', '32', '--seed', '7', '--json']);
     await printed(loader, /"clockStarted":true/);
     const replicaUrls: string[] = [];
+    const replicaPids: number[] = [];
     for (let i = 0; i < 2; i++) {
       const replicaPort = await freePort();
-      await printed(start(['follow', '--from', guardianUrl, '--data', join(dir, `replica-${i}`), '--port', String(replicaPort), '--log-level', 'warn']), /serving http/);
+      const replica = start(['follow', '--from', guardianUrl, '--data', join(dir, `replica-${i}`), '--port', String(replicaPort), '--log-level', 'warn']);
+      await printed(replica, /serving http/);
+      replicaPids.push(replica.pid!);
       replicaUrls.push(`http://127.0.0.1:${replicaPort}`);
     }
     const replicaStatus = async (url: string) => (await (await fetch(`${url}/v1/replica`)).json()) as { sessions: number; lagSessions?: number };
@@ -102,10 +105,13 @@ async function run(): Promise<BenchRow[]> {
     for (const query of QUERIES) {
       for (const window of windows) {
         const cpu = cpuSeconds(guardian.pid);
+        const replicaCpu = replicaPids.map((pid) => cpuSeconds(pid));
         const began = performance.now();
         const rate = QUERY_RATE / window.targets.length;
         const results = await Promise.all(window.targets.map((target) => openLoop(target + query.path, rate, seconds)));
-        const cores = (cpuSeconds(guardian.pid) - cpu) / ((performance.now() - began) / 1000);
+        const elapsed = (performance.now() - began) / 1000;
+        const cores = (cpuSeconds(guardian.pid) - cpu) / elapsed;
+        const replicaCores = replicaPids.map((pid, i) => (cpuSeconds(pid) - replicaCpu[i]!) / elapsed);
         const worst = results.reduce((a, b) => (b.p99 > a.p99 ? b : a));
         const requests = results.reduce((sum, r) => sum + r.requests, 0);
         const errors = results.reduce((sum, r) => sum + r.errors, 0);
@@ -113,6 +119,7 @@ async function run(): Promise<BenchRow[]> {
         row(`${query.name}, ${window.name}: p50`, 'ms', Math.max(...results.map((r) => r.p50)), `${QUERY_RATE} req/s open loop over ${window.targets.length} target(s); ${per}`);
         row(`${query.name}, ${window.name}: p99 (worst target)`, 'ms', worst.p99, `${requests} requests, ${errors} errors; whole ms, rounded down (loadtest)`);
         row(`${query.name}, ${window.name}: guardian CPU`, 'cores', cores, `with the load at ${LOAD_RATE} tx/s, sessions of ${SESSION_SECONDS} s`);
+        row(`${query.name}, ${window.name}: replicas' CPU`, 'cores', replicaCores.reduce((a, b) => a + b, 0), `per replica ${replicaCores.map((c) => c.toFixed(2)).join(', ')} (following, and answering when targeted)`);
       }
     }
     const lags = await Promise.all(replicaUrls.map(replicaStatus));

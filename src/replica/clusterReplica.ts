@@ -9,7 +9,6 @@
  */
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { ApiFrontOptions } from '../api/apiFront.ts';
 import { completedSessionCount } from '../consensus/engine/openSession.ts';
 import { federationTag } from '../domain/federation.ts';
 import { startProjections, type ProjectionHost } from '../projections/projectionHost.ts';
@@ -21,7 +20,7 @@ import { openEventLog, type EventLogLocation } from '../streams/openEventLog.ts'
 import { readOnlyLog } from '../streams/readOnlyLog.ts';
 import { OutcomeRefusedError } from './outcomeImport.ts';
 import { federationFromLog, federationKeysOf, FederationMismatchError } from './pinnedFederation.ts';
-import { startReplicaFront, type ReplicaStatus } from './replicaApi.ts';
+import { startReplicaFront, type ReplicaFrontLimits, type ReplicaStatus } from './replicaApi.ts';
 import { verifiedPrefixLog } from './verifiedPrefixLog.ts';
 
 export type ClusterLocation = Extract<EventLogLocation, { kind: 'eventstoredb' }>;
@@ -35,7 +34,7 @@ export interface ClusterReplicaOptions {
   host?: string;
   /** How often the cluster's completed sessions are read for the lag (default 1 s). */
   headPollMs?: number;
-  limits?: Pick<ApiFrontOptions, 'headersTimeoutMs' | 'requestTimeoutMs' | 'maxConnectionsPerClient'>;
+  limits?: ReplicaFrontLimits;
   logger?: Logger;
   /** Opens the guardian's log (default: openEventLog, schema-checked); tests pass an emulated cluster. */
   openLog?: (location: ClusterLocation) => Promise<EventLog>;

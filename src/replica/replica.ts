@@ -8,7 +8,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import type { ApiFrontOptions } from '../api/apiFront.ts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ledgerRules } from '../domain/ledger.ts';
 import { createModules, modulesConfigFromJson } from '../domain/modules/consensusModules.ts';
@@ -24,7 +23,7 @@ import { openEventLog } from '../streams/openEventLog.ts';
 import { startFollower, type Follower, type FollowerStatus } from './follower.ts';
 import { guardianFeed } from './guardianFeed.ts';
 import { federationKeysOf, FederationMismatchError, pinFederation, type PinnedFederation } from './pinnedFederation.ts';
-import { startReplicaFront } from './replicaApi.ts';
+import { startReplicaFront, type ReplicaFrontLimits } from './replicaApi.ts';
 
 export interface ReplicaOptions {
   /** The followed guardian's API, e.g. http://guardian-0:8174. */
@@ -38,8 +37,8 @@ export interface ReplicaOptions {
   checkpointRetention?: number;
   checkpointMinEvents?: number;
   pollWaitMs?: number;
-  /** The API's slow-client limits, as a guardian's (defaults: 10 s for headers, 30 s for a request, 512 connections per client). */
-  limits?: Pick<ApiFrontOptions, 'headersTimeoutMs' | 'requestTimeoutMs' | 'maxConnectionsPerClient'>;
+  /** The API's slow-client limits, as a guardian's (defaults: 10 s for headers, 30 s for a request, 512 connections per client, the front thread at nice -10 where permitted). */
+  limits?: ReplicaFrontLimits;
   logger?: Logger;
 }
 

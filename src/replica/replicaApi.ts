@@ -114,16 +114,21 @@ export function createReplicaApi(deps: ReplicaApiDependencies): Api {
   return { ...api, app };
 }
 
+/** A replica's front, as a guardian's: its slow-client limits and the front thread's nice value. */
+export type ReplicaFrontLimits = Pick<ApiFrontOptions, 'headersTimeoutMs' | 'requestTimeoutMs' | 'maxConnectionsPerClient' | 'priority'>;
+
 /** The replica's API served through the API front thread, with a guardian's slow-client limits. */
 export function startReplicaFront(
   deps: ReplicaApiDependencies,
-  options: { host: string; port: number; limits?: Pick<ApiFrontOptions, 'headersTimeoutMs' | 'requestTimeoutMs' | 'maxConnectionsPerClient'>; onFailure(error: Error): void },
+  options: { host: string; port: number; limits?: ReplicaFrontLimits; onFailure(error: Error): void },
 ): Promise<ApiFront> {
   return startApiFront(createReplicaApi(deps), {
     host: options.host,
     port: options.port,
     // Long-polls of transaction statuses hold requests for up to 30 s, as on a guardian.
     keepAliveTimeoutMs: 65_000,
+    // A guardian's default (api.frontPriority): on busy cores analysts' answers do not queue behind the following.
+    priority: -10,
     ...options.limits,
     changes: deps.projections.changes$,
     onFailure: options.onFailure,

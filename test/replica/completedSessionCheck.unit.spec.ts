@@ -47,7 +47,7 @@ describe('a recorded completed session', () => {
   it('does not hold when an item, its hash or its txid was edited', () => {
     const first = items[0]!;
     const bytes = hexToBytes(first.item);
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1] = bytes.at(-1)! ^ 1;
     expect(problem({ items: [{ ...first, item: bytesToHex(bytes) }, ...items.slice(1)] })).toMatch(/^item 0: /);
     expect(problem({ items: [{ ...first, itemHash: '00'.repeat(32) }, ...items.slice(1)] })).toMatch(/^item 0: stored itemHash 0{64} is not the hash of its item and peer/);
     const withTxid = items.find((item) => item.txid !== undefined)!;
