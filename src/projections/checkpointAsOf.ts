@@ -1,9 +1,9 @@
-import type { EventLog, Position, ReadStreamOptions } from '../streams/eventLog.ts';
+import type { EventLog, Position, ReadStreamOptions, RecordedEvent } from '../streams/eventLog.ts';
 import { isEvent, streams } from '../streams/events.ts';
 import { pagesOf } from '../streams/pagedRead.ts';
 import { decodeSnapshot, type LoadedSnapshot, type SnapshotSkip } from './checkpointStore.ts';
-import { checkpointStreams } from './checkpointTiers.ts';
-import { foldInto, type Projection } from './projection.ts';
+import { checkpointStreams, keptCheckpoints, keptLocation } from './checkpointTiers.ts';
+import { canonicalTextHash, foldInto, type JsonValue, type Projection } from './projection.ts';
 import { snapshotTextParts } from './storedSnapshots.ts';
 
 /**
@@ -29,8 +29,9 @@ interface Head {
   session: number;
 }
 
-/** Events folded per page on the way to the session. */
-const FOLD_PAGE = 1024;
+/** Events folded per page on the way to the session: from the first size, doubling up to the last. */
+const FIRST_FOLD_PAGE = 64;
+const FOLD_PAGE = 4096;
 
 /** The head of the event at `revision` of `stream` (the newest or oldest kept without one), undefined past the stream's ends. */
 async function headAt(log: EventLog, stream: string, options: ReadStreamOptions): Promise<Head | undefined> {
@@ -48,25 +49,77 @@ async function headAt(log: EventLog, stream: string, options: ReadStreamOptions)
   return { stream, revision: event.revision, projection: event.data.projection, version: event.data.version, session: event.data.session };
 }
 
-/** The newest snapshot of `stream` at or before `session` that `accept`s, newest first; the stream's oldest is read first to skip a stream entirely newer. */
-async function newestAtOrBefore(log: EventLog, stream: string, session: number, accept: (head: Head) => boolean): Promise<Head | undefined> {
-  const oldest = await headAt(log, stream, { direction: 'forwards' });
-  if (oldest === undefined || oldest.session > session) return undefined;
-  let revision: number | undefined;
-  for (;;) {
-    const head = await headAt(log, stream, { direction: 'backwards', ...(revision === undefined ? {} : { fromRevision: revision }) });
-    if (head === undefined) return undefined;
-    if (head.session <= session && accept(head)) return head;
-    if (head.revision <= oldest.revision) return undefined;
-    revision = head.revision - 1;
+/**
+ * The newest snapshot of `stream` at or before `session` that `accept`s, if it is after session
+ * `after` (what another stream already offers). Sessions grow with revisions, so it is found by a
+ * binary search over the kept revisions, one head read per step, after the stream's newest and
+ * oldest heads have shown whether the stream can offer one at all.
+ */
+async function newestAtOrBefore(log: EventLog, stream: string, session: number, accept: (head: Head) => boolean, after: number): Promise<Head | undefined> {
+  const newest = await headAt(log, stream, { direction: 'backwards' });
+  if (newest === undefined || newest.session <= after) return undefined;
+  let found = newest;
+  if (newest.session > session) {
+    const oldest = (await headAt(log, stream, { direction: 'forwards' }))!;
+    if (oldest.session > session) return undefined;
+    // Invariant: `found` (at or before revision lo) is at or before `session`; every head after revision hi is after it.
+    found = oldest;
+    let lo = oldest.revision;
+    let hi = newest.revision;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const head = (await headAt(log, stream, { direction: 'backwards', fromRevision: mid }))!;
+      if (head.session <= session) [lo, found] = [mid, head];
+      else hi = mid;
+    }
   }
+  // Older ones while the found one is not usable (another version, say).
+  for (let head: Head | undefined = found; head !== undefined && head.session > after; ) {
+    if (head.session <= session && accept(head)) return head;
+    head = head.revision === 0 ? undefined : await headAt(log, stream, { direction: 'backwards', fromRevision: head.revision - 1 });
+  }
+  return undefined;
+}
+
+/**
+ * The nearest snapshot at or before `session` by checkpoint numbers: the kept ones are
+ * keptCheckpoints(n, K) (n and K read off checkpoint-<name>), each at a known stream and revision,
+ * and sessions grow with numbers, so a binary search over them reads a handful of heads; null when
+ * every kept one is after `session`. Undefined when the answer is in checkpoint-<name> itself, or
+ * the streams are not laid out as the rule says (e.g. snapshots kept before the rule was): the
+ * search over every stream decides then.
+ */
+async function nearestByNumber(log: EventLog, projection: string, session: number, accept: (head: Head) => boolean): Promise<Head | null | undefined> {
+  const main = streams.checkpoint(projection);
+  const newest = await headAt(log, main, { direction: 'backwards' });
+  const oldest = await headAt(log, main, { direction: 'forwards' });
+  if (newest === undefined || oldest === undefined || oldest.session <= session) return undefined;
+  const count = newest.revision + 1;
+  const keepNewest = newest.revision - oldest.revision + 1;
+  const moved = keptCheckpoints(count, keepNewest).filter((ordinal) => ordinal <= count - keepNewest);
+  // Invariant: `found` (moved[lo]) is at or before `session`; moved[hi] and after are after it.
+  let found: Head | undefined;
+  let lo = -1;
+  let hi = moved.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    const at = keptLocation(projection, moved[mid]!, count, keepNewest);
+    const head = await headAt(log, at.stream, { direction: 'backwards', fromRevision: at.revision });
+    if (head?.revision !== at.revision) return undefined;
+    if (head.session <= session) [lo, found] = [mid, head];
+    else hi = mid;
+  }
+  if (found === undefined) return null;
+  return accept(found) ? found : undefined;
 }
 
 /** The nearest snapshot at or before `session` among every checkpoint stream of `projection` that `accept`s. */
 async function nearestHead(log: EventLog, projection: string, session: number, accept: (head: Head) => boolean): Promise<Head | undefined> {
+  const byNumber = await nearestByNumber(log, projection, session, accept);
+  if (byNumber !== undefined) return byNumber ?? undefined;
   let best: Head | undefined;
   for (const stream of await checkpointStreams(log, projection)) {
-    const head = await newestAtOrBefore(log, stream, session, accept);
+    const head = await newestAtOrBefore(log, stream, session, accept, best?.session ?? -1);
     if (head !== undefined && (best === undefined || head.session > best.session)) best = head;
     // `checkpoint-<name>` holds the newest checkpoints in a row: one of them at or before `session` is the nearest of all.
     if (stream === streams.checkpoint(projection) && best !== undefined) return best;
@@ -81,12 +134,36 @@ export async function loadSnapshotAtOrBefore<S>(log: EventLog, projection: Proje
   for (;;) {
     const head = await nearestHead(log, projection.name, session, accept);
     if (head === undefined) return undefined;
-    const [event] = await log.readStream(head.stream, { fromRevision: head.revision, maxCount: 1 });
-    const loaded = event !== undefined && event.revision === head.revision && isEvent(event, 'SnapshotTaken') ? decodeSnapshot(projection, event.data) : { reason: 'the snapshot could not be read again' };
+    const loaded = (await loadFromText(log, projection, head)) ?? (await loadDecoded(log, projection, head));
     if (!('reason' in loaded)) return loaded;
     onSkip({ session: head.session, reason: loaded.reason });
     refused.add(`${head.stream}@${head.revision}`);
   }
+}
+
+/**
+ * The snapshot at `head` from its stored text, when the text is canonical: its state text hashing
+ * to the stored hash proves it the canonical JSON the hash was made of (storedSnapshots.ts), so it
+ * is parsed once, without the schema's walk of the state or a canonical re-serialization to hash.
+ * Undefined when the log stores no text or the text is not in that form.
+ */
+async function loadFromText<S>(log: EventLog, projection: Projection<S>, head: Head): Promise<LoadedSnapshot<S> | { reason: string } | undefined> {
+  if (log.readStreamText === undefined) return undefined;
+  const [event] = await log.readStreamText(head.stream, { fromRevision: head.revision, maxCount: 1 });
+  const parts = event?.revision === head.revision ? snapshotTextParts(event) : undefined;
+  if (parts === undefined || parts.head.projection !== projection.name || parts.head.version !== projection.version) return undefined;
+  if (canonicalTextHash(parts.stateText) !== parts.head.stateHash) return undefined;
+  try {
+    return { state: projection.fromSnapshot(JSON.parse(parts.stateText) as JsonValue), position: parts.head.at, session: parts.head.session, stateHash: parts.head.stateHash };
+  } catch (error) {
+    return { reason: `state does not decode: ${(error as Error).message}` };
+  }
+}
+
+/** The snapshot at `head` read as an event and checked by decodeSnapshot. */
+async function loadDecoded<S>(log: EventLog, projection: Projection<S>, head: Head): Promise<LoadedSnapshot<S> | { reason: string }> {
+  const [event] = await log.readStream(head.stream, { fromRevision: head.revision, maxCount: 1 });
+  return event !== undefined && event.revision === head.revision && isEvent(event, 'SnapshotTaken') ? decodeSnapshot(projection, event.data) : { reason: 'the snapshot could not be read again' };
 }
 
 /**
@@ -101,7 +178,11 @@ export async function stateAtSession<S>(log: EventLog, projection: Projection<S>
   const cursor = { projection, state: snapshot?.state ?? projection.initial, position: snapshot?.position ?? 0n };
   const target = streams.session(session);
   let folded = 0;
-  for await (const page of log.readAllPages?.(cursor.position, FOLD_PAGE) ?? pagesOf(log.readAll(cursor.position), FOLD_PAGE)) {
+  // Pages grow from small: a page is read (and every snapshot in it decoded) whole, and the
+  // session is usually a few sessions past the snapshot, not a whole page of the log.
+  for (let size = FIRST_FOLD_PAGE; ; size = Math.min(2 * size, FOLD_PAGE)) {
+    const page = await firstPage(log, cursor.position, size);
+    if (page === undefined) return undefined;
     const end = page.findIndex((event) => event.stream === target && isEvent(event, 'SessionCompleted'));
     const part = end < 0 ? page : page.slice(0, end + 1);
     const failed = foldInto(cursor, part);
@@ -109,5 +190,10 @@ export async function stateAtSession<S>(log: EventLog, projection: Projection<S>
     folded += part.length;
     if (end >= 0) return { state: cursor.state as S, ...from, folded };
   }
+}
+
+/** The first page of at most `size` events after `after`, undefined at the end of the log. */
+async function firstPage(log: EventLog, after: Position, size: number): Promise<RecordedEvent[] | undefined> {
+  for await (const page of log.readAllPages?.(after, size) ?? pagesOf(log.readAll(after), size)) return page;
   return undefined;
 }

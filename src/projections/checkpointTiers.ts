@@ -52,6 +52,17 @@ export function keptCheckpoints(count: number, keepNewest: number): number[] {
   return kept.sort((a, b) => a - b);
 }
 
+/**
+ * Where checkpoint `ordinal`, kept after `count` checkpoints, is stored when the rule has been
+ * applied since the first checkpoint: checkpoint-<name> at revision ordinal - 1, or the tier
+ * stream at its index among that tier's checkpoints (ordinal = 2^t (2 revision + 1)).
+ */
+export function keptLocation(projection: string, ordinal: number, count: number, keepNewest: number): { stream: string; revision: number } {
+  if (ordinal > count - keepNewest) return { stream: streams.checkpoint(projection), revision: ordinal - 1 };
+  const tier = tierOf(ordinal);
+  return { stream: tierStream(projection, tier), revision: (ordinal / 2 ** tier - 1) / 2 };
+}
+
 /** The checkpoint number of the newest event in `checkpoint-<projection>` (0 for none), read without parsing its snapshot where the log allows. */
 export async function newestCheckpointNumber(log: EventLog, projection: string): Promise<number> {
   const stream = streams.checkpoint(projection);

@@ -13,6 +13,7 @@ import { standardProjections } from '../../src/projections/standardProjections.t
 import { transactionsProjection } from '../../src/projections/transactions.ts';
 import type { EventLog } from '../../src/streams/eventLog.ts';
 import { isEvent } from '../../src/streams/events.ts';
+import { openEventLog } from '../../src/streams/openEventLog.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
 import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
 import { checkpointEachSession, writeSessionLog } from './sessionLogFixture.ts';
@@ -98,5 +99,35 @@ describe('checkpoint retention over a long log (sqlite)', () => {
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.snapshotsChecked).toBe(keptCheckpoints(SESSIONS, RETENTION).length * standardProjections().length);
+  });
+});
+
+describe('checkpoint retention switched on over a log that kept every snapshot', () => {
+  it('answers every session as the fold from position 0 does, whatever the streams look like', async () => {
+    const log = await openEventLog({ kind: 'memory' }, { guardian: 0 });
+    try {
+      // Sessions 0..11 checkpointed keeping everything, then 12..39 by the rule with K = 3: the
+      // tier streams start mid-way, so the checkpoint numbers no longer say where a snapshot is.
+      const keepAll = await startProjections(log, { retention: 40 });
+      const byRule = await startProjections(log, { retention: RETENTION });
+      await writeSessionLog(log, {
+        sessions: 40,
+        itemsPerSession: 3,
+        seed: 7,
+        afterSession: async (session, position) => checkpointEachSession(session < 12 ? keepAll : byRule)(session, position),
+      });
+      await Promise.all([keepAll.stop(), byRule.stop()]);
+      for (const projection of [auditProjection, ledgerProjection] as Array<Projection<unknown>>) {
+        const expected = await hashesPerSession(log, projection);
+        for (let session = 0; session < 40; session++) {
+          const found = (await stateAtSession(log, projection, session))!;
+          expect(projectionStateHash(projection, found.state), `${projection.name} at ${session}`).toBe(expected[session]);
+        }
+        // The newest sessions still start from their own snapshot.
+        expect((await stateAtSession(log, projection, 39))!.fromSnapshot?.session).toBe(39);
+      }
+    } finally {
+      await log.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keptCheckpoints, projectionOfCheckpointStream, tierOf, tierStream } from '../../src/projections/checkpointTiers.ts';
+import { keptCheckpoints, keptLocation, projectionOfCheckpointStream, tierOf, tierStream } from '../../src/projections/checkpointTiers.ts';
 
 describe('checkpoint tiers', () => {
   it('puts checkpoint o in the tier of its trailing zero bits', () => {
@@ -35,5 +35,22 @@ describe('checkpoint tiers', () => {
       const before = new Set(keptCheckpoints(count, 3));
       for (const o of keptCheckpoints(count + 1, 3)) if (o <= count) expect(before.has(o), `checkpoint ${o} at n = ${count + 1}`).toBe(true);
     }
+  });
+
+  it("locates each kept checkpoint at its stream's revision: checkpoint-<name>'s newest, then each tier's in order", () => {
+    expect(keptLocation('audit', 100, 100, 3)).toEqual({ stream: 'checkpoint-audit', revision: 99 });
+    expect(keptLocation('audit', 96, 100, 3)).toEqual({ stream: 'checkpoint-audit.tier-5', revision: 1 });
+    const count = 1_000;
+    const byStream = new Map<string, number[]>();
+    for (const ordinal of keptCheckpoints(count, 3)) {
+      const { stream, revision } = keptLocation('audit', ordinal, count, 3);
+      byStream.set(stream, [...(byStream.get(stream) ?? []), revision]);
+    }
+    // Each stream holds its newest 3 revisions, in a row, as truncation to the newest 3 leaves them.
+    for (const [stream, revisions] of byStream) {
+      expect(revisions.length, stream).toBeLessThanOrEqual(3);
+      expect(revisions, stream).toEqual(revisions.map((_, i) => revisions[0]! + i));
+    }
+    expect(byStream.get('checkpoint-audit')).toEqual([997, 998, 999]);
   });
 });
