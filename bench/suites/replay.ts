@@ -29,7 +29,8 @@ const open = (path: string): EventLog => withEventSchemas(createSqliteEventLog(p
 
 async function generate(path: string, checkpoints: boolean): Promise<number> {
   const log = open(path);
-  const host = checkpoints ? await startProjections(log, { retention: 1 }) : undefined;
+  // A retention of every session keeps every checkpoint (checkpointTiers.ts): replay reads and checks them all.
+  const host = checkpoints ? await startProjections(log, { retention: SESSIONS }) : undefined;
   const started = performance.now();
   const fixture = await writeSessionLog(log, {
     sessions: SESSIONS,
