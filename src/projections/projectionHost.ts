@@ -256,10 +256,13 @@ export async function startProjections(log: EventLog, options: ProjectionHostOpt
       if (failure !== undefined) throw failure as Error;
       // Capture every state first: appending yields, and the live subscription may move states on meanwhile.
       const taken = entries.map((e) => ({ entry: e, state: e.state, position: e.position }));
-      for (const { entry, state, position: at } of taken) {
-        const ref = await appendSnapshot(log, entry.projection, state, at, session, retention);
-        entry.newestCheckpoint = { session: ref.session, position: ref.position };
-      }
+      // Each projection has streams of its own: their appends share commits, their truncations too.
+      await Promise.all(
+        taken.map(async ({ entry, state, position: at }) => {
+          const ref = await appendSnapshot(log, entry.projection, state, at, session, retention);
+          entry.newestCheckpoint = { session: ref.session, position: ref.position };
+        }),
+      );
     },
 
     status() {

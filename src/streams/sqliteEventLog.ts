@@ -171,28 +171,34 @@ export function createSqliteEventLog(path: string, options: SqliteEventLogOption
 
   const deleteRows = prepareDelete(db);
   const truncateRows = prepareTruncate(db);
-  /** The next deletion, once the appends called before it are committed (no commit is in flight). */
-  const runDelete = (pending: PendingDelete): Promise<void> => {
-    try {
-      // On this thread's connection: the writer thread's is idle between commits (WAL lets either
-      // write). Its fsync blocks the event loop once per deleted stream, not once per append.
+  const deleteAll = db.transaction((deletions: readonly PendingDelete[]) => {
+    for (const pending of deletions) {
       if (pending.keepNewest === undefined) deleteRows(pending.deleteStream);
       else truncateRows(pending.deleteStream, pending.keepNewest);
-      pending.resolve();
+    }
+  });
+  /** The next deletions in a row, as one transaction, once the appends called before them are committed (no commit is in flight). */
+  const runDeletes = (deletions: readonly PendingDelete[]): Promise<void> => {
+    try {
+      // On this thread's connection: the writer thread's is idle between commits (WAL lets either
+      // write). Its fsync blocks the event loop once per run of deletions, not once per append.
+      deleteAll(deletions);
+      for (const pending of deletions) pending.resolve();
     } catch (error) {
-      pending.reject(error);
+      for (const pending of deletions) pending.reject(error);
     }
     return Promise.resolve();
   };
 
-  /** Commits the queued appends up to the next deletion as one transaction, or runs that deletion, unless a commit is in flight (its end flushes again). */
+  /** Commits the queued appends up to the next deletion as one transaction, or the deletions up to the next append, unless a commit is in flight (its end flushes again). */
   const flush = () => {
     flushScheduled = false;
     if (inFlight !== undefined || queue.length === 0) return;
-    const first = queue[0]!;
-    if ('deleteStream' in first) {
-      queue.shift();
-      inFlight = runDelete(first);
+    if ('deleteStream' in queue[0]!) {
+      const end = queue.findIndex((pending) => !('deleteStream' in pending));
+      const deletions = (end < 0 ? queue : queue.slice(0, end)) as PendingDelete[];
+      queue = end < 0 ? [] : queue.slice(end);
+      inFlight = runDeletes(deletions);
       void inFlight.finally(() => {
         inFlight = undefined;
         flush();

@@ -99,6 +99,17 @@ export function describeTruncateStreamContract(name: string, open: () => Promise
       expect(ns(await log.readStream(checkpoint))).toEqual([2, 3]);
     });
 
+    it('applies truncations and deletions asked at once, each to its own stream', async () => {
+      const [a, b, c] = [stream('checkpoint'), stream('checkpoint'), stream('dag')];
+      await log.append(a, [ev(0), ev(1), ev(2)]);
+      await log.append(b, [ev(3), ev(4)]);
+      await log.append(c, [ev(5)]);
+      await Promise.all([truncate(a, 1), truncate(b, 1), log.deleteStream?.(c)]);
+      expect(ns(await log.readStream(a))).toEqual([2]);
+      expect(ns(await log.readStream(b))).toEqual([4]);
+      if (log.deleteStream !== undefined) expect(await log.readStream(c)).toEqual([]);
+    });
+
     it('refuses to keep nothing (that is deleteStream), and refuses after close', async () => {
       await expect(truncate(stream('checkpoint'), 0)).rejects.toThrow(RangeError);
       await expect(truncate(stream('checkpoint'), 1.5)).rejects.toThrow(RangeError);
