@@ -95,8 +95,9 @@ export interface EventLog {
    * streams of which only the newest few matter (checkpoints: checkpointTiers.ts). The kept events
    * keep their revisions and positions and the next append continues after the last revision.
    * Removed events read as deleteStream's do: readStream, readAll, readAllPages and new
-   * subscriptions skip them (EventStoreDB: `$maxCount`; its $all may show them until a scavenge).
-   * Ordered with appends as deleteStream is; a stream with at most `keepNewest` events is untouched.
+   * subscriptions skip them; ordered with appends as deleteStream is. (EventStoreDB: the stream's
+   * `$tb` at its last revision when asked; its $all shows them until the server's scavenge.) A
+   * stream with at most `keepNewest` events is untouched.
    */
   truncateStream?(stream: string, keepNewest: number): Promise<void>;
   /** Catch up from `fromPosition` (exclusive), then live; in order, no gap, no duplicate. Unsubscribing tears down. */

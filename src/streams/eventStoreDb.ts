@@ -108,8 +108,8 @@ export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: Eve
   const hooks: RetryHooks = { ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }), ...(options.sleep === undefined ? {} : { sleep: options.sleep }) };
   let closed = false;
   const liveSubscriptions = new Set<() => void>();
-  /** The `$maxCount` this log set per stream: the server keeps applying it, so it is written once, not at every truncation. */
-  const maxCounts = new Map<string, number>();
+  /** The `$tb` this log last set per stream, so that a truncation with nothing new to remove writes nothing. */
+  const truncatedBefore = new Map<string, number>();
 
   const ensureOpen = (): void => {
     if (closed) throw new EventLogClosedError();
@@ -190,14 +190,18 @@ export function eventStoreDbLogOver(client: EventStoreDbClientPort, options: Eve
       return { nextExpectedRevision, position: last.position };
     },
 
-    // `$maxCount` hides the older events from stream reads at once; the server reclaims them at its next scavenge.
+    // `$tb` (truncate before) hides the older events from stream reads at once, and the server reclaims
+    // them at its next scavenge. Not `$maxCount`: it would hide the oldest kept event as soon as the next
+    // is appended, where the port removes only what is there when asked.
     async truncateStream(stream, keepNewest): Promise<void> {
       ensureOpen();
       assertKeepNewest(keepNewest);
       const esdbStream = prefix + stream;
-      if (maxCounts.get(esdbStream) === keepNewest) return;
-      await withRetries(`set $maxCount of ${esdbStream}`, retryPolicy, () => client.setStreamMetadata(esdbStream, { maxCount: keepNewest }), hooks);
-      maxCounts.set(esdbStream, keepNewest);
+      const last = await lastEventOf(esdbStream);
+      const before = last === undefined ? 0 : last.revision - keepNewest + 1;
+      if (before <= (truncatedBefore.get(esdbStream) ?? 0)) return;
+      await withRetries(`set $tb of ${esdbStream}`, retryPolicy, () => client.setStreamMetadata(esdbStream, { truncateBefore: before }), hooks);
+      truncatedBefore.set(esdbStream, before);
     },
 
     async readStream(stream, readOptions = {}): Promise<RecordedEvent[]> {

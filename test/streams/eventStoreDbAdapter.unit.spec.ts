@@ -5,6 +5,7 @@ import { EventLogClosedError, ExpectedRevisionConflict } from '../../src/streams
 import type { RecordedEvent } from '../../src/streams/eventLog.ts';
 import { createEventStoreDbLog, eventStoreDbLogOver } from '../../src/streams/eventStoreDb.ts';
 import { describeEventLogContract } from './eventLogContract.ts';
+import { describeTruncateStreamContract } from './truncateStreamContract.ts';
 import { createFakeEventStoreDb } from './eventStoreDbFakeClient.ts';
 
 /**
@@ -186,22 +187,29 @@ describe('EventStoreDB adapter over an emulated server', () => {
   });
 });
 
+describeTruncateStreamContract('eventstoredb (emulated server)', async () => eventStoreDbLogOver(shared.client, { streamPrefix: `truncate-${tenants++}/` }), { local: false });
+
 describe('EventStoreDB truncateStream', () => {
-  it("keeps a stream's newest events through $maxCount, revisions unchanged, and writes the metadata once per stream and count", async () => {
+  it("keeps a stream's newest events through $tb, revisions unchanged, an event appended later too, and writes metadata only when there is more to remove", async () => {
     const fake = createFakeEventStoreDb();
     const log = eventStoreDbLogOver(fake.client, { streamPrefix: 'g0/' });
+    const ns = async () => (await log.readStream('checkpoint-audit')).map((e) => [e.revision, (e.data as { n: number }).n]);
     await log.append('checkpoint-audit', [0, 1, 2, 3].map((n) => ({ type: 'SnapshotTaken', data: { n } })));
     await log.truncateStream!('checkpoint-audit', 2);
-    expect((await log.readStream('checkpoint-audit')).map((e) => [e.revision, (e.data as { n: number }).n])).toEqual([
+    expect(await ns()).toEqual([
       [2, 2],
       [3, 3],
     ]);
+    // The next append hides nothing (a $maxCount would hide revision 2 now).
     const next = await log.append('checkpoint-audit', [{ type: 'SnapshotTaken', data: { n: 4 } }], { expectedRevision: 3 });
     expect(next.nextExpectedRevision).toBe(4);
+    expect((await ns()).map(([revision]) => revision)).toEqual([2, 3, 4]);
     await log.truncateStream!('checkpoint-audit', 2);
     expect((await log.readStream('checkpoint-audit', { direction: 'backwards' })).map((e) => e.revision)).toEqual([4, 3]);
-    expect(fake.metadataWrites()).toBe(1);
-    await log.truncateStream!('checkpoint-audit', 3);
+    expect(fake.metadataWrites()).toBe(2);
+    await log.truncateStream!('checkpoint-audit', 2);
+    await log.truncateStream!('checkpoint-audit', 5);
+    await log.truncateStream!('never-written', 1);
     expect(fake.metadataWrites()).toBe(2);
     await expect(log.truncateStream!('checkpoint-audit', 0)).rejects.toThrow(RangeError);
     await log.close();

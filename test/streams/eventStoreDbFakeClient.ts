@@ -176,8 +176,8 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
     if (scripted !== undefined) return streamingRead([], scripted);
     const stored = streams.get(streamName);
     if (stored === undefined) return streamingRead([], new StreamNotFoundError(undefined, streamName));
-    // The server hides events beyond a stream's $maxCount from its reads at once.
-    const events = stored.slice(-(maxCounts.get(streamName) ?? stored.length));
+    // The server hides the events before a stream's $tb from its reads at once.
+    const events = stored.filter((e) => e.revision >= BigInt(truncatedBefore.get(streamName) ?? 0));
     const backwards = readOptions.direction === 'backwards';
     const max = Number(readOptions.maxCount ?? Number.MAX_SAFE_INTEGER);
     const from = readOptions.fromRevision ?? (backwards ? 'end' : 'start');
@@ -213,10 +213,10 @@ export function createFakeEventStoreDb(options: { systemEventEvery?: number } = 
     });
   };
 
-  const maxCounts = new Map<string, number>();
-  const setStreamMetadata = async (streamName: string, metadata: { maxCount?: number }) => {
+  const truncatedBefore = new Map<string, number>();
+  const setStreamMetadata = async (streamName: string, metadata: { truncateBefore?: number }) => {
     metadataWrites += 1;
-    if (metadata.maxCount !== undefined) maxCounts.set(streamName, metadata.maxCount);
+    if (metadata.truncateBefore !== undefined) truncatedBefore.set(streamName, metadata.truncateBefore);
     return { success: true, nextExpectedRevision: 0n };
   };
 
