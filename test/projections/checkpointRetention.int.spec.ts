@@ -14,8 +14,10 @@ import { transactionsProjection } from '../../src/projections/transactions.ts';
 import type { EventLog } from '../../src/streams/eventLog.ts';
 import { isEvent } from '../../src/streams/events.ts';
 import { openEventLog } from '../../src/streams/openEventLog.ts';
+import { eventStoreDbLogOver } from '../../src/streams/eventStoreDb.ts';
 import { withEventSchemas } from '../../src/streams/schemaCheckedLog.ts';
 import { createSqliteEventLog } from '../../src/streams/sqliteEventLog.ts';
+import { createFakeEventStoreDb } from '../streams/eventStoreDbFakeClient.ts';
 import { checkpointEachSession, writeSessionLog } from './sessionLogFixture.ts';
 
 /** A checkpoint of every projection after each of SESSIONS sessions, kept by the tier rule with K = RETENTION. */
@@ -125,6 +127,26 @@ describe('checkpoint retention switched on over a log that kept every snapshot',
         }
         // The newest sessions still start from their own snapshot.
         expect((await stateAtSession(log, projection, 39))!.fromSnapshot?.session).toBe(39);
+      }
+    } finally {
+      await log.close();
+    }
+  });
+});
+
+describe('checkpoint retention over EventStoreDB (emulated server)', () => {
+  it('keeps the snapshots the rule keeps, through $tb, and answers as of every session', async () => {
+    const log = withEventSchemas(eventStoreDbLogOver(createFakeEventStoreDb().client), { guardian: 0 });
+    try {
+      const host = await startProjections(log, { retention: RETENTION, projections: [auditProjection] });
+      await writeSessionLog(log, { sessions: 24, itemsPerSession: 3, seed: 9, afterSession: checkpointEachSession(host) });
+      await host.stop();
+      const sessions: number[] = [];
+      for (const stream of await checkpointStreams(log, 'audit')) for (const event of await log.readStream(stream)) if (isEvent(event, 'SnapshotTaken')) sessions.push(event.data.session);
+      expect(sessions.sort((a, b) => a - b)).toEqual(keptCheckpoints(24, RETENTION).map((o) => o - 1));
+      const expected = await hashesPerSession(log, auditProjection);
+      for (let session = 0; session < 24; session++) {
+        expect(projectionStateHash(auditProjection, (await stateAtSession(log, auditProjection, session))!.state), `session ${session}`).toBe(expected[session]);
       }
     } finally {
       await log.close();
