@@ -13,24 +13,17 @@
  * Iteration order depends on key hashes; anything that must be deterministic (JSON snapshots,
  * state hashes) uses `sortedEntries` / `sortedKeys`. Maps keyed by digests (`emptyPersistentMap('digest')`)
  * hash by the key's first hex digits and are walked in key order, so those sort for free.
+ *
+ * Keys sharing a whole 32-bit hash (clients grind txids onto one, a transaction's outputs share
+ * their txid's) sit in a B+tree ordered by key (collisionPages.ts): no set of keys makes an update
+ * cost more than O(log n) key comparisons, and the walk stays in key order there too.
  */
+import { collectPage, collectPageKeys, findLeaf, leafPage, pageShape, walkPage, withLeaf, withoutLeaf, type Page } from './collisionPages.ts';
+import { NO_EDIT, insertAt, removeAt, sizeChange, withInserted, withRemoved, type Edit, type Leaf } from './mapNodes.ts';
 import { digestKeyHash, textKeyHash } from './mapKeys.ts';
 
 // Made here before mapKeys.ts held them: the domain's index and other importers still find them here.
 export { digestKeyHash, hexKey } from './mapKeys.ts';
-
-interface Leaf<V> {
-  readonly kind: 0;
-  readonly hash: number;
-  readonly key: string;
-  readonly value: V;
-}
-/** An edit token (see withTransientEdits): nodes stamped with an open edit may be changed in place by updates under it. */
-interface Edit {
-  open: boolean;
-}
-/** The edit of every map made outside withTransientEdits: never open, so every update copies its path. */
-const NO_EDIT: Edit = { open: false };
 
 // Branches and collisions carry the edit they were created under; only a node carrying the
 // updating map's own edit, while it is open, may be changed in place.
@@ -40,10 +33,11 @@ interface Branch<V> {
   children: TrieNode<V>[];
   readonly edit: Edit;
 }
+/** Keys sharing one hash, in pages ordered by key (collisionPages.ts): a client can grind keys onto one hash. */
 interface Collision<V> {
   readonly kind: 2;
   readonly hash: number;
-  leaves: Leaf<V>[];
+  page: Page<V>;
   readonly edit: Edit;
 }
 type TrieNode<V> = Leaf<V> | Branch<V> | Collision<V>;
@@ -77,11 +71,7 @@ function lookup<V>(node: TrieNode<V> | undefined, hash: number, key: string): Le
   let shift = 0;
   while (node !== undefined) {
     if (node.kind === 0) return node.key === key ? node : undefined;
-    if (node.kind === 2) {
-      if (node.hash !== hash) return undefined;
-      for (const leaf of node.leaves) if (leaf.key === key) return leaf;
-      return undefined;
-    }
+    if (node.kind === 2) return node.hash === hash ? findLeaf(node.page, key) : undefined;
     const bit = 1 << fragment(hash, shift);
     if ((node.bitmap & bit) === 0) return undefined;
     node = node.children[popcount(node.bitmap & (bit - 1))];
@@ -121,36 +111,8 @@ function branch<V>(bitmap: number, children: TrieNode<V>[], edit: Edit): Branch<
   return { kind: 1, bitmap, children, edit };
 }
 
-function collision<V>(hash: number, leaves: Leaf<V>[], edit: Edit): Collision<V> {
-  return { kind: 2, hash, leaves, edit };
-}
-
-// Array edits without splice, which allocates the array of removed elements on every call.
-
-function insertAt<T>(array: T[], index: number, value: T): void {
-  array.push(value);
-  for (let i = array.length - 1; i > index; i--) array[i] = array[i - 1]!;
-  array[index] = value;
-}
-
-function removeAt<T>(array: T[], index: number): void {
-  for (let i = index; i < array.length - 1; i++) array[i] = array[i + 1]!;
-  array.pop();
-}
-
-function withInserted<T>(array: readonly T[], index: number, value: T): T[] {
-  const out = new Array<T>(array.length + 1);
-  for (let i = 0; i < index; i++) out[i] = array[i]!;
-  out[index] = value;
-  for (let i = index; i < array.length; i++) out[i + 1] = array[i]!;
-  return out;
-}
-
-function withRemoved<T>(array: readonly T[], index: number): T[] {
-  const out = new Array<T>(array.length - 1);
-  for (let i = 0; i < index; i++) out[i] = array[i]!;
-  for (let i = index + 1; i < array.length; i++) out[i - 1] = array[i]!;
-  return out;
+function collision<V>(hash: number, page: Page<V>, edit: Edit): Collision<V> {
+  return { kind: 2, hash, page, edit };
 }
 
 /** Two nodes with different hashes under one branch, split at the first differing fragment. */
@@ -161,51 +123,34 @@ function join<V>(a: Leaf<V> | Collision<V>, b: Leaf<V>, shift: number, edit: Edi
   return branch((1 << fa) | (1 << fb), fa < fb ? [a, b] : [b, a], edit);
 }
 
-/**
- * +1 after `insert` added a key, -1 after `remove` removed one, else 0: saves an allocation per call.
- * Under transient edits the root may be changed in place, so an unchanged root does not mean no change.
- * Not a cache: `set` and `delete` reset it and read it around one synchronous insert or remove.
- */
-let sizeDelta = 0;
-
 function insert<V>(node: TrieNode<V> | undefined, leaf: Leaf<V>, shift: number, edit: Edit): TrieNode<V> {
   if (node === undefined) {
-    sizeDelta = 1;
+    sizeChange.delta = 1;
     return leaf;
   }
   if (node.kind === 0) {
     if (node.key === leaf.key) return node.value === leaf.value ? node : leaf;
-    sizeDelta = 1;
-    if (node.hash === leaf.hash) return collision(leaf.hash, node.key < leaf.key ? [node, leaf] : [leaf, node], edit);
+    sizeChange.delta = 1;
+    // Leaves stay in key order (digest maps walk in order).
+    if (node.hash === leaf.hash) return collision(leaf.hash, leafPage(node.key < leaf.key ? [node, leaf] : [leaf, node], edit), edit);
     return join(node, leaf, shift, edit);
   }
   const owned = edit.open && node.edit === edit;
   if (node.kind === 2) {
     if (node.hash !== leaf.hash) {
-      sizeDelta = 1;
+      sizeChange.delta = 1;
       return join(node, leaf, shift, edit);
     }
-    const index = node.leaves.findIndex((existing) => existing.key === leaf.key);
-    if (index < 0) {
-      sizeDelta = 1;
-      // Leaves stay in key order (digest maps walk in order).
-      let at = 0;
-      while (at < node.leaves.length && node.leaves[at]!.key < leaf.key) at++;
-      if (owned) {
-        insertAt(node.leaves, at, leaf);
-        return node;
-      }
-      return collision(node.hash, withInserted(node.leaves, at, leaf), edit);
-    }
-    if (node.leaves[index]!.value === leaf.value) return node;
-    const leaves = owned ? node.leaves : node.leaves.slice();
-    leaves[index] = leaf;
-    return owned ? node : collision(node.hash, leaves, edit);
+    const page = withLeaf(node.page, leaf, edit);
+    if (page === node.page) return node;
+    if (!owned) return collision(node.hash, page, edit);
+    node.page = page;
+    return node;
   }
   const bit = 1 << fragment(leaf.hash, shift);
   const index = popcount(node.bitmap & (bit - 1));
   if ((node.bitmap & bit) === 0) {
-    sizeDelta = 1;
+    sizeChange.delta = 1;
     if (owned) {
       insertAt(node.children, index, leaf);
       node.bitmap |= bit;
@@ -234,21 +179,19 @@ function withChild<V>(node: Branch<V>, index: number, child: TrieNode<V>, owned:
 function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number, edit: Edit): TrieNode<V> | undefined {
   if (node.kind === 0) {
     if (node.key !== key) return node;
-    sizeDelta = -1;
+    sizeChange.delta = -1;
     return undefined;
   }
   const owned = edit.open && node.edit === edit;
   if (node.kind === 2) {
     if (node.hash !== hash) return node;
-    const index = node.leaves.findIndex((leaf) => leaf.key === key);
-    if (index < 0) return node;
-    sizeDelta = -1;
-    if (node.leaves.length === 2) return node.leaves[1 - index]!;
-    if (owned) {
-      removeAt(node.leaves, index);
-      return node;
-    }
-    return collision(hash, node.leaves.filter((_, i) => i !== index), edit);
+    const page = withoutLeaf(node.page, key, edit);
+    if (page === node.page && sizeChange.delta === 0) return node;
+    // One key left: a plain leaf again.
+    if (page.kind === 3 && page.leaves.length === 1) return page.leaves[0]!;
+    if (!owned) return collision(hash, page, edit);
+    node.page = page;
+    return node;
   }
   const bit = 1 << fragment(hash, shift);
   if ((node.bitmap & bit) === 0) return node;
@@ -277,7 +220,7 @@ function remove<V>(node: TrieNode<V>, hash: number, key: string, shift: number, 
 function* walk<V>(node: TrieNode<V> | undefined): Generator<[string, V]> {
   if (node === undefined) return;
   if (node.kind === 0) yield [node.key, node.value];
-  else if (node.kind === 2) for (const leaf of node.leaves) yield [leaf.key, leaf.value];
+  else if (node.kind === 2) yield* walkPage(node.page);
   else for (const child of node.children) yield* walk(child);
 }
 
@@ -285,14 +228,14 @@ function* walk<V>(node: TrieNode<V> | undefined): Generator<[string, V]> {
 function collect<V>(node: TrieNode<V> | undefined, out: [string, V][]): void {
   if (node === undefined) return;
   if (node.kind === 0) out.push([node.key, node.value]);
-  else if (node.kind === 2) for (const leaf of node.leaves) out.push([leaf.key, leaf.value]);
+  else if (node.kind === 2) collectPage(node.page, out);
   else for (const child of node.children) collect(child, out);
 }
 
 function collectKeys<V>(node: TrieNode<V> | undefined, out: string[]): void {
   if (node === undefined) return;
   if (node.kind === 0) out.push(node.key);
-  else if (node.kind === 2) for (const leaf of node.leaves) out.push(leaf.key);
+  else if (node.kind === 2) collectPageKeys(node.page, out);
   else for (const child of node.children) collectKeys(child, out);
 }
 
@@ -319,18 +262,18 @@ class TrieMap<V> implements PersistentMap<V> {
   }
 
   set(key: string, value: V): PersistentMap<V> {
-    sizeDelta = 0;
+    sizeChange.delta = 0;
     const next = insert(this.root, { kind: 0, hash: this.hash(key), key, value }, 0, this.edit);
     // The same root and no new key: nothing changed, or a value was replaced in place (then `this` is this edit's).
-    if (next === this.root && sizeDelta === 0) return this;
-    return this.updated(next, this.size + sizeDelta);
+    if (next === this.root && sizeChange.delta === 0) return this;
+    return this.updated(next, this.size + sizeChange.delta);
   }
 
   delete(key: string): PersistentMap<V> {
     if (this.root === undefined) return this;
-    sizeDelta = 0;
+    sizeChange.delta = 0;
     const next = remove(this.root, this.hash(key), key, 0, this.edit);
-    return sizeDelta === 0 ? this : this.updated(next, this.size - 1);
+    return sizeChange.delta === 0 ? this : this.updated(next, this.size - 1);
   }
 
   private updated(root: TrieNode<V> | undefined, size: number): PersistentMap<V> {
@@ -340,6 +283,22 @@ class TrieMap<V> implements PersistentMap<V> {
       return this;
     }
     return new TrieMap(root, size, this.edit, this.digestKeys);
+  }
+
+  collisionShape(): CollisionShape {
+    const shape = { collisions: 0, widestPage: 0, pageHeight: 0 };
+    const visit = (node: TrieNode<V> | undefined): void => {
+      if (node?.kind === 1) {
+        for (const child of node.children) visit(child);
+      } else if (node?.kind === 2) {
+        const { widest, height } = pageShape(node.page);
+        shape.collisions++;
+        shape.widestPage = Math.max(shape.widestPage, widest);
+        shape.pageHeight = Math.max(shape.pageHeight, height);
+      }
+    };
+    visit(this.root);
+    return shape;
   }
 
   /** This version under `edit` (withTransientEdits). */
@@ -369,6 +328,19 @@ class TrieMap<V> implements PersistentMap<V> {
 
 const EMPTY = new TrieMap<never>(undefined, 0, NO_EDIT, false);
 const EMPTY_DIGEST_KEYED = new TrieMap<never>(undefined, 0, NO_EDIT, true);
+
+/** How the keys sharing a hash are laid out in a map: how many such groups, their widest page (scanned and copied whole) and their most pages on a path. */
+export interface CollisionShape {
+  collisions: number;
+  widestPage: number;
+  pageHeight: number;
+}
+
+/** For specs: however keys collide, no page grows past a constant width and paths stay logarithmic. */
+export function collisionShape(map: PersistentMap<unknown>): CollisionShape {
+  if (!(map instanceof TrieMap)) throw new TypeError('not a map made by persistentMap.ts');
+  return map.collisionShape();
+}
 
 /** Whether `value` is a map made by this file (a field of a module state, for instance). */
 export function isPersistentMap(value: unknown): value is PersistentMap<unknown> {
