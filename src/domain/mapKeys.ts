@@ -51,7 +51,8 @@ export function hexKey(bytes: Uint8Array, suffix = ''): string {
   return hex;
 }
 
-// FNV-1a over UTF-16 code units: spreads hex keys well. Collisions only cost a linear scan.
+// FNV-1a over UTF-16 code units: spreads hex keys well. Keys sharing a hash (easy to find for FNV)
+// cost a search of pages in key order (collisionPages.ts), not a scan.
 export function textKeyHash(key: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
@@ -59,6 +60,30 @@ export function textKeyHash(key: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
+}
+
+/**
+ * A 32-bit hash of the whole key under `seed`, for a table that probes from a key's hash
+ * (MutableMap): keys sharing any part of it that does not depend on the seed would share a probe
+ * run, as digest keys ground to share their first digits share digestKeyHash's low bits. Two UTF-16
+ * code units per multiply, each step invertible in the state and in the characters (two keys'
+ * states meet again only by chance), then murmur3's finalizer: keys ground without knowing the
+ * seed spread as random ones do.
+ */
+export function seededKeyHash(key: string, seed: number): number {
+  const length = key.length;
+  let hash = seed ^ length;
+  let i = 0;
+  for (; i + 1 < length; i += 2) {
+    hash = Math.imul(hash ^ (key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16)), 0x9e3779b1);
+    hash ^= hash >>> 15;
+  }
+  if (i < length) hash = Math.imul(hash ^ key.charCodeAt(i), 0x9e3779b1);
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
 }
 
 const HEX_VALUE = new Int8Array(128).fill(-1);
@@ -69,11 +94,11 @@ for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
  * "txid:index"): the digest's first 32 bits, no hashing needed. Trie levels take 5 bits from the
  * low end, so the prefix's groups of 5 bits are laid out there top group first: an in-order walk
  * of the trie then visits keys in ascending order (keys sharing the 8 hex digits share a
- * collision node, kept sorted), and `sortedEntries` has nothing left to sort.
+ * collision's pages, kept in key order), and `sortedEntries` has nothing left to sort.
  *
  * Choosing keys with a common prefix costs a digest grind per key (2^32 hashes for 32 bits), as
  * it would to collide on any 32-bit hash of the key. Keys not starting with 8 lowercase hex
- * digits fall back to FNV. (MutableMap hashes its keys with it too.)
+ * digits fall back to FNV.
  */
 export function digestKeyHash(key: string): number {
   const prefix = hexPrefix(key);

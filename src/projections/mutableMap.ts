@@ -4,18 +4,20 @@
  * state of such a fold shares the one map, so only its newest state is valid.
  *
  * The ledger's large maps are keyed by the hex of digests (a txid, a note's "txid:index"), and
- * replay makes several updates of them per accepted item. A native Map hashes every character of
- * each fresh key string and walks its bucket chains through scattered memory; here a key's hash
- * is its first 8 hex digits (mapKeys.ts's digestKeyHash; any other key is hashed whole),
- * and the table is open addressing with linear probing over an
+ * replay makes several updates of them per accepted item. A native Map walks its bucket chains
+ * through scattered memory; here the table is open addressing with linear probing over an
  * Int32Array of hashes, the keys and values in arrays beside it, at most half full. Deleting
  * shifts the following entries of the run back (no tombstones).
+ *
+ * A key's hash covers the whole key under a seed of the map's own (mapKeys.ts's seededKeyHash):
+ * clients grind txids, and keys sharing their first digits (2^16 hashes buy 4 shared digits), or
+ * a transaction's outputs, which share their whole txid, would otherwise share a probe run and
+ * cost O(N) each. Only the sorted walks are read by anything that must be deterministic, and
+ * they do not depend on the seed.
  */
-import { digestKeyHash } from '../domain/mapKeys.ts';
+import { randomInt } from 'node:crypto';
+import { seededKeyHash } from '../domain/mapKeys.ts';
 import type { PersistentMap } from '../domain/persistentMap.ts';
-
-/** digestKeyHash as an int32, as the Int32Array of hashes holds it. */
-const keyHash = (key: string): number => digestKeyHash(key) | 0;
 
 const INITIAL_SLOTS = 16;
 
@@ -26,7 +28,11 @@ export class MutableMap<V> implements PersistentMap<V> {
   private mask = INITIAL_SLOTS - 1;
   private count = 0;
 
-  constructor(entries: Iterable<readonly [string, V]> = []) {
+  /** `seed` is secret unless a spec fixes it: a key set cannot be ground against a seed its grinder does not know. */
+  constructor(
+    entries: Iterable<readonly [string, V]> = [],
+    private readonly seed = randomInt(2 ** 32),
+  ) {
     for (const [key, value] of entries) this.set(key, value);
   }
 
@@ -35,16 +41,16 @@ export class MutableMap<V> implements PersistentMap<V> {
   }
 
   get(key: string): V | undefined {
-    const slot = this.slotOf(key, keyHash(key));
+    const slot = this.slotOf(key, this.keyHash(key));
     return this.keys[slot] === undefined ? undefined : this.values[slot];
   }
 
   has(key: string): boolean {
-    return this.keys[this.slotOf(key, keyHash(key))] !== undefined;
+    return this.keys[this.slotOf(key, this.keyHash(key))] !== undefined;
   }
 
   set(key: string, value: V): PersistentMap<V> {
-    const hash = keyHash(key);
+    const hash = this.keyHash(key);
     let slot = this.slotOf(key, hash);
     if (this.keys[slot] === undefined) {
       if (2 * (this.count + 1) > this.mask + 1) {
@@ -61,7 +67,7 @@ export class MutableMap<V> implements PersistentMap<V> {
 
   delete(key: string): PersistentMap<V> {
     const { keys, values, hashes, mask } = this;
-    let hole = this.slotOf(key, keyHash(key));
+    let hole = this.slotOf(key, this.keyHash(key));
     if (keys[hole] === undefined) return this;
     this.count--;
     // Backward shift: each following entry of the run whose home slot is not between the hole
@@ -95,6 +101,20 @@ export class MutableMap<V> implements PersistentMap<V> {
     const keys: string[] = [];
     for (const key of this.keys) if (key !== undefined) keys.push(key);
     return keys.sort();
+  }
+
+  /** The farthest any key sits from its hash's slot: what a lookup may scan (for specs). */
+  longestProbe(): number {
+    let longest = 0;
+    for (let slot = 0; slot <= this.mask; slot++) {
+      if (this.keys[slot] !== undefined) longest = Math.max(longest, (slot - this.hashes[slot]!) & this.mask);
+    }
+    return longest;
+  }
+
+  /** seededKeyHash as an int32, as the Int32Array of hashes holds it. */
+  private keyHash(key: string): number {
+    return seededKeyHash(key, this.seed) | 0;
   }
 
   /** The slot holding `key`, else the empty slot ending its run (where it would go). */

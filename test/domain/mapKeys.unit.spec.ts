@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { digestKeyHash, hexPrefix, textKeyHash } from '../../src/domain/mapKeys.ts';
+import { digestKeyHash, hexPrefix, seededKeyHash, textKeyHash } from '../../src/domain/mapKeys.ts';
 import { seededRandom } from '../../src/domain/seededRandom.ts';
 
 function randomHex(random: () => number, digits: number): string {
@@ -39,5 +39,16 @@ describe('map keys', () => {
     const byTrie = [...keys].sort((a, b) => trieOrder(digestKeyHash(a), digestKeyHash(b)) || (a < b ? -1 : a > b ? 1 : 0));
     expect(byTrie).toEqual(byText);
     for (const key of ['deposit', 'ABCDEF0123', '0123abc']) expect(digestKeyHash(key)).toBe(textKeyHash(key));
+  });
+
+  it('seededKeyHash reads every character and the seed: a change to either gives another hash', () => {
+    const random = seededRandom(8);
+    const key = randomHex(random, 64) + ':17';
+    const keys = [key, key.slice(0, -1), key.slice(0, 64), ''];
+    for (let i = 0; i < key.length; i++) keys.push(key.slice(0, i) + (key[i] === '0' ? '1' : '0') + key.slice(i + 1));
+    expect(new Set(keys.map((k) => seededKeyHash(k, 1))).size).toBe(keys.length);
+    const seeds = Array.from({ length: 100 }, (_, seed) => seed * 0x9e3779b9);
+    expect(new Set(seeds.map((seed) => seededKeyHash(key, seed))).size).toBe(seeds.length);
+    expect(seededKeyHash(key, 1)).toBe(seededKeyHash(key.slice(0, 10) + key.slice(10), 1));
   });
 });
