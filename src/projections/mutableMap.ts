@@ -27,6 +27,8 @@ export class MutableMap<V> implements PersistentMap<V> {
   private values: (V | undefined)[] = new Array<V | undefined>(INITIAL_SLOTS).fill(undefined);
   private mask = INITIAL_SLOTS - 1;
   private count = 0;
+  private lastKey: string | undefined = undefined;
+  private lastHash = 0;
 
   /** `seed` is secret unless a spec fixes it: a key set cannot be ground against a seed its grinder does not know. */
   constructor(
@@ -112,9 +114,13 @@ export class MutableMap<V> implements PersistentMap<V> {
     return longest;
   }
 
-  /** seededKeyHash as an int32, as the Int32Array of hashes holds it. */
+  /** seededKeyHash as an int32, as the Int32Array of hashes holds it; the last key's is kept, as a lookup and an update of one key come in pairs. */
   private keyHash(key: string): number {
-    return seededKeyHash(key, this.seed) | 0;
+    if (key !== this.lastKey) {
+      this.lastHash = seededKeyHash(key, this.seed) | 0;
+      this.lastKey = key;
+    }
+    return this.lastHash;
   }
 
   /** The slot holding `key`, else the empty slot ending its run (where it would go). */
