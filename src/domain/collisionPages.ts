@@ -3,10 +3,10 @@
  *
  * Keys are chosen by clients: ~2^32 hashes buy a txid sharing a given first 8 hex digits (a
  * digest key's map hash), every output of one transaction shares its txid's, and FNV-1a collides
- * for short strings. A flat sorted array of such keys was scanned and copied on every update, so
- * N of them cost O(N^2). Pages of at most MAX entries, ordered by the keys themselves, keep an
- * update at O(log N) key comparisons whatever the keys are (no second hash to grind), and an
- * in-order walk still yields the keys sorted, as the array did: digest-keyed maps walk in key order.
+ * for short strings. In one flat array, scanned and copied on every update, N of them would cost
+ * O(N^2). Pages of at most MAX entries, ordered by the keys themselves, keep an update at
+ * O(log N) key comparisons whatever the keys are (no second hash to grind), and an in-order walk
+ * yields the keys sorted: digest-keyed maps walk in key order.
  *
  * Pages are persistent like the trie: an update copies the pages on its path, except pages stamped
  * with the open edit it runs under (withTransientEdits), which it changes in place.
@@ -40,7 +40,7 @@ function innerPage<V>(children: Page<V>[], lows: string[], edit: Edit): InnerPag
   return { kind: 4, children, lows, edit };
 }
 
-export const pageWidth = (page: Page<unknown>): number => (page.kind === 3 ? page.leaves.length : page.children.length);
+const pageWidth = (page: Page<unknown>): number => (page.kind === 3 ? page.leaves.length : page.children.length);
 
 /** The child of `page` whose key range holds `key`. */
 function childIndex(lows: readonly string[], key: string): number {
