@@ -101,8 +101,9 @@ async function runFollow({ target, port, host, logLevel }: FollowOptions): Promi
       ? await startReplica({ from: target.from, dataDir: target.dataDir, port, host, logger, ...(target.keysFile === undefined ? {} : { keysFile: target.keysFile }) })
       : await startClusterReplica({ location: target.location, keysFile: target.keysFile, port, host, logger });
   const source = target.mode === 'guardian' ? `${target.from} (data ${target.dataDir})` : `${target.location.url} streams ${target.location.streamPrefix}`;
-  console.log(`replica of ${source} serving ${replica.url}, ${replica.status().sessions} sessions recorded`);
+  // The handler first: a SIGTERM sent on reading the serving line must find it.
   const stopped = new Promise<void>((resolve) => stopOnSignals(async () => resolve(await replica.stop())));
+  console.log(`replica of ${source} serving ${replica.url}, ${replica.status().sessions} sessions recorded`);
   // A refusal is the operator's to see; the verified sessions stay served until the replica is stopped.
   replica.following.catch((error: unknown) => {
     console.error(`fedlog follow: ${error instanceof Error ? error.message : String(error)}`);

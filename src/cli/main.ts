@@ -73,8 +73,9 @@ program
   .action(async (options: { config: string; logLevel: string; stopOnStdinClose?: boolean }) => {
     const config = loadGuardianConfig(options.config);
     const guardian = await startGuardianProcess(config, { logLevel: options.logLevel });
-    console.log(`guardian ${config.peer} serving ${guardian.apiUrl} (data ${config.dataDir}), session ${guardian.guardian.currentSession()} open`);
+    // Before the line that says it serves: a SIGTERM sent on reading it must find the handler.
     stopOnSignals(() => guardian.stop());
+    console.log(`guardian ${config.peer} serving ${guardian.apiUrl} (data ${config.dataDir}), session ${guardian.guardian.currentSession()} open`);
     if (options.stopOnStdinClose === true) {
       process.stdin.once('end', () => void guardian.stop());
       process.stdin.resume();
