@@ -1,7 +1,7 @@
 import { parse as parseQueryString } from 'node:querystring';
 import type { Express, RequestHandler } from 'express';
 import { LRUCache } from 'lru-cache';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ApiError, invalidRequest } from './apiError.ts';
 
 /**
@@ -81,6 +81,10 @@ export function defineRoute<P extends z.ZodType = None, Q extends z.ZodType = No
 
 export const json = (status: number, body: unknown, headers?: Record<string, string>): Reply => (headers === undefined ? { status, body } : { status, body, headers });
 
+/** A route that declares no query takes none: an unknown key is refused, as on routes that declare one. */
+const NO_QUERY = z.strictObject({});
+const queryOf = (route: AnyRoute): z.ZodType => route.query ?? NO_QUERY;
+
 function parse<S extends z.ZodType>(where: 'params' | 'query' | 'body', schema: S | undefined, value: unknown): z.output<S> | undefined {
   if (schema === undefined) return undefined;
   const parsed = schema.safeParse(value);
@@ -105,7 +109,7 @@ export function mountRoute(app: Express, route: AnyRoute, before: RequestHandler
     }
     const input = {
       params: parse('params', route.params, req.params),
-      query: parse('query', route.query, req.query),
+      query: parse('query', queryOf(route), req.query),
       body: parse('body', route.body, req.body),
       signal: controller.signal,
       ...(route.produces === undefined ? {} : { accepts: req.accepts([...route.produces]) || route.produces[0] }),
@@ -173,12 +177,9 @@ export function cachedRequests(routes: readonly AnyRoute[]): (url: string) => { 
     const mark = url.indexOf('?');
     const route = byPath.get(mark < 0 ? url : url.slice(0, mark));
     if (route === undefined) return undefined;
-    let query: unknown;
-    if (route.query !== undefined) {
-      const parsed = route.query.safeParse(parseQueryString(mark < 0 ? '' : url.slice(mark + 1)));
-      if (!parsed.success) return undefined;
-      query = parsed.data;
-    }
+    const parsed = queryOf(route).safeParse(parseQueryString(mark < 0 ? '' : url.slice(mark + 1)));
+    if (!parsed.success) return undefined;
+    const query: unknown = parsed.data;
     if (route.cached!.keeps?.(query) === false) return undefined;
     const request = { route, query };
     parsedQueries.set(url, request);
