@@ -257,17 +257,23 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
       method: 'get',
       path: '/v1/audit/history',
       tag: 'analyst',
-      summary: `One balance sheet per completed session, ?from= to ?to= inclusive (at most ${options.maxPage}); as CSV with Accept: text/csv or ?format=csv`,
+      summary: `One balance sheet per completed session, ?from= to ?to= inclusive (at most ${options.maxPage}; a cut range answers Link: <...>; rel="next"); as CSV with Accept: text/csv or ?format=csv`,
       query: s.historyQuery,
       produces: ['application/json', 'text/csv'],
       responses: { 200: { description: 'balance sheets', schema: s.auditHistoryResponse, alternatives: { 'text/csv': s.auditHistoryCsv } }, 400: badRequest },
       handle: ({ query, accepts }) => {
         const from = query.from ?? 0;
         if (query.to !== undefined && query.to < from) throw new ApiError(400, 'invalid_request', `query.to: ${query.to} is before from ${from}`);
-        const to = Math.min(query.to ?? Number.MAX_SAFE_INTEGER, from + options.maxPage - 1);
-        const sheets = reads.auditHistory(from, to);
-        if ((query.format ?? (accepts === 'text/csv' ? 'csv' : 'json')) === 'json') return json(200, { sheets });
-        return { status: 200, body: balanceSheetsCsv(sheets), headers: { 'Content-Type': 'text/csv; charset=utf-8; header=present' } };
+        const asked = query.to ?? Number.MAX_SAFE_INTEGER;
+        const to = Math.min(asked, from + options.maxPage - 1);
+        // One sheet past the page tells whether the range was cut before its last completed session.
+        const read = reads.auditHistory(from, Math.min(asked, to + 1));
+        const sheets = read.length > to - from + 1 ? read.slice(0, -1) : read;
+        // A cut range says where the rest starts (RFC 8288), in either format.
+        const rest = new URLSearchParams({ from: String(to + 1), ...(query.to === undefined ? {} : { to: String(query.to) }), ...(query.format === undefined ? {} : { format: query.format }) });
+        const next = sheets.length < read.length ? { Link: `</v1/audit/history?${rest}>; rel="next"` } : undefined;
+        if ((query.format ?? (accepts === 'text/csv' ? 'csv' : 'json')) === 'json') return json(200, { sheets }, next);
+        return { status: 200, body: balanceSheetsCsv(sheets), headers: { 'Content-Type': 'text/csv; charset=utf-8; header=present', ...next } };
       },
     }),
 

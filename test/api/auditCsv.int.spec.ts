@@ -71,3 +71,30 @@ describe('GET /v1/audit/history as CSV', () => {
     expect(Object.keys(doc.paths['/v1/audit']!.get.responses['200']!.content!)).toEqual(['application/json']);
   });
 });
+
+describe('GET /v1/audit/history cut at the page size', () => {
+  let api: ApiServer;
+
+  beforeAll(async () => {
+    api = await startApiServer({ maxPage: 1 });
+    await seedHistory(api);
+  });
+  afterAll(async () => {
+    expect(api.failures).toEqual([]);
+    await api?.close();
+  });
+
+  it('links the rest of the range (rel="next") until its last completed session, keeping to and format', async () => {
+    const first = await api.get('/v1/audit/history?from=0&to=7');
+    expect(((await first.json()) as { sheets: Sheet[] }).sheets.map((x) => x.session)).toEqual([0]);
+    expect(first.headers.get('link')).toBe('</v1/audit/history?from=1&to=7>; rel="next"');
+    const second = await api.get('/v1/audit/history?from=1&to=7');
+    expect(((await second.json()) as { sheets: Sheet[] }).sheets.map((x) => x.session)).toEqual([1]);
+    // Session 1 is the last completed one: nothing follows it, so no link.
+    expect(second.headers.get('link')).toBeNull();
+    const csv = await api.get('/v1/audit/history?format=csv');
+    expect((await csv.text()).trim().split('\n')).toHaveLength(2);
+    expect(csv.headers.get('link')).toBe('</v1/audit/history?from=1&format=csv>; rel="next"');
+    expect((await api.get('/v1/audit/history?from=0&to=0')).headers.get('link')).toBeNull();
+  });
+});
