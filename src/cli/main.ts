@@ -151,10 +151,10 @@ program
   .command('replay')
   .description('rebuild every projection from the log, re-verify every session header and signature set, compare with the stored snapshots')
   .requiredOption('--data <dir>', "a guardian's data directory (with config.json or log.sqlite)")
-  .option('--from-checkpoint', 'start from the newest checkpoint instead of position 0')
+  .option('--from-checkpoint [session]', 'start from a checkpoint instead of position 0: the newest one every projection has, or the one at this session', nonNegativeInteger)
   .option('--json', 'print the report as JSON')
   .option('--threads <mode>', '1, 2 (a worker thread folds ledger, audit and transactions while this one reads the log, checks the sessions and folds the rest), or auto: 2 from 40,000 events', 'auto')
-  .action(async (options: { data: string; fromCheckpoint?: boolean; json?: boolean; threads: string }) => {
+  .action(async (options: { data: string; fromCheckpoint?: boolean | number; json?: boolean; threads: string }) => {
     if (!['1', '2', 'auto'].includes(options.threads)) throw new Error(`--threads must be 1, 2 or auto, not ${options.threads}`);
     const ok = await runReplay({ ...options, threads: options.threads as ReplayThreads });
     if (!ok) process.exitCode = 1;
