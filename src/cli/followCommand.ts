@@ -8,6 +8,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { guardianConfigSchema } from '../consensus/config.ts';
 import pino from 'pino';
+import { catchUpProgress, type CatchUpReport } from '../replica/catchUpProgress.ts';
 import { startClusterReplica, type ClusterLocation } from '../replica/clusterReplica.ts';
 import { readKeysFile } from '../replica/pinnedFederation.ts';
 import { startReplica } from '../replica/replica.ts';
@@ -109,6 +110,33 @@ async function runFollow({ target, port, host, logLevel }: FollowOptions): Promi
     console.error(`fedlog follow: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
   });
+  const progress = catchUpProgress();
+  const ticks = setInterval(() => {
+    const report = progress(replica.status(), Date.now());
+    if (report !== undefined) console.log(catchUpLine(report));
+  }, PROGRESS_MS);
   await stopped;
+  clearInterval(ticks);
   console.log('replica stopped');
+}
+
+const PROGRESS_MS = 10_000;
+const counts = new Intl.NumberFormat('en-US');
+const rates = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+
+/** One line on stdout for the operator: how far a catching-up replica is, and when it will be there. */
+export function catchUpLine(report: CatchUpReport): string {
+  if (report.kind === 'caughtUp') return `caught up: ${counts.format(report.sessions)} sessions recorded`;
+  const of = `catching up: ${counts.format(report.sessions)} of ${counts.format(report.guardianSessions)} sessions recorded`;
+  if (report.sessionsPerSecond === undefined) return of;
+  if (report.secondsLeft === undefined) return `${of} (no progress since the last line)`;
+  return `${of} (${rates.format(report.sessionsPerSecond)} sessions/s, about ${duration(report.secondsLeft)} left)`;
+}
+
+function duration(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
