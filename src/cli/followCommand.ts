@@ -12,7 +12,7 @@ import { catchUpProgress, type CatchUpReport } from '../replica/catchUpProgress.
 import { startClusterReplica, type ClusterLocation } from '../replica/clusterReplica.ts';
 import { readKeysFile } from '../replica/pinnedFederation.ts';
 import { startReplica } from '../replica/replica.ts';
-import { stopOnSignals } from './guardianProcess.ts';
+import { counts, rates, stopOnSignals } from './guardianProcess.ts';
 
 export type FollowTarget =
   | { mode: 'guardian'; from: string; dataDir: string; keysFile?: string }
@@ -121,8 +121,6 @@ async function runFollow({ target, port, host, logLevel }: FollowOptions): Promi
 }
 
 const PROGRESS_MS = 10_000;
-const counts = new Intl.NumberFormat('en-US');
-const rates = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 
 /** One line on stdout for the operator: how far a catching-up replica is, and when it will be there. */
 export function catchUpLine(report: CatchUpReport): string {

@@ -19,8 +19,8 @@ export interface GuardianProcess {
 }
 
 // Built once: toLocaleString builds a new formatter at every call, milliseconds on the thread that serves the API.
-const counts = new Intl.NumberFormat('en-US');
-const rates = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+export const counts = new Intl.NumberFormat('en-US');
+export const rates = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 
 export function sessionLine(summary: SessionSummary): string {
   const seconds = Math.max(summary.durationMs, 1) / 1000;
