@@ -270,8 +270,7 @@ export function apiRoutes(deps: RouteDependencies, options: RouteOptions): AnyRo
         const read = reads.auditHistory(from, Math.min(asked, to + 1));
         const sheets = read.length > to - from + 1 ? read.slice(0, -1) : read;
         // A cut range says where the rest starts (RFC 8288), in either format.
-        const rest = new URLSearchParams({ from: String(to + 1), ...(query.to === undefined ? {} : { to: String(query.to) }), ...(query.format === undefined ? {} : { format: query.format }) });
-        const next = sheets.length < read.length ? { Link: `</v1/audit/history?${rest}>; rel="next"` } : undefined;
+        const next = sheets.length < read.length ? { Link: `</v1/audit/history?${new URLSearchParams({ from: String(to + 1), ...(query.to === undefined ? {} : { to: String(query.to) }), ...(query.format === undefined ? {} : { format: query.format }) })}>; rel="next"` } : undefined;
         if ((query.format ?? (accepts === 'text/csv' ? 'csv' : 'json')) === 'json') return json(200, { sheets }, next);
         return { status: 200, body: balanceSheetsCsv(sheets), headers: { 'Content-Type': 'text/csv; charset=utf-8; header=present', ...next } };
       },

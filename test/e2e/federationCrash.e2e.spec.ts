@@ -37,9 +37,10 @@ describe('a federation of four guardian processes, SIGKILLed at random moments u
     // A transaction is acknowledged once ordered, before its session completes, and a guardian
     // restarted last may still be catching up: wait until all four have completed the session that
     // was open on the furthest when the load ended.
-    const reached = 1 + Math.max(...(await Promise.all([0, 1, 2, 3].map((p) => sessionCount(f, p)))));
-    await until(async () => (await Promise.all([0, 1, 2, 3].map((p) => sessionCount(f, p)))).every((c) => c >= reached), 60_000, `all four guardians complete ${reached} sessions`);
-    const count = Math.min(...(await Promise.all([0, 1, 2, 3].map((p) => sessionCount(f, p)))));
+    const counts = () => Promise.all([0, 1, 2, 3].map((p) => sessionCount(f, p)));
+    const reached = 1 + Math.max(...(await counts()));
+    await until(async () => (await counts()).every((c) => c >= reached), 60_000, `all four guardians complete ${reached} sessions`);
+    const count = Math.min(...(await counts()));
     await expectAgreement(f, count);
     await f.stopAll();
     const { openEventLog } = await import('../../src/streams/openEventLog.ts');
