@@ -40,8 +40,9 @@ describe('the dashboard in a browser', () => {
 
     await page.goto(api.url + '/');
     await expect.poll(() => page.textContent('#session-count')).toBe('2');
-    // Amounts with thousands separators, and in sats beside msat.
-    expect(await page.textContent('#net-assets')).toBe('1,000');
+    // Amounts with thousands separators, and in sats beside msat. The count is shown before the
+    // sessions and the audit are fetched, so the net assets may come a moment later.
+    await expect.poll(() => page.textContent('#net-assets')).toBe('1,000');
     expect(await page.textContent('#net-assets-btc')).toBe('1 sat');
     expect(await page.textContent('#open-session')).toBe('2');
     await expect.poll(() => page.locator('#sessions tbody tr').count()).toBe(2);
